@@ -1,0 +1,25 @@
+namespace FlatLora.Spec;
+
+/// <summary>
+/// One training run: what to fine-tune, how, on what data. Loaded from YAML or JSON (snake_case keys); every field
+/// has a default so the smallest valid file is empty.
+/// </summary>
+public sealed record TrainSpec
+{
+    public ModelSpec Model { get; init; } = new();
+    public LoraSpec Lora { get; init; } = new();
+    public MethodSpec Method { get; init; } = new();
+    public DataSpec Data { get; init; } = new();
+    public TrainingSpec Training { get; init; } = new();
+    public OptimizerSpec Optimizer { get; init; } = new();
+    public CheckpointSpec Checkpoint { get; init; } = new();
+
+    /// <summary>Run seed: LoRA init, data order, dropout and every Flat-LoRA perturbation derive from it.</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary>cpu, cuda, cuda:N or auto (cuda when it initialises, else cpu).</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Where the adapter, checkpoints, metrics and summary go.</summary>
+    public string OutputDir { get; init; } = "runs/tiny";
+}

@@ -1,0 +1,100 @@
+namespace FlatLora.Spec;
+
+/// <summary>Checks every field of a <see cref="TrainSpec"/> and names each bad one with the reason.</summary>
+public static class TrainSpecValidator
+{
+    public static readonly string[] Dtypes = ["float32", "bfloat16", "float16"];
+    public static readonly string[] Methods = [MethodSpec.Lora, MethodSpec.Flat];
+    public static readonly string[] DataFormats = ["auto", "alpaca", "prompt_completion", "messages", "classification"];
+    public static readonly string[] Templates = ["alpaca", "plain"];
+    public static readonly string[] Schedules = ["cosine", "linear", "constant"];
+    public static readonly string[] BuiltinModels = ["tiny"];
+    public static readonly string[] BuiltinTasks = ["tiny-shift"];
+    public static readonly string[] KnownTargets =
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    public static IReadOnlyList<SpecError> Validate(TrainSpec spec)
+    {
+        var errors = new List<SpecError>();
+        void Check(bool ok, string field, string message)
+        {
+            if (!ok)
+                errors.Add(new SpecError(field, message));
+        }
+
+        // Model
+        ModelSpec model = spec.Model;
+        Check(model.Path is not null || model.Builtin is not null, "model", "set model.path (a Hugging Face folder) or model.builtin");
+        if (model.Path is null && model.Builtin is not null)
+            Check(BuiltinModels.Contains(model.Builtin), "model.builtin", OneOf(BuiltinModels, model.Builtin));
+        if (model.Path is not null)
+            Check(Directory.Exists(model.Path), "model.path", $"folder not found: {model.Path}");
+        Check(Dtypes.Contains(model.Dtype), "model.dtype", OneOf(Dtypes, model.Dtype));
+
+        // LoRA
+        LoraSpec lora = spec.Lora;
+        Check(lora.Rank >= 1, "lora.rank", $"must be at least 1 (got {lora.Rank})");
+        Check(lora.Alpha > 0 && double.IsFinite(lora.Alpha), "lora.alpha", $"must be a positive number (got {lora.Alpha})");
+        Check(lora.Dropout is >= 0 and < 1, "lora.dropout", $"must be in [0, 1) (got {lora.Dropout})");
+        Check(lora.Targets.Length > 0, "lora.targets", "must name at least one linear layer");
+        for (int i = 0; i < lora.Targets.Length; i++)
+            Check(KnownTargets.Contains(lora.Targets[i]), $"lora.targets.{i}", OneOf(KnownTargets, lora.Targets[i]));
+        Check(lora.Targets.Distinct().Count() == lora.Targets.Length, "lora.targets", "lists a layer twice");
+
+        // Method
+        Check(Methods.Contains(spec.Method.Name), "method.name", OneOf(Methods, spec.Method.Name));
+        Check(spec.Method.Rho is >= 0 and <= 10 && double.IsFinite(spec.Method.Rho), "method.rho",
+            $"must be in [0, 10] (got {spec.Method.Rho}); the paper uses 0.05 for language models");
+
+        // Data
+        DataSpec data = spec.Data;
+        Check(data.Train is not null || data.Builtin is not null, "data", "set data.train (a JSONL file) or data.builtin");
+        if (data.Train is null && data.Builtin is not null)
+            Check(BuiltinTasks.Contains(data.Builtin), "data.builtin", OneOf(BuiltinTasks, data.Builtin));
+        if (data.Train is not null)
+            Check(File.Exists(data.Train), "data.train", $"file not found: {data.Train}");
+        if (data.Eval is not null)
+            Check(File.Exists(data.Eval), "data.eval", $"file not found: {data.Eval}");
+        Check(data.EvalFraction is >= 0 and < 1, "data.eval_fraction", $"must be in [0, 1) (got {data.EvalFraction})");
+        Check(DataFormats.Contains(data.Format), "data.format", OneOf(DataFormats, data.Format));
+        Check(Templates.Contains(data.Template), "data.template", OneOf(Templates, data.Template));
+        Check(data.MaxSeqLen >= 4, "data.max_seq_len", $"must be at least 4 (got {data.MaxSeqLen})");
+
+        // Training
+        TrainingSpec training = spec.Training;
+        Check(training.BatchSize >= 1, "training.batch_size", $"must be at least 1 (got {training.BatchSize})");
+        Check(training.MicroBatchSize >= 1, "training.micro_batch_size", $"must be at least 1 (got {training.MicroBatchSize})");
+        Check(training.MicroBatchSize <= Math.Max(1, training.BatchSize), "training.micro_batch_size",
+            $"must not exceed training.batch_size ({training.BatchSize}) (got {training.MicroBatchSize})");
+        Check(training.Epochs >= 1 || training.MaxSteps >= 1, "training.epochs", $"must be at least 1 when training.max_steps is 0 (got {training.Epochs})");
+        Check(training.MaxSteps >= 0, "training.max_steps", $"must be 0 (use epochs) or positive (got {training.MaxSteps})");
+        Check(training.EvalEvery >= 0, "training.eval_every", $"must be 0 or positive (got {training.EvalEvery})");
+        Check(training.LogEvery >= 1, "training.log_every", $"must be at least 1 (got {training.LogEvery})");
+
+        // Optimizer
+        OptimizerSpec opt = spec.Optimizer;
+        Check(opt.Lr > 0 && double.IsFinite(opt.Lr), "optimizer.lr", $"must be a positive number (got {opt.Lr})");
+        Check(opt.WeightDecay >= 0, "optimizer.weight_decay", $"must be 0 or positive (got {opt.WeightDecay})");
+        Check(opt.Beta1 is >= 0 and < 1, "optimizer.beta1", $"must be in [0, 1) (got {opt.Beta1})");
+        Check(opt.Beta2 is >= 0 and < 1, "optimizer.beta2", $"must be in [0, 1) (got {opt.Beta2})");
+        Check(opt.Eps > 0, "optimizer.eps", $"must be positive (got {opt.Eps})");
+        Check(opt.WarmupRatio is >= 0 and < 1, "optimizer.warmup_ratio", $"must be in [0, 1) (got {opt.WarmupRatio})");
+        Check(opt.WarmupSteps is null or >= 0, "optimizer.warmup_steps", $"must be 0 or positive (got {opt.WarmupSteps})");
+        Check(Schedules.Contains(opt.Schedule), "optimizer.schedule", OneOf(Schedules, opt.Schedule));
+        Check(opt.MinLrRatio is >= 0 and <= 1, "optimizer.min_lr_ratio", $"must be in [0, 1] (got {opt.MinLrRatio})");
+        Check(opt.MaxGradNorm >= 0, "optimizer.max_grad_norm", $"must be 0 (off) or positive (got {opt.MaxGradNorm})");
+
+        // Checkpoints and run
+        Check(spec.Checkpoint.Interval >= 0, "checkpoint.interval", $"must be 0 (final only) or positive (got {spec.Checkpoint.Interval})");
+        Check(spec.Checkpoint.Keep >= 1, "checkpoint.keep", $"must be at least 1 (got {spec.Checkpoint.Keep})");
+        Check(IsDevice(spec.Device), "device", $"must be cpu, cuda, cuda:N or auto (got '{spec.Device}')");
+        Check(!string.IsNullOrWhiteSpace(spec.OutputDir), "output_dir", "must be a folder path");
+        return errors;
+    }
+
+    private static bool IsDevice(string device) =>
+        device is "cpu" or "cuda" or "auto" ||
+        (device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device.AsSpan(5), out int index) && index >= 0);
+
+    private static string OneOf(string[] allowed, string? got) => $"must be one of {string.Join(", ", allowed)} (got '{got}')";
+}

@@ -1,0 +1,132 @@
+using System.Text;
+using System.Text.Json;
+
+namespace FlatLora.Trainer.Data;
+
+/// <summary>
+/// Reads instruction data from JSONL, one record per line, in one of four layouts:
+/// alpaca (<c>instruction</c>, optional <c>input</c>, <c>output</c>), prompt_completion (<c>prompt</c>,
+/// <c>completion</c>), messages (<c>messages</c>: [{role, content}], loss on assistant turns) and classification
+/// (<c>text</c>, <c>label</c>). "auto" picks the layout from the first record's keys. Any unusable line stops the
+/// read with its file and line number.
+/// </summary>
+public static class JsonlExampleReader
+{
+    public static IReadOnlyList<TrainingExample> Read(string path, string format = "auto", string template = "alpaca")
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"dataset not found: {path}", path);
+        var examples = new List<TrainingExample>();
+        string? layout = format == "auto" ? null : format;
+        int lineNumber = 0;
+        using var reader = new StreamReader(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = reader.ReadLine();
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new DataFormatException(path, lineNumber + 1, $"not valid UTF-8 ({e.Message})");
+            }
+            if (line is null)
+                break;
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+                continue;
+
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(line);
+            }
+            catch (JsonException e)
+            {
+                throw new DataFormatException(path, lineNumber,
+                    $"invalid JSON ({e.Message}){(reader.EndOfStream ? "; the file may be truncated" : "")}");
+            }
+            using (document)
+            {
+                JsonElement record = document.RootElement;
+                if (record.ValueKind != JsonValueKind.Object)
+                    throw new DataFormatException(path, lineNumber, $"expected a JSON object, got {record.ValueKind}");
+                layout ??= Detect(record) ?? throw new DataFormatException(path, lineNumber,
+                    "cannot tell the data format from the keys; expected instruction/output, prompt/completion, " +
+                    "messages or text/label (or set data.format)");
+                var source = $"{path}:{lineNumber}";
+                examples.Add(Parse(record, layout, template, path, lineNumber, source));
+            }
+        }
+        if (examples.Count == 0)
+            throw new DataFormatException(path, Math.Max(1, lineNumber), "the file holds no records");
+        return examples;
+    }
+
+    private static string? Detect(JsonElement record)
+    {
+        if (record.TryGetProperty("messages", out _)) return "messages";
+        if (record.TryGetProperty("instruction", out _)) return "alpaca";
+        if (record.TryGetProperty("prompt", out _)) return "prompt_completion";
+        if (record.TryGetProperty("text", out _) && record.TryGetProperty("label", out _)) return "classification";
+        return null;
+    }
+
+    private static TrainingExample Parse(JsonElement record, string layout, string template, string path, int line, string source)
+    {
+        string Required(string field)
+        {
+            if (!record.TryGetProperty(field, out JsonElement value) || value.ValueKind != JsonValueKind.String)
+                throw new DataFormatException(path, line, $"missing string field '{field}' ({layout} format)");
+            return value.GetString()!;
+        }
+        string? Optional(string field) =>
+            record.TryGetProperty(field, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+        switch (layout)
+        {
+            case "alpaca":
+                return TrainingExample.PromptResponse(
+                    PromptTemplates.Instruction(template, Required("instruction"), Optional("input")), Required("output"), source);
+            case "prompt_completion":
+                return TrainingExample.PromptResponse(Required("prompt"), Required("completion"), source);
+            case "classification":
+                if (!record.TryGetProperty("label", out JsonElement label) ||
+                    label.ValueKind is not (JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False))
+                    throw new DataFormatException(path, line, "missing field 'label' (a string, number or boolean; classification format)");
+                string labelText = label.ValueKind == JsonValueKind.String ? label.GetString()! : label.GetRawText();
+                return TrainingExample.PromptResponse(
+                    PromptTemplates.ClassificationPrompt(Required("text")), PromptTemplates.ClassificationTarget(labelText), source);
+            case "messages":
+                return ParseMessages(record, path, line, source);
+            default:
+                throw new DataFormatException(path, line, $"unknown data format '{layout}'");
+        }
+    }
+
+    private static TrainingExample ParseMessages(JsonElement record, string path, int line, string source)
+    {
+        if (!record.TryGetProperty("messages", out JsonElement messages) || messages.ValueKind != JsonValueKind.Array)
+            throw new DataFormatException(path, line, "missing array field 'messages' (messages format)");
+        var segments = new List<TextSegment>();
+        int index = 0;
+        foreach (JsonElement message in messages.EnumerateArray())
+        {
+            if (message.ValueKind != JsonValueKind.Object ||
+                !message.TryGetProperty("role", out JsonElement role) || role.ValueKind != JsonValueKind.String ||
+                !message.TryGetProperty("content", out JsonElement content) || content.ValueKind != JsonValueKind.String)
+                throw new DataFormatException(path, line, $"messages[{index}] needs string fields 'role' and 'content'");
+            string roleName = role.GetString()!;
+            if (roleName is not ("system" or "user" or "assistant"))
+                throw new DataFormatException(path, line, $"messages[{index}].role '{roleName}' is not system, user or assistant");
+            bool isTarget = roleName == "assistant";
+            segments.Add(new TextSegment(PromptTemplates.ChatTurnPrefix(roleName), false));
+            segments.Add(new TextSegment(content.GetString()! + PromptTemplates.ChatTurnSuffix, isTarget));
+            index++;
+        }
+        if (!segments.Any(s => s.IsTarget))
+            throw new DataFormatException(path, line, "messages has no assistant turn to learn from");
+        return new TrainingExample(segments, source);
+    }
+}

@@ -1,0 +1,31 @@
+using FlatLora.Trainer.Flat;
+using static TorchSharp.torch;
+
+namespace FlatLora.Trainer.Distributed;
+
+/// <summary>
+/// Sums LoRA gradients (and the step's loss sum) over all ranks of a data-parallel run, and checks that every
+/// rank drew the same Flat-LoRA perturbation. Single-process runs use <see cref="SingleProcessExchange"/>.
+/// </summary>
+public interface IGradientExchange
+{
+    int Rank { get; }
+    int WorldSize { get; }
+
+    /// <summary>
+    /// In place: each gradient becomes the sum over ranks. Returns the summed loss. Throws when a peer does not
+    /// answer in time or a perturbation fingerprint differs.
+    /// </summary>
+    double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint);
+}
+
+/// <summary>World size 1: nothing to exchange.</summary>
+public sealed class SingleProcessExchange : IGradientExchange
+{
+    public static readonly SingleProcessExchange Instance = new();
+
+    public int Rank => 0;
+    public int WorldSize => 1;
+
+    public double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint) => lossSum;
+}

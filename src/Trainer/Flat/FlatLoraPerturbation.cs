@@ -1,0 +1,108 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using FlatLora.Trainer.Determinism;
+using FlatLora.Trainer.Lora;
+using static TorchSharp.torch;
+
+namespace FlatLora.Trainer.Flat;
+
+/// <summary>
+/// Drives Flat-LoRA for a model: once per optimizer step it sets σ_t, computes each LoRA layer's row scales and
+/// switches the noise on for every micro-batch of that step. The noise of layer l at step t is the counter stream
+/// (seed, l, t), so any process regenerates the same ε without communicating it.
+/// </summary>
+public sealed class FlatLoraPerturbation : IDisposable
+{
+    private const int FingerprintRowsPerLayer = 4;
+    private const int FingerprintColumnsPerRow = 2;
+    private readonly List<LayerPerturbation> _layers;
+
+    public FlatLoraPerturbation(IReadOnlyList<LoraLinear> layers, long runSeed, double rho, long totalSteps)
+    {
+        if (rho < 0 || !double.IsFinite(rho))
+            throw new ArgumentOutOfRangeException(nameof(rho), rho, "ρ must be a finite number ≥ 0");
+        if (totalSteps <= 0)
+            throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "total optimizer steps must be positive");
+        Rho = rho;
+        TotalSteps = totalSteps;
+        long noiseKey = Seeding.Derive(runSeed, "flat-lora-noise");
+        _layers = layers.Select((layer, index) => new LayerPerturbation(layer, index, noiseKey)).ToList();
+        foreach (LayerPerturbation layer in _layers)
+            layer.Layer.Perturbation = layer;
+    }
+
+    public double Rho { get; }
+    public long TotalSteps { get; }
+    public int LayerCount => _layers.Count;
+
+    /// <summary>The step whose noise is switched on, or null between steps (and when σ_t = 0).</summary>
+    public long? ActiveStep { get; private set; }
+
+    public double Sigma(long step) => FlatLoraSchedule.Sigma(Rho, step, TotalSteps);
+
+    /// <summary>Switches on step <paramref name="step"/>'s noise; σ_t = 0 (ρ = 0, or t = 0) leaves the model unperturbed.</summary>
+    public double BeginStep(long step)
+    {
+        EndStep();
+        double sigma = Sigma(step);
+        if (sigma == 0)
+            return 0;
+        foreach (LayerPerturbation layer in _layers)
+            layer.Activate(step, sigma);
+        ActiveStep = step;
+        return sigma;
+    }
+
+    public void EndStep()
+    {
+        foreach (LayerPerturbation layer in _layers)
+            layer.Deactivate();
+        ActiveStep = null;
+    }
+
+    /// <summary>ε of one layer for the active step, (out, in) fp32 (for tests and diagnostics).</summary>
+    public Tensor Epsilon(int layer) => ActiveStep is null
+        ? throw new InvalidOperationException("no Flat-LoRA step is active")
+        : _layers[layer].Epsilon();
+
+    /// <summary>Hash of ε at fixed positions of every layer for the active step.</summary>
+    public PerturbationFingerprint Fingerprint(long step)
+    {
+        if (ActiveStep != step)
+            return PerturbationFingerprint.Inactive(step);
+        var hash = new XxHash64();
+        Span<byte> word = stackalloc byte[8];
+        foreach (LayerPerturbation layer in _layers)
+        {
+            long rows = layer.Layer.OutFeatures, cols = layer.Layer.InFeatures;
+            long[] sampleRows = Enumerable.Range(0, FingerprintRowsPerLayer)
+                .Select(i => i * (rows - 1) / Math.Max(1, FingerprintRowsPerLayer - 1)).ToArray();
+            using Tensor index = tensor(sampleRows, device: layer.RowScale.device);
+            using Tensor scalesOnDevice = layer.RowScale.index_select(0, index);
+            using Tensor scales = scalesOnDevice.cpu();
+            float[] rowScales = scales.data<float>().ToArray();
+            CounterNormal stream = layer.Stream;
+            for (int r = 0; r < sampleRows.Length; r++)
+            {
+                for (int c = 0; c < FingerprintColumnsPerRow; c++)
+                {
+                    long col = c * (cols - 1) / Math.Max(1, FingerprintColumnsPerRow - 1);
+                    float epsilon = stream.At(sampleRows[r] * cols + col) * rowScales[r];
+                    BinaryPrimitives.WriteInt64LittleEndian(word, ((long)layer.Index << 32) | (uint)BitConverter.SingleToInt32Bits(epsilon));
+                    hash.Append(word);
+                }
+            }
+        }
+        return new PerturbationFingerprint(step, _layers.Count == 0 ? 0 : _layers[0].Sigma, hash.GetCurrentHashAsUInt64());
+    }
+
+    public void Dispose()
+    {
+        foreach (LayerPerturbation layer in _layers)
+        {
+            layer.Layer.Perturbation = null;
+            layer.Dispose();
+        }
+        _layers.Clear();
+    }
+}

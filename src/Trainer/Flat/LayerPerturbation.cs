@@ -1,0 +1,108 @@
+using FlatLora.Trainer.Determinism;
+using FlatLora.Trainer.Lora;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FlatLora.Trainer.Flat;
+
+/// <summary>
+/// Flat-LoRA state of one LoRA layer. It keeps O(out) memory: ‖W_i‖² (constant, W is frozen) and this step's row
+/// scales σ_t·‖W'_i‖/√in. The noise itself, ε = scale_i·z_ij with z from the counter stream (run seed, layer,
+/// step), is regenerated whenever it is needed and never stored.
+/// </summary>
+internal sealed class LayerPerturbation : IDisposable
+{
+    private readonly LoraLinear _layer;
+    private readonly long _noiseKey;
+    private readonly Tensor _rowScale;            // (out) fp32
+    private Tensor? _baseRowNormSquared;          // (out) fp32, ‖W_i‖²
+
+    public LayerPerturbation(LoraLinear layer, int index, long noiseKey)
+    {
+        _layer = layer;
+        _noiseKey = noiseKey;
+        Index = index;
+        _rowScale = zeros(layer.OutFeatures, dtype: float32, device: layer.Weight.device).DetachFromDisposeScope();
+    }
+
+    public int Index { get; }
+    public LoraLinear Layer => _layer;
+    public long Step { get; private set; } = -1;
+    public double Sigma { get; private set; }
+    public bool IsActive { get; private set; }
+
+    /// <summary>This step's standard-normal stream: element i·in + j is z_ij.</summary>
+    public CounterNormal Stream => new(_noiseKey, (uint)Index, (uint)Step);
+
+    /// <summary>σ_t·‖W'_i‖/√in per output row, for the active step.</summary>
+    public Tensor RowScale => _rowScale;
+
+    /// <summary>Computes this step's row scales from the current A and B and switches the noise on.</summary>
+    public void Activate(long step, double sigma)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        Tensor normSquared = MergedRowNormSquared();                              // (out)
+        _rowScale.copy_(normSquared.div_(_layer.InFeatures).sqrt_().mul_(sigma));
+        Step = step;
+        Sigma = sigma;
+        IsActive = true;
+    }
+
+    public void Deactivate() => IsActive = false;
+
+    /// <summary>A handle for autograd: backward must see the same step's noise as forward did.</summary>
+    public PerturbationCapture Capture() => new(this, Step);
+
+    /// <summary>ε for the active step, (out, in) fp32 on the weight's device.</summary>
+    public Tensor Epsilon()
+    {
+        using var scope = NewDisposeScope();
+        Tensor z = NoiseFill.StandardNormal(Stream, _layer.OutFeatures, _layer.InFeatures).to(_layer.Weight.device);
+        return z.mul_(_rowScale.unsqueeze(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>W + ε in the weight dtype, as a new transient tensor. W itself is only read.</summary>
+    public Tensor PerturbedWeight()
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        Tensor perturbed = Epsilon().add_(_layer.Weight);                         // fp32: W promoted exactly
+        return perturbed.to(_layer.Weight.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// ‖W'_i‖² for W' = W + s·BA without forming W': ‖W_i‖² + 2s·Σ_k B_ik(WAᵀ)_ik + s²·(B(AAᵀ)Bᵀ)_ii.
+    /// One read of W (the (out, r) product WAᵀ); everything else is rank-sized.
+    /// </summary>
+    private Tensor MergedRowNormSquared()
+    {
+        Tensor w = _layer.Weight, a = _layer.LoraA, b = _layer.LoraB;
+        _baseRowNormSquared ??= RowNormSquared(w).DetachFromDisposeScope();
+        double s = _layer.Scale;
+        Tensor wat = F.linear(w, a.to(w.dtype)).to(float32);                      // (out, r)
+        Tensor cross = (b * wat).sum(1);                                          // (out)
+        Tensor quad = (b.matmul(a.matmul(a.t())) * b).sum(1);                      // (out)
+        return (_baseRowNormSquared + cross.mul_(2 * s) + quad.mul_(s * s)).clamp_min_(0);
+    }
+
+    // In row blocks so a bf16 weight never needs a full fp32 copy.
+    private static Tensor RowNormSquared(Tensor w)
+    {
+        using var scope = NewDisposeScope();
+        const long RowsPerBlock = 4096;
+        var blocks = new List<Tensor>();
+        for (long row = 0; row < w.shape[0]; row += RowsPerBlock)
+        {
+            Tensor block = w.narrow(0, row, Math.Min(RowsPerBlock, w.shape[0] - row)).to(float32);
+            blocks.Add(block.pow(2).sum(1));
+        }
+        return cat(blocks, 0).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        _rowScale.Dispose();
+        _baseRowNormSquared?.Dispose();
+    }
+}

@@ -1,0 +1,33 @@
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FlatLora.Trainer.Flat;
+
+/// <summary>
+/// y = x·(W + ε)ᵀ as a custom autograd function. Forward builds W + ε in a transient buffer; backward regenerates it
+/// from the counter stream for dy/dx = dy·(W + ε). Nothing weight-sized outlives a call and W is never written,
+/// which is what keeps the frozen weights bit-identical (the reference method's add-then-subtract does not).
+/// No gradient flows to W or ε: W is frozen and the noise scale is treated as a constant, as in the paper.
+/// </summary>
+internal sealed class PerturbedLinearFunction : autograd.SingleTensorFunction<PerturbedLinearFunction>
+{
+    private const string CaptureKey = "capture";
+
+    public override string Name => "FlatLoraPerturbedLinear";
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var capture = (PerturbationCapture)vars[1];
+        ctx.save_data(CaptureKey, capture);
+        using Tensor perturbed = capture.PerturbedWeight();       // (out, in)
+        return F.linear(x, perturbed);                            // (B, T, out)
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var capture = (PerturbationCapture)ctx.get_data(CaptureKey);
+        using Tensor perturbed = capture.PerturbedWeight();       // regenerated, bit-identical to forward's
+        return [gradOutput.matmul(perturbed), null!];             // (B, T, in); nothing for the capture
+    }
+}

@@ -1,0 +1,49 @@
+using FlatLora.Trainer.Model;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FlatLora.Trainer.Lora;
+
+/// <summary>Decides where LoRA goes: a <see cref="LinearFactory"/> that wraps the targeted projections.</summary>
+public static class LoraInjector
+{
+    public static LinearFactory Factory(LoraOptions options, ScalarType dtype, Device device)
+    {
+        var targets = options.Targets.ToHashSet(StringComparer.Ordinal);
+        LinearFactory plain = LlamaForCausalLM.PlainLinear(dtype, device);
+        return (path, inFeatures, outFeatures) =>
+        {
+            string name = path[(path.LastIndexOf('.') + 1)..];
+            return targets.Contains(name)
+                ? new LoraLinear(path, inFeatures, outFeatures, options, dtype, device)
+                : plain(path, inFeatures, outFeatures);
+        };
+    }
+
+    /// <summary>Builds a Llama model with LoRA on the target layers, base frozen, LoRA initialised from the run seed.</summary>
+    public static LlamaForCausalLM Build(LlamaConfig config, LoraOptions options, ScalarType dtype, Device device, long runSeed)
+    {
+        var model = new LlamaForCausalLM(config, dtype, device, Factory(options, dtype, device));
+        FreezeBase(model);
+        foreach (LoraLinear layer in LoraLayers(model))
+            layer.ResetLora(runSeed);
+        return model;
+    }
+
+    /// <summary>LoRA layers in model order (the order fixes each layer's Flat-LoRA noise stream).</summary>
+    public static IReadOnlyList<LoraLinear> LoraLayers(nn.Module model) =>
+        model.named_modules().Select(m => m.module).OfType<LoraLinear>().ToList();
+
+    /// <summary>The trainable parameters: every lora_A / lora_B weight, in model order.</summary>
+    public static IReadOnlyList<(string Name, Parameter Parameter)> LoraParameters(nn.Module model) =>
+        model.named_parameters().Where(p => IsLoraName(p.name)).ToList();
+
+    public static void FreezeBase(nn.Module model)
+    {
+        foreach ((string name, Parameter parameter) in model.named_parameters())
+            parameter.requires_grad = IsLoraName(name);
+    }
+
+    public static bool IsLoraName(string name) =>
+        name.Contains(".lora_A.", StringComparison.Ordinal) || name.Contains(".lora_B.", StringComparison.Ordinal);
+}

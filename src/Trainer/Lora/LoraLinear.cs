@@ -1,0 +1,112 @@
+using FlatLora.Trainer.Determinism;
+using FlatLora.Trainer.Flat;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FlatLora.Trainer.Lora;
+
+/// <summary>
+/// A frozen linear layer plus a low-rank update: y = x·Wᵀ + s·B(A(dropout(x))), s = alpha/r. A and B stay fp32
+/// (master weights) whatever the base dtype. Under Flat-LoRA the base product becomes x·(W + ε)ᵀ, computed without
+/// ever writing to W (see <see cref="PerturbedLinearFunction"/>).
+/// Parameter names follow PEFT: <c>weight</c>, <c>lora_A.weight</c>, <c>lora_B.weight</c>.
+/// </summary>
+public sealed class LoraLinear : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "weight")] private readonly Parameter _weight;   // (out, in), frozen
+    [ComponentName(Name = "lora_A")] private readonly Linear _loraA;       // weight (r, in), fp32
+    [ComponentName(Name = "lora_B")] private readonly Linear _loraB;       // weight (out, r), fp32
+    private readonly double _dropout;
+
+    public LoraLinear(string path, long inFeatures, long outFeatures, LoraOptions options, ScalarType dtype, Device device)
+        : base(nameof(LoraLinear))
+    {
+        Path = path;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Rank = options.Rank;
+        Scale = options.Scale;
+        _dropout = options.Dropout;
+        _weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device), requires_grad: false);
+        _loraA = nn.Linear(inFeatures, options.Rank, hasBias: false, device: device, dtype: float32);
+        _loraB = nn.Linear(options.Rank, outFeatures, hasBias: false, device: device, dtype: float32);
+        RegisterComponents();
+    }
+
+    /// <summary>Module path, e.g. <c>model.layers.3.self_attn.q_proj</c>.</summary>
+    public string Path { get; }
+    public long InFeatures { get; }
+    public long OutFeatures { get; }
+    public int Rank { get; }
+    public double Scale { get; }
+
+    /// <summary>True after <see cref="Merge"/>: W holds W + s·BA and the low-rank branch is skipped.</summary>
+    public bool Merged { get; private set; }
+
+    public Parameter Weight => _weight;
+    public Parameter LoraA => _loraA.weight!;
+    public Parameter LoraB => _loraB.weight!;
+
+    /// <summary>Set by <see cref="FlatLoraPerturbation"/> while an optimizer step perturbs this layer.</summary>
+    internal LayerPerturbation? Perturbation { get; set; }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor output = Perturbation is { IsActive: true } perturbation
+            ? PerturbedLinearFunction.apply(x, perturbation.Capture())
+            : F.linear(x, _weight);
+        if (Merged)
+            return output.MoveToOuterDisposeScope();
+
+        Tensor h = _dropout > 0 && training ? F.dropout(x, _dropout, training: true) : x;
+        // Compute the low-rank branch in the activation dtype; autograd casts gradients back to the fp32 masters.
+        Tensor low = F.linear(h, LoraA.to(x.dtype));                        // (B, T, r)
+        Tensor update = F.linear(low, LoraB.to(x.dtype)) * Scale;           // (B, T, out)
+        return (output + update).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>PEFT's init: A Kaiming-uniform (a = √5, so U(±1/√in)), B zero, so training starts at the base model.</summary>
+    public void ResetLora(long runSeed)
+    {
+        using var noGrad = no_grad();
+        double bound = 1.0 / Math.Sqrt(InFeatures);
+        using var generator = new Generator(unchecked((ulong)Seeding.Derive(runSeed, "lora-init", Path)));
+        using Tensor a = rand(LoraA.shape, dtype: float32, generator: generator);
+        LoraA.copy_(a.mul_(2 * bound).sub_(bound));
+        LoraB.zero_();
+    }
+
+    /// <summary>W + s·BA as a new tensor in the base dtype; W itself is untouched.</summary>
+    public Tensor MergedWeight()
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        Tensor delta = LoraB.matmul(LoraA).mul_(Scale);                              // (out, in), fp32
+        return _weight.to(float32).add_(delta.to(_weight.device)).to(_weight.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Folds s·BA into W for inference. In bf16 a later <see cref="Unmerge"/> is exact only up to rounding.</summary>
+    public void Merge()
+    {
+        if (Merged)
+            throw new InvalidOperationException($"{Path} is already merged");
+        using var noGrad = no_grad();
+        using Tensor merged = MergedWeight();
+        _weight.copy_(merged);
+        Merged = true;
+    }
+
+    public void Unmerge()
+    {
+        if (!Merged)
+            throw new InvalidOperationException($"{Path} is not merged");
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        Tensor delta = LoraB.matmul(LoraA).mul_(Scale);
+        _weight.copy_(_weight.to(float32).sub_(delta).to(_weight.dtype));
+        Merged = false;
+    }
+}

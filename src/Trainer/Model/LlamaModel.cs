@@ -1,0 +1,57 @@
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace FlatLora.Trainer.Model;
+
+/// <summary>The decoder stack (Hugging Face's <c>model.*</c> parameters): embeddings, layers, final norm.</summary>
+public sealed class LlamaModel : nn.Module
+{
+    [ComponentName(Name = "embed_tokens")] private readonly Embedding _embedTokens;
+    [ComponentName(Name = "layers")] private readonly ModuleList<LlamaDecoderLayer> _layers;
+    [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
+    private readonly RotaryEmbedding _rotaryEmb;
+
+    public LlamaModel(LlamaConfig config, string path, LinearFactory linear, ScalarType dtype, Device device)
+        : base(nameof(LlamaModel))
+    {
+        _embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype);
+        var layers = new LlamaDecoderLayer[config.NumHiddenLayers];
+        for (int i = 0; i < layers.Length; i++)
+            layers[i] = new LlamaDecoderLayer(config, i, $"{path}.layers.{i}", linear, dtype, device);
+        _layers = nn.ModuleList(layers);
+        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
+        _rotaryEmb = new RotaryEmbedding(config, device);
+        RegisterComponents();
+    }
+
+    public Parameter EmbeddingWeight => _embedTokens.weight!;
+
+    public int LayerCount => _layers.Count;
+
+    /// <param name="inputIds">(B, T) token ids.</param>
+    /// <param name="positions">(B, T) positions; null means 0..T-1 after whatever the cache holds.</param>
+    /// <param name="mask">(B, 1, T, S) boolean attention mask, or null for plain causal attention.</param>
+    /// <param name="cache">Key/value cache for generation, or null.</param>
+    /// <returns>(B, T, C) final hidden states.</returns>
+    public Tensor forward(Tensor inputIds, Tensor? positions = null, Tensor? mask = null, KeyValueCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        long batch = inputIds.shape[0], time = inputIds.shape[1];
+        positions ??= arange(cache?.Length ?? 0, (cache?.Length ?? 0) + time, dtype: int64, device: inputIds.device)
+            .unsqueeze(0).expand(batch, time);                                                    // (B, T)
+        Tensor h = _embedTokens.forward(inputIds);                                                 // (B, T, C)
+        (Tensor cos, Tensor sin) = _rotaryEmb.Tables(positions, h.dtype);                          // (B, 1, T, hD)
+        var context = new AttentionContext(cos, sin, mask, cache);
+        foreach (LlamaDecoderLayer layer in _layers)
+            h = layer.forward(h, context);
+        return _norm.forward(h).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _rotaryEmb.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace FlatLora.Trainer.Training;
+
+/// <summary>Appends one JSON object per line to <c>metrics.jsonl</c>, flushed per line so a crash loses nothing written.</summary>
+public sealed class MetricsLog : IDisposable
+{
+    private readonly StreamWriter _writer;
+
+    public MetricsLog(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        _writer = new StreamWriter(path, append: true) { AutoFlush = true };
+        FilePath = path;
+    }
+
+    public string FilePath { get; }
+
+    public void Write(JsonObject record) => _writer.WriteLine(record.ToJsonString(JsonOptions));
+
+    public void WriteStep(StepReport r) => Write(new JsonObject
+    {
+        ["kind"] = "step",
+        ["step"] = r.Step,
+        ["loss"] = Finite(r.Loss),
+        ["lr"] = r.LearningRate,
+        ["sigma"] = r.Sigma,
+        ["grad_norm"] = Finite(r.GradNorm),
+        ["tokens"] = r.Tokens,
+        ["step_seconds"] = Math.Round(r.StepSeconds, 6),
+        ["tokens_per_second"] = Math.Round(r.TokensPerSecond, 1),
+        ["perturbation_hash"] = r.Fingerprint.Hash.ToString("x16"),
+    });
+
+    public void WriteEval(EvalReport r) => Write(new JsonObject
+    {
+        ["kind"] = "eval",
+        ["step"] = r.Step,
+        ["eval_loss"] = Finite(r.Loss),
+        ["eval_token_accuracy"] = Finite(r.TokenAccuracy),
+        ["eval_exact_match"] = Finite(r.ExactMatch),
+        ["eval_examples"] = r.Examples,
+    });
+
+    // JSON has no NaN: write null instead, so every line stays parseable.
+    private static JsonValue? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+
+    public void Dispose() => _writer.Dispose();
+}

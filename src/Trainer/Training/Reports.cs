@@ -1,0 +1,18 @@
+using FlatLora.Trainer.Flat;
+
+namespace FlatLora.Trainer.Training;
+
+/// <summary>What one optimizer step did (global figures when data-parallel).</summary>
+/// <param name="Step">0-based index of the optimizer step that just finished.</param>
+/// <param name="Tokens">Non-padding input tokens this rank processed in the step.</param>
+public sealed record StepReport(
+    long Step, long TotalSteps, double Loss, double LearningRate, double Sigma, double GradNorm,
+    long Tokens, double StepSeconds, double TokensPerSecond, TimeSpan Eta, PerturbationFingerprint Fingerprint);
+
+/// <summary>Held-out metrics: mean token loss, token accuracy, and exact match of whole responses (teacher-forced argmax).</summary>
+public sealed record EvalReport(long Step, double Loss, double TokenAccuracy, double ExactMatch, int Examples);
+
+/// <summary>The end of a run.</summary>
+public sealed record TrainResult(
+    long Steps, double InitialLoss, double FinalLoss, EvalReport? FinalEval, double TokensPerSecond,
+    double ElapsedSeconds, string AdapterDirectory, bool? FrozenWeightsUnchanged);
