@@ -36,7 +36,7 @@ public readonly record struct CounterNormal(long Key, uint StreamA, uint StreamB
                 destination[written++] = four[j];
             index = start + written;
         }
-        int vectorBlocks = vectorized ? (destination.Length - written) / 16 * 4 : 0;
+        int vectorBlocks = vectorized && CounterNormalAvx2.IsSupported ? (destination.Length - written) / 16 * 4 : 0;
         if (vectorBlocks > 0)
         {
             fixed (float* output = destination.Slice(written))

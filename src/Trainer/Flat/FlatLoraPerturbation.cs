@@ -16,6 +16,7 @@ public sealed class FlatLoraPerturbation : IDisposable
     private const int FingerprintRowsPerLayer = 4;
     private const int FingerprintColumnsPerRow = 2;
     private readonly List<LayerPerturbation> _layers;
+    private readonly BackwardFaults _faults = new();
 
     public FlatLoraPerturbation(IReadOnlyList<LoraLinear> layers, long runSeed, double rho, long totalSteps)
     {
@@ -26,7 +27,7 @@ public sealed class FlatLoraPerturbation : IDisposable
         Rho = rho;
         TotalSteps = totalSteps;
         long noiseKey = Seeding.Derive(runSeed, "flat-lora-noise");
-        _layers = layers.Select((layer, index) => new LayerPerturbation(layer, index, noiseKey)).ToList();
+        _layers = layers.Select((layer, index) => new LayerPerturbation(layer, index, noiseKey, _faults)).ToList();
         foreach (LayerPerturbation layer in _layers)
             layer.Layer.Perturbation = layer;
     }
@@ -39,6 +40,9 @@ public sealed class FlatLoraPerturbation : IDisposable
     public long? ActiveStep { get; private set; }
 
     public double Sigma(long step) => FlatLoraSchedule.Sigma(Rho, step, TotalSteps);
+
+    /// <summary>Raises the first fault a perturbed backward pass recorded since the last call (call after backward()).</summary>
+    public void ThrowIfBackwardFaulted() => _faults.ThrowIfAny();
 
     /// <summary>Switches on step <paramref name="step"/>'s noise; σ_t = 0 (ρ = 0, or t = 0) leaves the model unperturbed.</summary>
     public double BeginStep(long step)

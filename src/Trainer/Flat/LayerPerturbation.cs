@@ -15,10 +15,12 @@ internal sealed class LayerPerturbation : IDisposable
     private readonly LoraLinear _layer;
     private readonly long _noiseKey;
     private readonly Tensor _rowScale;            // (out) fp32
+    private readonly BackwardFaults _faults;
     private Tensor? _baseRowNormSquared;          // (out) fp32, ‖W_i‖²
 
-    public LayerPerturbation(LoraLinear layer, int index, long noiseKey)
+    public LayerPerturbation(LoraLinear layer, int index, long noiseKey, BackwardFaults faults)
     {
+        _faults = faults;
         _layer = layer;
         _noiseKey = noiseKey;
         Index = index;
@@ -50,6 +52,8 @@ internal sealed class LayerPerturbation : IDisposable
     }
 
     public void Deactivate() => IsActive = false;
+
+    public void RecordBackwardFault(Exception fault) => _faults.Record(fault);
 
     /// <summary>A handle for autograd: backward must see the same step's noise as forward did.</summary>
     public PerturbationCapture Capture() => new(this, Step);

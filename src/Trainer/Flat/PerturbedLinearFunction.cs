@@ -27,7 +27,18 @@ internal sealed class PerturbedLinearFunction : autograd.SingleTensorFunction<Pe
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var capture = (PerturbationCapture)ctx.get_data(CaptureKey);
-        using Tensor perturbed = capture.PerturbedWeight();       // regenerated, bit-identical to forward's
-        return [gradOutput.matmul(perturbed), null!];             // (B, T, in); nothing for the capture
+        // This runs inside libtorch's autograd engine: an exception escaping here would kill the process. Faults are
+        // recorded for the run to raise after backward() returns, and the gradient is poisoned with NaN meanwhile.
+        try
+        {
+            using Tensor perturbed = capture.PerturbedWeight();   // regenerated, bit-identical to forward's
+            return [gradOutput.matmul(perturbed), null!];         // (B, T, in); nothing for the capture
+        }
+        catch (Exception e)
+        {
+            capture.Layer.RecordBackwardFault(e);
+            long[] shape = [.. gradOutput.shape[..^1], capture.Layer.Layer.InFeatures];
+            return [full(shape, double.NaN, dtype: gradOutput.dtype, device: gradOutput.device), null!];
+        }
     }
 }

@@ -205,6 +205,7 @@ public sealed class FineTuneRun : IDisposable
         (Tensor ids, Tensor targets) = BatchCollator.Collate(examples, _base.Tokenizer.PadId, _device);
         Tensor lossSum = CausalLmLoss.Sum(Model.forward(ids), targets);
         (lossSum / targetTokens).backward();
+        Perturbation?.ThrowIfBackwardFaulted();
         return (lossSum.item<float>(), examples.Sum(e => (long)e.InputIds.Length));
     }
 
