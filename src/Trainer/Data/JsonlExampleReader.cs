@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace FlatLora.Trainer.Data;
@@ -18,25 +17,12 @@ public static class JsonlExampleReader
             throw new FileNotFoundException($"dataset not found: {path}", path);
         var examples = new List<TrainingExample>();
         string? layout = format == "auto" ? null : format;
-        int lineNumber = 0;
-        using var reader = new StreamReader(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
-        while (true)
+        int lastLine = 0;
+        foreach ((int lineNumber, string line, bool unterminated) in Utf8LineReader.Read(path))
         {
-            string? line;
-            try
-            {
-                line = reader.ReadLine();
-            }
-            catch (DecoderFallbackException e)
-            {
-                throw new DataFormatException(path, lineNumber + 1, $"not valid UTF-8 ({e.Message})");
-            }
-            if (line is null)
-                break;
-            lineNumber++;
+            lastLine = lineNumber;
             if (string.IsNullOrWhiteSpace(line))
                 continue;
-
             JsonDocument document;
             try
             {
@@ -45,7 +31,7 @@ public static class JsonlExampleReader
             catch (JsonException e)
             {
                 throw new DataFormatException(path, lineNumber,
-                    $"invalid JSON ({e.Message}){(reader.EndOfStream ? "; the file may be truncated" : "")}");
+                    $"invalid JSON ({e.Message}){(unterminated ? "; the last line has no newline, so the file may be truncated" : "")}");
             }
             using (document)
             {
@@ -55,12 +41,11 @@ public static class JsonlExampleReader
                 layout ??= Detect(record) ?? throw new DataFormatException(path, lineNumber,
                     "cannot tell the data format from the keys; expected instruction/output, prompt/completion, " +
                     "messages or text/label (or set data.format)");
-                var source = $"{path}:{lineNumber}";
-                examples.Add(Parse(record, layout, template, path, lineNumber, source));
+                examples.Add(Parse(record, layout, template, path, lineNumber, $"{path}:{lineNumber}"));
             }
         }
         if (examples.Count == 0)
-            throw new DataFormatException(path, Math.Max(1, lineNumber), "the file holds no records");
+            throw new DataFormatException(path, Math.Max(1, lastLine), "the file holds no records");
         return examples;
     }
 

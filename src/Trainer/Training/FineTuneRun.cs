@@ -142,6 +142,8 @@ public sealed class FineTuneRun : IDisposable
     /// </summary>
     public StepReport TrainStep(CancellationToken cancellationToken = default)
     {
+        // One scope for the step's own temporaries (gradient handles, clipping, AdamW); each micro-batch nests its own.
+        using var scope = NewDisposeScope();
         var watch = Stopwatch.StartNew();
         long step = Step;
         double lr = LearningRateSchedule.At(_spec.Optimizer, step, Plan.TotalSteps);
