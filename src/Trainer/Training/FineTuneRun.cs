@@ -52,7 +52,10 @@ public sealed class FineTuneRun : IDisposable
         Plan = RunPlan.Create(spec.Training, data.Train.Count, _options.Exchange.Rank, _options.Exchange.WorldSize);
 
         Model = LoraInjector.Build(baseModel.Config, _lora, DeviceSelector.Dtype(spec.Model.Dtype), _device, spec.Seed);
-        WeightLoader.LoadBaseWeights(Model, baseModel.WeightFiles);
+        if (baseModel.RandomInitSeed is long initSeed)
+            Model.InitializeWeights(initSeed);
+        else
+            WeightLoader.LoadBaseWeights(Model, baseModel.WeightFiles);
         Model.train();
         _loraParameters = LoraInjector.LoraParameters(Model).Select(p => p.Parameter).ToList();
         OptimizerSpec o = spec.Optimizer;

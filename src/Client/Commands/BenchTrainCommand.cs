@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using FlatLora.Client.Rendering;
+using FlatLora.Spec;
+using FlatLora.Trainer.Bench;
+using Spectre.Console;
+
+namespace FlatLora.Client.Commands;
+
+/// <summary>`flatlora bench train`: times training steps on a random-weight model of a given shape.</summary>
+internal sealed class BenchTrainCommand : FlatloraCommand
+{
+    private static readonly Option<string> ShapeOption = new("--shape") { Description = "tiny, 1b, 7b or 13b", DefaultValueFactory = _ => "tiny" };
+    private static readonly Option<int> BatchOption = new("--batch") { Description = "Sequences per step", DefaultValueFactory = _ => 8 };
+    private static readonly Option<int> SeqOption = new("--seq") { Description = "Tokens per sequence", DefaultValueFactory = _ => 64 };
+    private static readonly Option<int> RankOption = new("--rank") { Description = "LoRA rank", DefaultValueFactory = _ => 16 };
+    private static readonly Option<string[]> TargetsOption = new("--targets")
+    { Description = "LoRA target modules", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => LoraSpec.DefaultTargets };
+    private static readonly Option<string> MethodOption = new("--method") { Description = "lora or flat", DefaultValueFactory = _ => MethodSpec.Flat };
+    private static readonly Option<double> RhoOption = new("--rho") { Description = "Flat-LoRA ρ", DefaultValueFactory = _ => 0.05 };
+    private static readonly Option<int> StepsOption = new("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 10 };
+    private static readonly Option<int> WarmupOption = new("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 2 };
+    private static readonly Option<bool> CheckpointingOption = new("--checkpointing") { Description = "Recompute each decoder layer in backward" };
+    private static readonly Option<string> DeviceOption = new("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
+    private static readonly Option<string?> DtypeOption = new("--dtype") { Description = "Frozen base dtype (default: float32 on CPU, bfloat16 on CUDA)" };
+    private static readonly Option<bool> JsonOption = new("--json") { Description = "Print the figures as one JSON object on stdout" };
+
+    public BenchTrainCommand() : base("train", "Time LoRA / Flat-LoRA training steps on random weights and tokens")
+    {
+        ShapeOption.AcceptOnlyFromAmong(BenchShapes.Names);
+        MethodOption.AcceptOnlyFromAmong(MethodSpec.Lora, MethodSpec.Flat);
+        foreach (Option option in new Option[] { ShapeOption, BatchOption, SeqOption, RankOption, TargetsOption, MethodOption, RhoOption,
+                     StepsOption, WarmupOption, CheckpointingOption, DeviceOption, DtypeOption, JsonOption })
+            Options.Add(option);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        string device = parseResult.GetValue(DeviceOption)!;
+        var options = new TrainBenchmarkOptions
+        {
+            Shape = parseResult.GetValue(ShapeOption)!,
+            Batch = parseResult.GetValue(BatchOption),
+            Sequence = parseResult.GetValue(SeqOption),
+            Rank = parseResult.GetValue(RankOption),
+            Targets = parseResult.GetValue(TargetsOption)!,
+            Method = parseResult.GetValue(MethodOption)!,
+            Rho = parseResult.GetValue(RhoOption),
+            Steps = parseResult.GetValue(StepsOption),
+            Warmup = parseResult.GetValue(WarmupOption),
+            Checkpointing = parseResult.GetValue(CheckpointingOption),
+            Device = device,
+            Dtype = parseResult.GetValue(DtypeOption) ?? (device == "cpu" ? "float32" : "bfloat16"),
+        };
+        var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
+        TrainBenchmarkResult result = await Task.Factory.StartNew(() => TrainBenchmark.Run(options, message => console.WriteLine(message)),
+            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        TextWriter output = parseResult.InvocationConfiguration.Output;
+        if (parseResult.GetValue(JsonOption))
+            await output.WriteLineAsync(JsonSerializer.Serialize(result)).ConfigureAwait(false);
+        else
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{result.Shape} {result.Method} on {result.Device} ({result.Dtype}): {result.MsPerStep:F1} ms/step, " +
+                $"{result.TokensPerSecond:F0} tokens/s, {result.ModelTflops:F3} model TFLOP/s, frozen max |Δ| {result.FrozenMaxAbsChange}")).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,16 @@
+namespace FlatLora.Client.Commands;
+
+/// <summary>Process exit codes: scripts can tell a user error from a failed run.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>The run started but failed (NaN loss, a dead peer, an internal error).</summary>
+    public const int Failure = 1;
+
+    /// <summary>The input was wrong (spec, data file, arguments); nothing ran.</summary>
+    public const int InvalidInput = 2;
+
+    /// <summary>Stopped by Ctrl+C or `cancel`; a checkpoint was written where possible.</summary>
+    public const int Cancelled = 130;
+}

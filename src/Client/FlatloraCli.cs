@@ -1,0 +1,14 @@
+using System.CommandLine;
+using FlatLora.Client.Commands;
+
+namespace FlatLora.Client;
+
+/// <summary>The `flatlora` command tree.</summary>
+public static class FlatloraCli
+{
+    public static RootCommand Build() => new("flatlora: LoRA and Flat-LoRA fine-tuning of Llama-family models")
+    {
+        new TrainCommand(),
+        new BenchCommand(),
+    };
+}

@@ -1,0 +1,3 @@
+using FlatLora.Client;
+
+return await FlatloraCli.Build().Parse(args).InvokeAsync();
