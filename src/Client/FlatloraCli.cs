@@ -9,6 +9,8 @@ public static class FlatloraCli
     public static RootCommand Build() => new("flatlora: LoRA and Flat-LoRA fine-tuning of Llama-family models")
     {
         new TrainCommand(),
+        new GenerateCommand(),
+        new MergeCommand(),
         new BenchCommand(),
     };
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FlatLora.Spec;
 using FlatLora.Trainer.Data;
+using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Models;

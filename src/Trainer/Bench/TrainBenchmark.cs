@@ -6,6 +6,7 @@ using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Models;
 using FlatLora.Trainer.Training;
 using static TorchSharp.torch;
+using FlatLora.Trainer.Tokenization;
 
 namespace FlatLora.Trainer.Bench;
 

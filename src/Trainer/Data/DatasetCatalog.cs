@@ -1,3 +1,4 @@
+using FlatLora.Trainer.Tokenization;
 using FlatLora.Spec;
 using FlatLora.Trainer.Tasks;
 
@@ -10,8 +11,8 @@ public static class DatasetCatalog
     {
         if (spec.Train is not null)
         {
-            var train = JsonlExampleReader.Read(spec.Train, spec.Format, spec.Template);
-            var eval = spec.Eval is null ? null : JsonlExampleReader.Read(spec.Eval, spec.Format, spec.Template);
+            var train = JsonlExampleReader.Read(spec.Train, spec.Format, spec.Template, tokenizer.ChatTemplate);
+            var eval = spec.Eval is null ? null : JsonlExampleReader.Read(spec.Eval, spec.Format, spec.Template, tokenizer.ChatTemplate);
             return TrainingData.Encode(train, eval, spec.EvalFraction, tokenizer, spec.MaxSeqLen, seed);
         }
         return spec.Builtin switch

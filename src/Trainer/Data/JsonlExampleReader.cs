@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FlatLora.Trainer.Tokenization;
 
 namespace FlatLora.Trainer.Data;
 
@@ -6,13 +7,14 @@ namespace FlatLora.Trainer.Data;
 /// Reads instruction data from JSONL, one record per line, in one of four layouts:
 /// alpaca (<c>instruction</c>, optional <c>input</c>, <c>output</c>), prompt_completion (<c>prompt</c>,
 /// <c>completion</c>), messages (<c>messages</c>: [{role, content}], loss on assistant turns) and classification
-/// (<c>text</c>, <c>label</c>). "auto" picks the layout from the first record's keys. Any unusable line stops the
-/// read with its file and line number.
+/// (<c>text</c>, <c>label</c>). "auto" picks the layout from the first record's keys. Chat records are laid out by
+/// the model's chat template. Any unusable line stops the read with its file and line number.
 /// </summary>
 public static class JsonlExampleReader
 {
-    public static IReadOnlyList<TrainingExample> Read(string path, string format = "auto", string template = "alpaca")
+    public static IReadOnlyList<TrainingExample> Read(string path, string format = "auto", string template = "alpaca", IChatTemplate? chatTemplate = null)
     {
+        chatTemplate ??= new RoleTagChatTemplate();
         if (!File.Exists(path))
             throw new FileNotFoundException($"dataset not found: {path}", path);
         var examples = new List<TrainingExample>();
@@ -41,7 +43,7 @@ public static class JsonlExampleReader
                 layout ??= Detect(record) ?? throw new DataFormatException(path, lineNumber,
                     "cannot tell the data format from the keys; expected instruction/output, prompt/completion, " +
                     "messages or text/label (or set data.format)");
-                examples.Add(Parse(record, layout, template, path, lineNumber, $"{path}:{lineNumber}"));
+                examples.Add(Parse(record, layout, template, chatTemplate, path, lineNumber, $"{path}:{lineNumber}"));
             }
         }
         if (examples.Count == 0)
@@ -58,7 +60,7 @@ public static class JsonlExampleReader
         return null;
     }
 
-    private static TrainingExample Parse(JsonElement record, string layout, string template, string path, int line, string source)
+    private static TrainingExample Parse(JsonElement record, string layout, string template, IChatTemplate chatTemplate, string path, int line, string source)
     {
         string Required(string field)
         {
@@ -84,17 +86,17 @@ public static class JsonlExampleReader
                 return TrainingExample.PromptResponse(
                     PromptTemplates.ClassificationPrompt(Required("text")), PromptTemplates.ClassificationTarget(labelText), source);
             case "messages":
-                return ParseMessages(record, path, line, source);
+                return ParseMessages(record, chatTemplate, path, line, source);
             default:
                 throw new DataFormatException(path, line, $"unknown data format '{layout}'");
         }
     }
 
-    private static TrainingExample ParseMessages(JsonElement record, string path, int line, string source)
+    private static TrainingExample ParseMessages(JsonElement record, IChatTemplate chatTemplate, string path, int line, string source)
     {
         if (!record.TryGetProperty("messages", out JsonElement messages) || messages.ValueKind != JsonValueKind.Array)
             throw new DataFormatException(path, line, "missing array field 'messages' (messages format)");
-        var segments = new List<TextSegment>();
+        var turns = new List<ChatMessage>();
         int index = 0;
         foreach (JsonElement message in messages.EnumerateArray())
         {
@@ -105,13 +107,11 @@ public static class JsonlExampleReader
             string roleName = role.GetString()!;
             if (roleName is not ("system" or "user" or "assistant"))
                 throw new DataFormatException(path, line, $"messages[{index}].role '{roleName}' is not system, user or assistant");
-            bool isTarget = roleName == "assistant";
-            segments.Add(new TextSegment(PromptTemplates.ChatTurnPrefix(roleName), false));
-            segments.Add(new TextSegment(content.GetString()! + PromptTemplates.ChatTurnSuffix, isTarget));
+            turns.Add(new ChatMessage(roleName, content.GetString()!));
             index++;
         }
-        if (!segments.Any(s => s.IsTarget))
+        if (!turns.Any(t => t.Role == "assistant"))
             throw new DataFormatException(path, line, "messages has no assistant turn to learn from");
-        return new TrainingExample(segments, source);
+        return new TrainingExample(chatTemplate.Render(turns), source);
     }
 }

@@ -21,9 +21,4 @@ public static class PromptTemplates
     public static string ClassificationPrompt(string text) => $"{text}\nLabel:";
 
     public static string ClassificationTarget(string label) => $" {label}";
-
-    /// <summary>A role-tagged chat layout for tokenizers without a chat template of their own.</summary>
-    public static string ChatTurnPrefix(string role) => $"<|{role}|>\n";
-
-    public const string ChatTurnSuffix = "\n";
 }

@@ -1,3 +1,5 @@
+using FlatLora.Trainer.Tokenization;
+
 namespace FlatLora.Trainer.Data;
 
 /// <summary>Encoded training and evaluation examples plus what encoding had to cut.</summary>

@@ -67,6 +67,17 @@ public static class PeftAdapter
             throw new InvalidDataException($"{path}: peft_type is '{peftType}', only LORA adapters are supported");
         if (config["use_dora"]?.GetValue<bool>() == true || config["use_rslora"]?.GetValue<bool>() == true)
             throw new InvalidDataException($"{path}: DoRA and rsLoRA adapters are not supported");
+        foreach (string perLayer in new[] { "rank_pattern", "alpha_pattern" })
+        {
+            if (config[perLayer] is JsonObject { Count: > 0 })
+                throw new InvalidDataException($"{path}: per-layer {perLayer} is not supported (one r and lora_alpha for every layer)");
+        }
+        if (config["layers_to_transform"] is JsonNode layers && layers.GetValueKind() != System.Text.Json.JsonValueKind.Null)
+            throw new InvalidDataException($"{path}: layers_to_transform is not supported (LoRA on every layer)");
+        if (config["fan_in_fan_out"]?.GetValue<bool>() == true)
+            throw new InvalidDataException($"{path}: fan_in_fan_out adapters (GPT-2 Conv1D layout) are not supported");
+        if (config["bias"]?.GetValue<string>() is string bias && bias != "none")
+            throw new InvalidDataException($"{path}: bias '{bias}' is not supported (none)");
         int rank = config["r"]?.GetValue<int>() ?? throw new InvalidDataException($"{path}: missing 'r'");
         double alpha = config["lora_alpha"]?.GetValue<double>() ?? throw new InvalidDataException($"{path}: missing 'lora_alpha'");
         double dropout = config["lora_dropout"]?.GetValue<double>() ?? 0;

@@ -5,6 +5,9 @@ using static TorchSharp.torch;
 
 namespace FlatLora.Trainer.IO;
 
+/// <summary>A tensor to write: its header entry, and how to produce its values when its turn comes.</summary>
+public sealed record TensorSource(string Name, ScalarType Dtype, long[] Shape, Func<Tensor> Produce);
+
 /// <summary>
 /// Writes safetensors: header first (offsets computed from shapes), then each tensor's bytes streamed one tensor
 /// at a time. The file appears atomically (written beside the target, then renamed).
@@ -12,7 +15,14 @@ namespace FlatLora.Trainer.IO;
 public static class SafeTensorsWriter
 {
     public static void Write(string path, IReadOnlyList<(string Name, Tensor Tensor)> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null)
+        IReadOnlyDictionary<string, string>? metadata = null) =>
+        Write(path, tensors.Select(t => new TensorSource(t.Name, t.Tensor.dtype, t.Tensor.shape, () => t.Tensor)).ToList(), metadata, owned: false);
+
+    /// <summary>Writes tensors produced one at a time (e.g. merged weights), disposing each after it is written.</summary>
+    public static void Write(string path, IReadOnlyList<TensorSource> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Write(path, tensors, metadata, owned: true);
+
+    private static void Write(string path, IReadOnlyList<TensorSource> tensors, IReadOnlyDictionary<string, string>? metadata, bool owned)
     {
         var duplicate = tensors.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
@@ -28,13 +38,20 @@ public static class SafeTensorsWriter
             BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
             stream.Write(length);
             stream.Write(header);
-            foreach ((_, Tensor tensor) in tensors)
+            foreach (TensorSource source in tensors)
+            {
+                Tensor tensor = source.Produce();
+                if (tensor.dtype != source.Dtype || !tensor.shape.SequenceEqual(source.Shape))
+                    throw new InvalidOperationException($"tensor '{source.Name}' was announced as {source.Dtype}[{string.Join(", ", source.Shape)}] but produced {tensor.dtype}[{string.Join(", ", tensor.shape)}]");
                 WriteData(stream, tensor);
+                if (owned)
+                    tensor.Dispose();
+            }
         }
         File.Move(temporary, path, overwrite: true);
     }
 
-    private static byte[] BuildHeader(IReadOnlyList<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata)
+    private static byte[] BuildHeader(IReadOnlyList<TensorSource> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -48,14 +65,14 @@ public static class SafeTensorsWriter
                 json.WriteEndObject();
             }
             long offset = 0;
-            foreach ((string name, Tensor tensor) in tensors)
+            foreach (TensorSource tensor in tensors)
             {
-                string dtype = SafeTensorsDtype.Name(tensor.dtype);
-                long bytes = tensor.numel() * SafeTensorsDtype.ElementSize(dtype);
-                json.WriteStartObject(name);
+                string dtype = SafeTensorsDtype.Name(tensor.Dtype);
+                long bytes = tensor.Shape.Aggregate(1L, (a, b) => a * b) * SafeTensorsDtype.ElementSize(dtype);
+                json.WriteStartObject(tensor.Name);
                 json.WriteString("dtype", dtype);
                 json.WriteStartArray("shape");
-                foreach (long d in tensor.shape)
+                foreach (long d in tensor.Shape)
                     json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");

@@ -85,7 +85,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         Tensor delta = LoraB.matmul(LoraA).mul_(Scale);                              // (out, in), fp32
-        return _weight.to(float32).add_(delta.to(_weight.device)).to(_weight.dtype).MoveToOuterDisposeScope();
+        // Not add_: for an fp32 weight, to(float32) is the weight itself, and W must never change here.
+        return (_weight.to(float32) + delta).to(_weight.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>Folds s·BA into W for inference. In bf16 a later <see cref="Unmerge"/> is exact only up to rounding.</summary>
@@ -106,7 +107,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         Tensor delta = LoraB.matmul(LoraA).mul_(Scale);
-        _weight.copy_(_weight.to(float32).sub_(delta).to(_weight.dtype));
+        _weight.copy_((_weight.to(float32) - delta).to(_weight.dtype));
         Merged = false;
     }
 }

@@ -1,5 +1,5 @@
-using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Model;
+using FlatLora.Trainer.Tokenization;
 
 namespace FlatLora.Trainer.Models;
 

@@ -1,22 +1,27 @@
 using FlatLora.Spec;
-using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Tasks;
+using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Training;
 
 namespace FlatLora.Trainer.Models;
 
-/// <summary>Resolves a <see cref="ModelSpec"/> to a <see cref="BaseModel"/>.</summary>
+/// <summary>Resolves a <see cref="ModelSpec"/> to a <see cref="BaseModel"/>: a Hugging Face folder or a built-in model.</summary>
 public static class BaseModelCatalog
 {
     public static BaseModel Resolve(ModelSpec spec, ITrainingObserver observer)
     {
         if (spec.Path is not null)
-            throw new NotSupportedException(
-                $"model.path: loading Hugging Face model folders is not implemented yet ({spec.Path}); use model.builtin: tiny");
+            return HuggingFaceModelFolder.Load(spec.Path);
         return spec.Builtin switch
         {
             "tiny" => new BaseModel(TinyBaseModel.Name, TinyShiftTask.ModelConfig, new ByteTokenizer(), [TinyBaseModel.EnsurePretrained(observer)]),
             _ => throw new ArgumentException($"model.builtin: unknown built-in model '{spec.Builtin}' (known: tiny)", nameof(spec)),
         };
     }
+
+    /// <summary>A model named on the command line: a folder path, or "tiny" for the built-in one.</summary>
+    public static BaseModel Resolve(string nameOrPath, ITrainingObserver observer) =>
+        nameOrPath is "tiny" or TinyBaseModel.Name && !Directory.Exists(nameOrPath)
+            ? Resolve(new ModelSpec { Builtin = "tiny" }, observer)
+            : Resolve(new ModelSpec { Path = nameOrPath, Builtin = null }, observer);
 }

@@ -15,6 +15,10 @@ public static class WeightLoader
     // Buffers some Hugging Face exports still carry; they are derived from the config, not weights.
     private static readonly string[] IgnorableSuffixes = [".rotary_emb.inv_freq"];
 
+    private static string Describe(LlamaConfig c) =>
+        $"hidden_size={c.HiddenSize}, intermediate_size={c.IntermediateSize}, num_attention_heads={c.NumAttentionHeads}, " +
+        $"num_key_value_heads={c.KeyValueHeads}, vocab_size={c.VocabSize}";
+
     public static void LoadBaseWeights(LlamaForCausalLM model, IReadOnlyList<string> files)
     {
         var opened = files.Select(SafeTensorsFile.Open).ToList();
@@ -42,10 +46,19 @@ public static class WeightLoader
             {
                 bool ignorable = IgnorableSuffixes.Any(s => name.EndsWith(s, StringComparison.Ordinal)) || (tied && name == "lm_head.weight");
                 if (!expected.Contains(name) && !ignorable)
-                    throw new SafeTensorsFormatException(file.FilePath, "not a parameter of this model (extra tensor; wrong architecture?)", name);
+                    throw new SafeTensorsFormatException(file.FilePath,
+                        $"not a parameter of the model config.json describes (num_hidden_layers={model.Config.NumHiddenLayers}, tie_word_embeddings={model.Config.TieWordEmbeddings}); extra tensor or wrong config?", name);
             }
             foreach ((string name, Parameter parameter) in parameters)
-                owner[name].ReadInto(name, parameter);
+            {
+                SafeTensorsFile file = owner[name];
+                long[] stored = file.Info(name).Shape;
+                if (!stored.SequenceEqual(parameter.shape))
+                    throw new SafeTensorsFormatException(file.FilePath,
+                        $"stored shape [{string.Join(", ", stored)}] disagrees with the [{string.Join(", ", parameter.shape)}] that config.json implies " +
+                        $"({Describe(model.Config)}); is config.json for these weights?", name);
+                file.ReadInto(name, parameter);
+            }
         }
         finally
         {

@@ -1,3 +1,4 @@
+using FlatLora.Trainer.Tokenization;
 using System.Diagnostics;
 using System.Text.Json;
 using FlatLora.Trainer.Data;

@@ -1,4 +1,5 @@
 using FlatLora.Trainer.Data;
+using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Determinism;
 using FlatLora.Trainer.Model;
 

@@ -1,4 +1,5 @@
 using FlatLora.Trainer.Data;
+using FlatLora.Trainer.Tokenization;
 
 namespace FlatLora.Trainer.Tests.Data;
 
@@ -28,7 +29,7 @@ public class ExampleEncoderTests
     [Fact]
     public void Byte_tokenizer_round_trips_unicode()
     {
-        var tokenizer = new ByteTokenizer();
+        ITokenizer tokenizer = new ByteTokenizer();
         const string text = "naïve café — 東京 🚀";
         Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
         Assert.Equal("ab", tokenizer.Decode([ByteTokenizer.Bos, 'a', 'b', ByteTokenizer.Eos]));

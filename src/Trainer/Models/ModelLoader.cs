@@ -1,0 +1,34 @@
+using FlatLora.Trainer.IO;
+using FlatLora.Trainer.Lora;
+using FlatLora.Trainer.Model;
+using static TorchSharp.torch;
+
+namespace FlatLora.Trainer.Models;
+
+/// <summary>Builds a base model, optionally with a PEFT LoRA adapter on top, ready for inference or export.</summary>
+public static class ModelLoader
+{
+    public static LlamaForCausalLM Load(BaseModel baseModel, string? adapterDirectory, ScalarType dtype, Device device)
+    {
+        LlamaForCausalLM model;
+        if (adapterDirectory is null)
+        {
+            model = new LlamaForCausalLM(baseModel.Config, dtype, device);
+            foreach (var (_, parameter) in model.named_parameters())
+                parameter.requires_grad = false;
+        }
+        else
+        {
+            LoraOptions options = PeftAdapter.ReadOptions(adapterDirectory) with { Dropout = 0 };
+            model = LoraInjector.Build(baseModel.Config, options, dtype, device, runSeed: 0);
+        }
+        if (baseModel.RandomInitSeed is long seed)
+            model.InitializeWeights(seed);
+        else
+            WeightLoader.LoadBaseWeights(model, baseModel.WeightFiles);
+        if (adapterDirectory is not null)
+            PeftAdapter.Load(adapterDirectory, model);
+        model.eval();
+        return model;
+    }
+}
