@@ -62,7 +62,7 @@ internal sealed class GenerateCommand : FlatloraCommand
         {
             await output.WriteLineAsync(JsonSerializer.Serialize(results.Select(r => new
             {
-                prompt = r.Prompt, text = r.Text, tokens = r.Tokens, finish_reason = r.FinishReason,
+                prompt = r.Prompt, prompt_tokens = r.PromptTokens, text = r.Text, tokens = r.Tokens, finish_reason = r.FinishReason,
             }))).ConfigureAwait(false);
         }
         else

@@ -24,5 +24,5 @@ public sealed record GenerationOptions
     }
 }
 
-/// <summary>One continuation: its tokens, text, and why it ended ("stop": a stop token; "length": the budget ran out).</summary>
-public sealed record GenerationResult(string Prompt, IReadOnlyList<int> Tokens, string Text, string FinishReason);
+/// <summary>One continuation: the prompt's ids, the generated tokens and text, and why it ended ("stop": a stop token; "length": the budget ran out).</summary>
+public sealed record GenerationResult(string Prompt, IReadOnlyList<int> PromptTokens, IReadOnlyList<int> Tokens, string Text, string FinishReason);

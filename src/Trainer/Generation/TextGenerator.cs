@@ -28,7 +28,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, ITokenizer tokenizer)
     public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<string> prompts, IReadOnlyList<int[]> promptIds, GenerationOptions options)
     {
         IReadOnlyList<IReadOnlyList<int>> generated = GenerateIds(promptIds, options, out string[] reasons);
-        return prompts.Select((p, i) => new GenerationResult(p, generated[i], tokenizer.Decode(generated[i]), reasons[i])).ToList();
+        return prompts.Select((p, i) => new GenerationResult(p, promptIds[i], generated[i], tokenizer.Decode(generated[i]), reasons[i])).ToList();
     }
 
     public IReadOnlyList<IReadOnlyList<int>> GenerateIds(IReadOnlyList<int[]> promptIds, GenerationOptions options, out string[] finishReasons)

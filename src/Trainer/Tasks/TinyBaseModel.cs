@@ -18,7 +18,7 @@ namespace FlatLora.Trainer.Tasks;
 /// </summary>
 public static class TinyBaseModel
 {
-    private const int Steps = 400;
+    private const int Steps = 1000;
     private const int BatchSize = 32;
     private const double PeakLr = 3e-3;
     private const long InitSeed = 1234;
