@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace FlatLora.Spec;
 
 /// <summary>
@@ -13,6 +15,7 @@ public sealed record TrainSpec
     public TrainingSpec Training { get; init; } = new();
     public OptimizerSpec Optimizer { get; init; } = new();
     public CheckpointSpec Checkpoint { get; init; } = new();
+    public ExperimentSection Experiment { get; init; } = new();
 
     /// <summary>Run seed: LoRA init, data order, dropout and every Flat-LoRA perturbation derive from it.</summary>
     public long Seed { get; init; } = 42;
@@ -22,4 +25,8 @@ public sealed record TrainSpec
 
     /// <summary>Where the adapter, checkpoints, metrics and summary go.</summary>
     public string OutputDir { get; init; } = "runs/tiny";
+
+    /// <summary>The seeds an experiment runs: <c>experiment.seeds</c>, or just <c>seed</c>.</summary>
+    [JsonIgnore, YamlDotNet.Serialization.YamlIgnore]
+    public IReadOnlyList<long> ExperimentSeeds => Experiment.Seeds.Length > 0 ? Experiment.Seeds : [Seed];
 }

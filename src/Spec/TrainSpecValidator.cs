@@ -84,6 +84,17 @@ public static class TrainSpecValidator
         Check(opt.MinLrRatio is >= 0 and <= 1, "optimizer.min_lr_ratio", $"must be in [0, 1] (got {opt.MinLrRatio})");
         Check(opt.MaxGradNorm >= 0, "optimizer.max_grad_norm", $"must be 0 (off) or positive (got {opt.MaxGradNorm})");
 
+        // Experiment (cluster runs)
+        ExperimentSection experiment = spec.Experiment;
+        Check(experiment.Seeds.Distinct().Count() == experiment.Seeds.Length, "experiment.seeds", "lists a seed twice");
+        Check(experiment.Seeds.Length <= 64, "experiment.seeds", $"at most 64 seeds per experiment (got {experiment.Seeds.Length})");
+        Check(experiment.WorldSize is >= 1 and <= 64, "experiment.world_size", $"must be in [1, 64] (got {experiment.WorldSize})");
+        Check(experiment.WorldSize <= Math.Max(1, training.BatchSize), "experiment.world_size",
+            $"must not exceed training.batch_size ({training.BatchSize}): every rank needs examples (got {experiment.WorldSize})");
+        Check(experiment.MaxRetries is >= 0 and <= 10, "experiment.max_retries", $"must be in [0, 10] (got {experiment.MaxRetries})");
+        Check(experiment.Name is null || (experiment.Name.Length <= 80 && !experiment.Name.Any(char.IsControl)), "experiment.name",
+            "must be at most 80 printable characters");
+
         // Checkpoints and run
         Check(spec.Checkpoint.Interval >= 0, "checkpoint.interval", $"must be 0 (final only) or positive (got {spec.Checkpoint.Interval})");
         Check(spec.Checkpoint.Keep >= 1, "checkpoint.keep", $"must be at least 1 (got {spec.Checkpoint.Keep})");

@@ -1,0 +1,56 @@
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec;
+
+namespace FlatLora.Abstractions.Cluster;
+
+/// <summary>One rank of one attempt of a seeded run, as handed to a shard.</summary>
+[GenerateSerializer]
+public sealed record ShardJob
+{
+    [Id(0)] public required string RunKey { get; init; }
+    [Id(1)] public required string ExperimentId { get; init; }
+    [Id(2)] public long Seed { get; init; }
+    [Id(3)] public int Rank { get; init; }
+    [Id(4)] public int WorldSize { get; init; } = 1;
+    [Id(5)] public int Attempt { get; init; } = 1;
+    [Id(6)] public required TrainSpec Spec { get; init; }
+
+    /// <summary>Shard keys of every rank, in rank order (data-parallel peers).</summary>
+    [Id(7)] public IReadOnlyList<string> Peers { get; init; } = [];
+}
+
+/// <summary>A progress event from one rank, tagged with the attempt it belongs to (stale attempts are ignored).</summary>
+[GenerateSerializer]
+public sealed record ShardProgress([property: Id(0)] int Attempt, [property: Id(1)] ProgressEvent Event, [property: Id(2)] string? LastCheckpoint);
+
+[GenerateSerializer]
+public enum ShardResult
+{
+    Completed = 0,
+
+    /// <summary>Failed for a reason that retrying cannot fix (bad data, NaN loss).</summary>
+    Failed = 1,
+
+    /// <summary>Failed for a reason a retry may fix (a lost peer, an I/O error).</summary>
+    FailedRetryable = 2,
+    Cancelled = 3,
+}
+
+/// <summary>How one rank's attempt ended.</summary>
+[GenerateSerializer]
+public sealed record ShardOutcome
+{
+    [Id(0)] public int Attempt { get; init; }
+    [Id(1)] public int Rank { get; init; }
+    [Id(2)] public ShardResult Result { get; init; }
+    [Id(3)] public string? Error { get; init; }
+    [Id(4)] public RunMetrics? Metrics { get; init; }
+    [Id(5)] public string? LastCheckpoint { get; init; }
+    [Id(6)] public required string Device { get; init; }
+}
+
+/// <summary>What a shard is doing.</summary>
+[GenerateSerializer]
+public sealed record ShardStatus(
+    [property: Id(0)] string Silo, [property: Id(1)] string Device, [property: Id(2)] string? RunKey,
+    [property: Id(3)] int Rank, [property: Id(4)] DateTime? LastHeartbeatUtc, [property: Id(5)] string HostSilo);

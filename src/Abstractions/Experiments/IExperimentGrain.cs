@@ -1,0 +1,34 @@
+using Orleans.Concurrency;
+
+namespace FlatLora.Abstractions.Experiments;
+
+/// <summary>
+/// One experiment: a validated spec run once per seed. Key: the experiment id. Lifecycle Pending → Queued →
+/// Running → Completed | Failed | Cancelled, persisted in grain storage.
+/// </summary>
+public interface IExperimentGrain : IGrainWithStringKey
+{
+    /// <summary>Validates the spec (throws <see cref="FlatLora.Spec.SpecException"/> with every bad field; nothing is stored), persists it and queues its seeds.</summary>
+    Task<ExperimentStatus> SubmitAsync(ExperimentRequest request);
+
+    [AlwaysInterleave]
+    Task<ExperimentStatus> GetStatusAsync();
+
+    Task<ExperimentResults> GetResultsAsync();
+
+    /// <summary>Cancels every seed still queued or running; their last checkpoints are kept.</summary>
+    [AlwaysInterleave]
+    Task CancelAsync();
+
+    /// <summary>The current state of every seed, then live events until the experiment ends.</summary>
+    IAsyncEnumerable<ProgressEvent> WatchAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stops one seed early (successive halving); it ends as Stopped.</summary>
+    Task StopSeedAsync(long seed, string reason);
+
+    [OneWay]
+    Task OnSeedProgressAsync(ProgressEvent progress);
+
+    [OneWay]
+    Task OnSeedStatusAsync(SeedRunStatus status);
+}

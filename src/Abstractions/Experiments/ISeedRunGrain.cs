@@ -1,0 +1,37 @@
+using FlatLora.Abstractions.Cluster;
+using Orleans.Concurrency;
+
+namespace FlatLora.Abstractions.Experiments;
+
+/// <summary>
+/// One seeded run of an experiment (key "{experiment}/{seed}"): owns its seed, its device assignment (ranks), its
+/// latest checkpoint and its retries. It is the unit resumed after a failure.
+/// </summary>
+public interface ISeedRunGrain : IGrainWithStringKey
+{
+    Task StartAsync(SeedRunPlan plan);
+
+    [AlwaysInterleave]
+    Task CancelAsync(string reason, bool stopped = false);
+
+    [AlwaysInterleave]
+    Task<SeedRunStatus> GetStatusAsync();
+
+    /// <summary>The inventory grants the devices this run asked for (one per rank).</summary>
+    [OneWay]
+    Task OnDevicesGrantedAsync(IReadOnlyList<DeviceInfo> devices);
+
+    [OneWay]
+    Task OnShardProgressAsync(ShardProgress progress);
+
+    /// <summary>A rank is alive (sent every few seconds while it trains, even between steps).</summary>
+    [OneWay]
+    Task OnShardHeartbeatAsync(int attempt, int rank);
+
+    [OneWay]
+    Task OnShardFinishedAsync(ShardOutcome outcome);
+
+    /// <summary>A device of this run left the cluster (its silo died).</summary>
+    [OneWay]
+    Task OnDeviceLostAsync(DeviceInfo device, string reason);
+}

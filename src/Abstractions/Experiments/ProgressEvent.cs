@@ -1,0 +1,37 @@
+namespace FlatLora.Abstractions.Experiments;
+
+/// <summary>What a watcher sees: a training step, an evaluation, a state change, or a message.</summary>
+[GenerateSerializer]
+public enum ProgressKind
+{
+    Step = 0,
+    Eval = 1,
+    State = 2,
+    Message = 3,
+}
+
+/// <summary>One progress event of one seeded run of an experiment.</summary>
+[GenerateSerializer]
+public sealed record ProgressEvent
+{
+    [Id(0)] public required string ExperimentId { get; init; }
+    [Id(1)] public long Seed { get; init; }
+    [Id(2)] public ProgressKind Kind { get; init; }
+    [Id(3)] public long Step { get; init; }
+    [Id(4)] public long TotalSteps { get; init; }
+    [Id(5)] public double Loss { get; init; } = double.NaN;
+    [Id(6)] public double LearningRate { get; init; }
+    [Id(7)] public double Sigma { get; init; }
+    [Id(8)] public double TokensPerSecond { get; init; }
+    [Id(9)] public double EtaSeconds { get; init; }
+    [Id(10)] public RunState State { get; init; }
+    [Id(11)] public string? Message { get; init; }
+    [Id(12)] public double EvalLoss { get; init; } = double.NaN;
+    [Id(13)] public double EvalExactMatch { get; init; } = double.NaN;
+    [Id(14)] public double EvalTokenAccuracy { get; init; } = double.NaN;
+    [Id(15)] public DateTime TimestampUtc { get; init; } = DateTime.UtcNow;
+    [Id(16)] public double StepSeconds { get; init; }
+    [Id(17)] public double GradNorm { get; init; }
+    [Id(18)] public long Tokens { get; init; }
+    [Id(19)] public int Rank { get; init; }
+}

@@ -1,0 +1,33 @@
+namespace FlatLora.Abstractions.Experiments;
+
+/// <summary>Outcome figures of one seeded run (NaN where a figure does not exist, e.g. no eval set).</summary>
+[GenerateSerializer]
+public sealed record RunMetrics
+{
+    [Id(0)] public long Steps { get; init; }
+    [Id(1)] public double InitialLoss { get; init; } = double.NaN;
+    [Id(2)] public double FinalLoss { get; init; } = double.NaN;
+    [Id(3)] public double EvalLoss { get; init; } = double.NaN;
+    [Id(4)] public double EvalExactMatch { get; init; } = double.NaN;
+    [Id(5)] public double EvalTokenAccuracy { get; init; } = double.NaN;
+    [Id(6)] public double TokensPerSecond { get; init; } = double.NaN;
+    [Id(7)] public double ElapsedSeconds { get; init; } = double.NaN;
+    [Id(8)] public string? AdapterDirectory { get; init; }
+    [Id(9)] public bool? FrozenWeightsUnchanged { get; init; }
+
+    /// <summary>Metric by the name sweeps and results use (eval_exact_match, final_loss, ...).</summary>
+    public double Get(string metric) => metric switch
+    {
+        "initial_loss" => InitialLoss,
+        "final_loss" => FinalLoss,
+        "eval_loss" => EvalLoss,
+        "eval_exact_match" => EvalExactMatch,
+        "eval_token_accuracy" => EvalTokenAccuracy,
+        "tokens_per_second" => TokensPerSecond,
+        "elapsed_seconds" => ElapsedSeconds,
+        _ => throw new ArgumentException($"unknown metric '{metric}' (known: {string.Join(", ", Names)})", nameof(metric)),
+    };
+
+    public static readonly string[] Names =
+        ["eval_exact_match", "eval_token_accuracy", "eval_loss", "final_loss", "initial_loss", "tokens_per_second", "elapsed_seconds"];
+}

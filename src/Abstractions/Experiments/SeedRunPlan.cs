@@ -1,0 +1,19 @@
+using FlatLora.Spec;
+
+namespace FlatLora.Abstractions.Experiments;
+
+/// <summary>What a seeded run needs: its spec (seed and output folder already set) and how to run it.</summary>
+[GenerateSerializer]
+public sealed record SeedRunPlan
+{
+    [Id(0)] public required string ExperimentId { get; init; }
+    [Id(1)] public long Seed { get; init; }
+    [Id(2)] public required TrainSpec Spec { get; init; }
+    [Id(3)] public int WorldSize { get; init; } = 1;
+    [Id(4)] public int MaxRetries { get; init; }
+
+    /// <summary>The seed-run grain key: "{experiment}/{seed}".</summary>
+    public string RunKey => KeyOf(ExperimentId, Seed);
+
+    public static string KeyOf(string experimentId, long seed) => $"{experimentId}/{seed}";
+}

@@ -1,0 +1,101 @@
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+using Microsoft.Extensions.Logging;
+
+namespace FlatLora.Grains.Cluster;
+
+/// <summary>
+/// The cluster's devices and a strict FIFO queue of runs waiting for them. Strict FIFO means a run needing several
+/// devices is never starved by smaller ones behind it. Grants go out as one-way calls so no call chain can loop back
+/// into this grain.
+/// </summary>
+public sealed partial class ClusterInventoryGrain(
+    [PersistentState("inventory", StorageNames.Default)] IPersistentState<InventoryState> state,
+    ILogger<ClusterInventoryGrain> logger) : Grain, IClusterInventoryGrain
+{
+    private InventoryState S => state.State;
+
+    public async Task RegisterSiloAsync(string silo, IReadOnlyList<string> devices)
+    {
+        // A silo that registers again restarted: whatever its devices were running is gone.
+        foreach (DeviceInfo lost in S.Devices.Where(d => d.Silo == silo && d.State == DeviceState.Busy && d.RunKey is not null).ToList())
+            await GrainFactory.GetGrain<ISeedRunGrain>(lost.RunKey!).OnDeviceLostAsync(lost, $"silo {silo} restarted");
+        S.Devices.RemoveAll(d => d.Silo == silo);
+        S.Devices.AddRange(devices.Select(d => new DeviceInfo { Silo = silo, Device = d, State = DeviceState.Free }));
+        S.Devices.Sort((a, b) => string.CompareOrdinal(a.ShardKey, b.ShardKey));
+        LogRegistered(logger, silo, devices.Count);
+        await GrantAsync();
+    }
+
+    public async Task RequestDevicesAsync(string runKey, int count)
+    {
+        if (S.Queue.Any(r => r.RunKey == runKey) || S.Devices.Any(d => d.RunKey == runKey && d.State == DeviceState.Busy))
+            return;   // already waiting or served: requests are idempotent
+        S.Queue.Add(new DeviceRequest(runKey, count, DateTime.UtcNow));
+        await GrantAsync();
+    }
+
+    public async Task ReleaseAsync(string runKey)
+    {
+        for (int i = 0; i < S.Devices.Count; i++)
+        {
+            if (S.Devices[i].RunKey == runKey)
+                S.Devices[i] = S.Devices[i] with { RunKey = null, State = S.Devices[i].State == DeviceState.Down ? DeviceState.Down : DeviceState.Free };
+        }
+        S.Queue.RemoveAll(r => r.RunKey == runKey);
+        await GrantAsync();
+    }
+
+    public Task<ClusterSnapshot> GetSnapshotAsync() => Task.FromResult(new ClusterSnapshot(
+        S.Devices.ToList(), S.Queue.Select(r => r.RunKey).ToList(), S.Devices.Select(d => d.Silo).Distinct().Order(StringComparer.Ordinal).ToList()));
+
+    public async Task CheckMembershipAsync(IReadOnlyList<string> activeSilos)
+    {
+        var active = activeSilos.ToHashSet(StringComparer.Ordinal);
+        bool changed = false;
+        for (int i = 0; i < S.Devices.Count; i++)
+        {
+            DeviceInfo device = S.Devices[i];
+            if (active.Contains(device.Silo) || device.State == DeviceState.Down)
+                continue;
+            LogDeviceDown(logger, device.ShardKey, device.RunKey);
+            if (device.RunKey is not null)
+                await GrainFactory.GetGrain<ISeedRunGrain>(device.RunKey).OnDeviceLostAsync(device, $"silo {device.Silo} left the cluster");
+            S.Devices[i] = device with { State = DeviceState.Down, RunKey = null };
+            changed = true;
+        }
+        if (changed)
+            await state.WriteStateAsync();
+    }
+
+    /// <summary>Serves the head of the queue while enough devices are free, preferring devices of one silo.</summary>
+    private async Task GrantAsync()
+    {
+        while (S.Queue.Count > 0)
+        {
+            DeviceRequest head = S.Queue[0];
+            var free = S.Devices.Where(d => d.State == DeviceState.Free).ToList();
+            if (free.Count < head.Count)
+                break;
+            List<DeviceInfo> pick = free.GroupBy(d => d.Silo).Where(g => g.Count() >= head.Count).Select(g => g.Take(head.Count).ToList()).FirstOrDefault()
+                ?? free.Take(head.Count).ToList();
+            var granted = pick.Select(d => d with { State = DeviceState.Busy, RunKey = head.RunKey }).ToList();
+            foreach (DeviceInfo device in granted)
+                S.Devices[S.Devices.FindIndex(d => d.ShardKey == device.ShardKey)] = device;
+            S.Queue.RemoveAt(0);
+            if (logger.IsEnabled(LogLevel.Information))
+                LogGranted(logger, head.RunKey, string.Join(", ", granted.Select(d => d.ShardKey)));
+            await GrainFactory.GetGrain<ISeedRunGrain>(head.RunKey).OnDevicesGrantedAsync(granted);
+        }
+        await state.WriteStateAsync();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Inventory: silo {Silo} registered {Count} device(s)")]
+    private static partial void LogRegistered(ILogger logger, string silo, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Inventory: granted {Devices} to {RunKey}")]
+    private static partial void LogGranted(ILogger logger, string runKey, string devices);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Inventory: device {Device} is down (was running {RunKey})")]
+    private static partial void LogDeviceDown(ILogger logger, string device, string? runKey);
+}

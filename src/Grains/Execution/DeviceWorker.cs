@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using FlatLora.Abstractions.Cluster;
+using Microsoft.Extensions.Logging;
+
+namespace FlatLora.Grains.Execution;
+
+/// <summary>
+/// The dedicated thread of one device: runs one shard job at a time, off the Orleans scheduler, with a heartbeat
+/// every few seconds. Grains only post jobs and cancellations to it.
+/// </summary>
+public sealed partial class DeviceWorker : IDisposable
+{
+    private readonly BlockingCollection<ShardJob> _jobs = new(boundedCapacity: 1);
+    private readonly object _gate = new();
+    private readonly IShardJobRunner _runner;
+    private readonly IShardReporter _reporter;
+    private readonly TimeSpan _heartbeatInterval;
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+    private ShardJob? _current;
+    private CancellationTokenSource? _cancel;
+
+    public DeviceWorker(string device, IShardJobRunner runner, IShardReporter reporter, TimeSpan heartbeatInterval, ILogger logger)
+    {
+        Device = device;
+        _runner = runner;
+        _reporter = reporter;
+        _heartbeatInterval = heartbeatInterval;
+        _logger = logger;
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"flatlora-{device}" };
+        _thread.Start();
+    }
+
+    public string Device { get; }
+
+    public ShardJob? Current
+    {
+        get
+        {
+            lock (_gate)
+                return _current;
+        }
+    }
+
+    public DateTime? LastHeartbeatUtc { get; private set; }
+
+    /// <summary>Queues the job unless the device already has one; <paramref name="busyWith"/> names that run.</summary>
+    public bool TryStart(ShardJob job, out string? busyWith)
+    {
+        lock (_gate)
+        {
+            if (_current is not null)
+            {
+                busyWith = _current.RunKey;
+                return _current.RunKey == job.RunKey && _current.Attempt == job.Attempt;   // a repeated start is fine
+            }
+            _current = job;
+            _cancel = new CancellationTokenSource();
+            busyWith = null;
+        }
+        _jobs.Add(job);
+        return true;
+    }
+
+    /// <summary>Asks the running job of <paramref name="runKey"/> to stop at its next micro-batch boundary.</summary>
+    public bool Cancel(string runKey)
+    {
+        lock (_gate)
+        {
+            if (_current?.RunKey != runKey)
+                return false;
+            _cancel?.Cancel();
+            return true;
+        }
+    }
+
+    private void Loop()
+    {
+        foreach (ShardJob job in _jobs.GetConsumingEnumerable())
+        {
+            CancellationToken token;
+            lock (_gate)
+                token = _cancel!.Token;
+            LogStarted(_logger, Device, job.RunKey, job.Rank, job.Attempt);
+            ShardOutcome outcome;
+            using (var heartbeat = new Timer(_ => Beat(job), null, TimeSpan.Zero, _heartbeatInterval))
+            {
+                try
+                {
+                    outcome = _runner.Run(job, Device, _reporter, token);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    outcome = new ShardOutcome { Attempt = job.Attempt, Rank = job.Rank, Device = Device, Result = ShardResult.Failed, Error = e.ToString() };
+                }
+            }
+            lock (_gate)
+            {
+                _current = null;
+                _cancel?.Dispose();
+                _cancel = null;
+            }
+            LogFinished(_logger, Device, job.RunKey, outcome.Result);
+            _reporter.Finished(job, outcome);
+        }
+    }
+
+    private void Beat(ShardJob job)
+    {
+        LastHeartbeatUtc = DateTime.UtcNow;
+        _reporter.Heartbeat(job);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+            _cancel?.Cancel();
+        _jobs.CompleteAdding();
+        _thread.Join(TimeSpan.FromSeconds(30));
+        _jobs.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device}: starting {RunKey} rank {Rank} attempt {Attempt}")]
+    private static partial void LogStarted(ILogger logger, string device, string runKey, int rank, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device}: {RunKey} ended {Result}")]
+    private static partial void LogFinished(ILogger logger, string device, string runKey, ShardResult result);
+}

@@ -1,0 +1,63 @@
+using System.Threading.Channels;
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+using Microsoft.Extensions.Logging;
+
+namespace FlatLora.Grains.Execution;
+
+/// <summary>
+/// Forwards worker reports to seed-run grains through a queue drained by one pump task, so the trainer thread never
+/// waits on a grain call and reports arrive in order.
+/// </summary>
+public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly ILogger<GrainShardReporter> _logger;
+    private readonly Channel<Func<Task>> _queue = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _pump;
+
+    public GrainShardReporter(IGrainFactory grains, ILogger<GrainShardReporter> logger)
+    {
+        _grains = grains;
+        _logger = logger;
+        _pump = Task.Run(PumpAsync);
+    }
+
+    public void Progress(ShardJob job, ProgressEvent progress, string? lastCheckpoint) =>
+        Post(job, g => g.OnShardProgressAsync(new ShardProgress(job.Attempt, progress, lastCheckpoint)));
+
+    public void Heartbeat(ShardJob job) => Post(job, g => g.OnShardHeartbeatAsync(job.Attempt, job.Rank));
+
+    public void Finished(ShardJob job, ShardOutcome outcome) => Post(job, g => g.OnShardFinishedAsync(outcome));
+
+    private void Post(ShardJob job, Func<ISeedRunGrain, Task> call)
+    {
+        ISeedRunGrain run = _grains.GetGrain<ISeedRunGrain>(job.RunKey);
+        _queue.Writer.TryWrite(() => call(run));
+    }
+
+    private async Task PumpAsync()
+    {
+        await foreach (Func<Task> call in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await call().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A lost report is survivable (the next one carries the state); the run must not die of it.
+                LogReportFailed(_logger, e);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _pump.ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not deliver a shard report to its seed run")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception);
+}

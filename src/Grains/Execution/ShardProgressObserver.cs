@@ -1,0 +1,60 @@
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Trainer.Training;
+
+namespace FlatLora.Grains.Execution;
+
+/// <summary>Turns trainer callbacks into progress events, at most one step event per log interval or per second.</summary>
+internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporter) : ITrainingObserver
+{
+    private DateTime _lastStepReport = DateTime.MinValue;
+
+    public string? LastCheckpoint { get; private set; }
+
+    public void OnStep(StepReport report)
+    {
+        bool last = report.Step + 1 == report.TotalSteps;
+        bool due = (report.Step + 1) % job.Spec.Training.LogEvery == 0 || DateTime.UtcNow - _lastStepReport > TimeSpan.FromSeconds(1);
+        if (!last && !due)
+            return;
+        _lastStepReport = DateTime.UtcNow;
+        reporter.Progress(job, Event(ProgressKind.Step) with
+        {
+            Step = report.Step + 1,
+            TotalSteps = report.TotalSteps,
+            Loss = report.Loss,
+            LearningRate = report.LearningRate,
+            Sigma = report.Sigma,
+            TokensPerSecond = report.TokensPerSecond,
+            EtaSeconds = report.Eta.TotalSeconds,
+            StepSeconds = report.StepSeconds,
+            GradNorm = report.GradNorm,
+            Tokens = report.Tokens,
+        }, LastCheckpoint);
+    }
+
+    public void OnEval(EvalReport report) => reporter.Progress(job, Event(ProgressKind.Eval) with
+    {
+        Step = report.Step,
+        EvalLoss = report.Loss,
+        EvalExactMatch = report.ExactMatch,
+        EvalTokenAccuracy = report.TokenAccuracy,
+    }, LastCheckpoint);
+
+    public void OnCheckpoint(long step, string directory)
+    {
+        LastCheckpoint = Path.GetFullPath(directory);
+        reporter.Progress(job, Event(ProgressKind.Message) with { Step = step, Message = $"checkpoint {LastCheckpoint}" }, LastCheckpoint);
+    }
+
+    public void OnInfo(string message) => reporter.Progress(job, Event(ProgressKind.Message) with { Message = message }, LastCheckpoint);
+
+    private ProgressEvent Event(ProgressKind kind) => new()
+    {
+        ExperimentId = job.ExperimentId,
+        Seed = job.Seed,
+        Kind = kind,
+        Rank = job.Rank,
+        State = RunState.Running,
+    };
+}

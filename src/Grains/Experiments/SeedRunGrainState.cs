@@ -1,0 +1,24 @@
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+
+namespace FlatLora.Grains.Experiments;
+
+/// <summary>Persisted state of a seeded run. Never renumber an [Id]: stored state depends on it.</summary>
+[GenerateSerializer]
+public sealed class SeedRunGrainState
+{
+    [Id(0)] public SeedRunPlan? Plan { get; set; }
+    [Id(1)] public RunState State { get; set; } = RunState.Pending;
+    [Id(2)] public int Attempt { get; set; }
+    [Id(3)] public List<DeviceInfo> Devices { get; set; } = [];
+    [Id(4)] public string? LastCheckpoint { get; set; }
+    [Id(5)] public RunMetrics? Metrics { get; set; }
+    [Id(6)] public string? Error { get; set; }
+    [Id(7)] public bool CancelRequested { get; set; }
+    [Id(8)] public bool StopRequested { get; set; }
+    [Id(9)] public long Step { get; set; }
+    [Id(10)] public long TotalSteps { get; set; }
+    [Id(11)] public double Loss { get; set; } = double.NaN;
+    [Id(12)] public DateTime? StartedUtc { get; set; }
+    [Id(13)] public DateTime? FinishedUtc { get; set; }
+}

@@ -1,0 +1,59 @@
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Grains.Execution;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FlatLora.Grains.Hosting;
+
+/// <summary>
+/// Registers this silo's devices with the inventory once the silo is up, then regularly tells the inventory which
+/// silos are alive, so devices of a dead silo are marked down and their runs resume elsewhere.
+/// </summary>
+public sealed partial class ClusterWatchdog(
+    IGrainFactory grains,
+    DeviceWorkerPool pool,
+    ILocalSiloDetails silo,
+    IClusterMembershipService membership,
+    IOptions<FlatLoraClusterOptions> options,
+    ILogger<ClusterWatchdog> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        IClusterInventoryGrain inventory = grains.GetGrain<IClusterInventoryGrain>(0);
+        bool registered = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!registered)
+                {
+                    await inventory.RegisterSiloAsync(silo.Name, pool.Devices);
+                    registered = true;
+                    LogRegistered(logger, silo.Name, string.Join(", ", pool.Devices));
+                }
+                var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.Name).ToList();
+                await inventory.CheckMembershipAsync(active);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
+            {
+                // The silo may not be serving grain calls yet, or the inventory is moving between silos: try again.
+                LogRetry(logger, e.Message);
+            }
+            try
+            {
+                await Task.Delay(registered ? options.Value.MembershipCheckInterval : TimeSpan.FromMilliseconds(500), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} offers devices: {Devices}")]
+    private static partial void LogRegistered(ILogger logger, string silo, string devices);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Cluster watchdog will retry: {Error}")]
+    private static partial void LogRetry(ILogger logger, string error);
+}

@@ -1,0 +1,28 @@
+using FlatLora.Abstractions;
+using FlatLora.Grains.Cluster;
+using FlatLora.Grains.Execution;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Serialization;
+
+namespace FlatLora.Grains.Hosting;
+
+/// <summary>Everything a silo needs to host FlatLora grains (the host still picks clustering and the "flatlora" storage).</summary>
+public static class FlatLoraSiloBuilderExtensions
+{
+    public static ISiloBuilder AddFlatLoraGrains(this ISiloBuilder builder, Action<FlatLoraClusterOptions>? configure = null)
+    {
+        builder.Services.AddSerializer(serializer => serializer.AddFlatLoraSerialization());
+        builder.AddPlacementDirector<SiloBoundPlacement, SiloBoundPlacementDirector>();
+        OptionsBuilder<FlatLoraClusterOptions> options = builder.Services.AddOptions<FlatLoraClusterOptions>();
+        if (configure is not null)
+            options.Configure(configure);
+        builder.Services.AddSingleton<GrainShardReporter>();
+        builder.Services.TryAddSingleton<IShardReporter>(sp => sp.GetRequiredService<GrainShardReporter>());
+        builder.Services.TryAddSingleton<IShardJobRunner, TrainingJobRunner>();
+        builder.Services.AddSingleton<DeviceWorkerPool>();
+        builder.Services.AddHostedService<ClusterWatchdog>();
+        return builder;
+    }
+}

@@ -1,0 +1,256 @@
+using FlatLora.Abstractions;
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Sweeps;
+using FlatLora.Grains.Experiments;
+using FlatLora.Grains.Statistics;
+using FlatLora.Spec;
+using Microsoft.Extensions.Logging;
+
+namespace FlatLora.Grains.Sweeps;
+
+/// <summary>
+/// A sweep: every configuration of the grid × random search becomes an experiment ("{sweep}-cNNN") over the sweep's
+/// seeds; at most max_concurrent configurations run at once. Successive halving stops weak seeds at each rung.
+/// Results: mean ± std per configuration, and Welch t-tests between configurations that differ only in the compared
+/// field (e.g. method.name lora vs flat).
+/// </summary>
+public sealed partial class SweepGrain(
+    [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state,
+    ILogger<SweepGrain> logger) : Grain, ISweepGrain
+{
+    private readonly EventFanout _events = new();
+
+    private string Key => this.GetPrimaryKeyString();
+    private SweepGrainState S => state.State;
+
+    public Task<SweepStatus> SubmitAsync(SweepRequest request) => SpecRejectedException.Translate(() => SubmitCoreAsync(request));
+
+    private async Task<SweepStatus> SubmitCoreAsync(SweepRequest request)
+    {
+        if (state.RecordExists)
+            throw new InvalidOperationException($"sweep {Key} already exists");
+        IReadOnlyList<SweepConfiguration> configurations = SweepPlanner.Expand(request.Sweep, request.Base);
+        S.Sweep = request.Sweep;
+        S.CreatedUtc = DateTime.UtcNow;
+        S.State = RunState.Queued;
+        S.Configurations = configurations.Select(c => new SweepConfigurationState
+        {
+            Index = c.Index,
+            Label = c.Label,
+            Overrides = c.Overrides.ToList(),
+            Spec = c.Spec,
+        }).ToList();
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IExperimentRegistryGrain>(0).AddAsync(new RegistryEntry(Key, "sweep", request.Sweep.Name, S.CreatedUtc));
+        LogSubmitted(logger, Key, S.Configurations.Count);
+        await LaunchAsync();
+        return Status();
+    }
+
+    public Task<SweepStatus> GetStatusAsync() => state.RecordExists
+        ? Task.FromResult(Status())
+        : throw new KeyNotFoundException($"no sweep {Key}");
+
+    public async Task<SweepResults> GetResultsAsync()
+    {
+        if (!state.RecordExists)
+            throw new KeyNotFoundException($"no sweep {Key}");
+        string[] metrics = S.Sweep!.Metrics;
+        var perSeed = new Dictionary<int, List<RunMetrics>>();
+        var rows = new List<ConfigurationResult>();
+        foreach (SweepConfigurationState configuration in S.Configurations)
+        {
+            var seeds = new List<SeedRunStatus>();
+            if (configuration.ExperimentId is not null)
+                seeds.AddRange((await GrainFactory.GetGrain<IExperimentGrain>(configuration.ExperimentId).GetStatusAsync()).Seeds);
+            var completed = seeds.Where(s => s.State == RunState.Completed && s.Metrics is not null).Select(s => s.Metrics!).ToList();
+            perSeed[configuration.Index] = completed;
+            rows.Add(new ConfigurationResult
+            {
+                Index = configuration.Index,
+                Label = configuration.Label,
+                ExperimentId = configuration.ExperimentId,
+                Metrics = MetricAggregator.Summarize(completed, metrics),
+                Seeds = completed.Count,
+                Stopped = seeds.Count(s => s.State == RunState.Stopped),
+                AdapterDirectories = completed.Select(m => m.AdapterDirectory).OfType<string>().ToList(),
+            });
+        }
+        return new SweepResults { Status = Status(), Rows = rows, Comparisons = Compare(perSeed, metrics) };
+    }
+
+    public async Task CancelAsync()
+    {
+        if (!state.RecordExists)
+            throw new KeyNotFoundException($"no sweep {Key}");
+        if (S.State.IsFinal() || S.CancelRequested)
+            return;
+        S.CancelRequested = true;
+        foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is null))
+            configuration.State = RunState.Cancelled;
+        await state.WriteStateAsync();
+        foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is not null && !c.State.IsFinal()))
+            await GrainFactory.GetGrain<IExperimentGrain>(configuration.ExperimentId!).CancelAsync();
+        await CompleteIfDoneAsync();
+    }
+
+    public IAsyncEnumerable<ProgressEvent> WatchAsync(CancellationToken cancellationToken = default)
+    {
+        if (!state.RecordExists)
+            throw new KeyNotFoundException($"no sweep {Key}");
+        var snapshot = S.Configurations.Select(ConfigurationEvent).ToList();
+        return _events.Subscribe(snapshot, S.State.IsFinal(), cancellationToken);
+    }
+
+    public async Task OnExperimentProgressAsync(int configurationIndex, ProgressEvent progress)
+    {
+        _events.Publish(progress);
+        if (S.Sweep?.Asha is not AshaSpec asha || progress.Kind != ProgressKind.Eval || progress.Seed < 0)
+            return;
+        double value = asha.Metric switch
+        {
+            "eval_exact_match" => progress.EvalExactMatch,
+            "eval_token_accuracy" => progress.EvalTokenAccuracy,
+            _ => progress.EvalLoss,
+        };
+        var scheduler = new AshaScheduler(asha, S.AshaRecords);
+        if (scheduler.Report($"{configurationIndex}/{progress.Seed}", progress.Step, value) is long rung)
+        {
+            S.EarlyStopped++;
+            await state.WriteStateAsync();
+            LogEarlyStop(logger, Key, configurationIndex, progress.Seed, rung);
+            await GrainFactory.GetGrain<IExperimentGrain>(progress.ExperimentId).StopSeedAsync(progress.Seed,
+                $"successive halving: {asha.Metric} {value:G4} not in the best 1/{asha.Reduction} at step {rung}");
+        }
+        else if (S.AshaRecords.Count > 0)
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task OnExperimentFinishedAsync(int configurationIndex, ExperimentStatus status)
+    {
+        SweepConfigurationState configuration = S.Configurations[configurationIndex];
+        configuration.State = status.State;
+        await state.WriteStateAsync();
+        _events.Publish(ConfigurationEvent(configuration));
+        await LaunchAsync();
+        await CompleteIfDoneAsync();
+    }
+
+    /// <summary>Starts pending configurations while fewer than max_concurrent are in flight.</summary>
+    private async Task LaunchAsync()
+    {
+        if (S.CancelRequested)
+            return;
+        foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is null).ToList())
+        {
+            if (S.Configurations.Count(c => c.ExperimentId is not null && !c.State.IsFinal()) >= S.Sweep!.MaxConcurrent)
+                break;
+            configuration.ExperimentId = $"{Key}-c{configuration.Index:D3}";
+            configuration.State = RunState.Queued;
+            S.State = RunState.Running;
+            await state.WriteStateAsync();
+            try
+            {
+                await GrainFactory.GetGrain<IExperimentGrain>(configuration.ExperimentId).SubmitAsync(new ExperimentRequest
+                {
+                    Spec = configuration.Spec!,
+                    SweepId = Key,
+                    ConfigurationIndex = configuration.Index,
+                    ConfigurationLabel = configuration.Label,
+                });
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogLaunchFailed(logger, Key, configuration.Label, e.Message);
+                configuration.State = RunState.Failed;
+                await state.WriteStateAsync();
+            }
+        }
+    }
+
+    private async Task CompleteIfDoneAsync()
+    {
+        if (S.State.IsFinal() || !S.Configurations.All(c => c.State.IsFinal()))
+            return;
+        S.State = S.CancelRequested ? RunState.Cancelled : RunState.Completed;
+        await state.WriteStateAsync();
+        _events.Publish(new ProgressEvent { ExperimentId = Key, Seed = ExperimentGrain.ExperimentLevel, Kind = ProgressKind.State, State = S.State });
+        _events.Complete();
+        LogFinished(logger, Key, S.State);
+    }
+
+    /// <summary>For each pair of configurations equal except for the compared field (a vs b): Welch t-tests per metric.</summary>
+    private List<Comparison> Compare(Dictionary<int, List<RunMetrics>> perSeed, string[] metrics)
+    {
+        var comparisons = new List<Comparison>();
+        if (S.Sweep?.Compare is not CompareSpec compare)
+            return comparisons;
+        string Rest(SweepConfigurationState c) => string.Join(", ", c.Overrides.Where(o => o.Key != compare.Field).Select(o => $"{o.Key}={o.Value}"));
+        string? Arm(SweepConfigurationState c) => c.Overrides.FirstOrDefault(o => o.Key == compare.Field).Value;
+        foreach (var group in S.Configurations.GroupBy(Rest))
+        {
+            SweepConfigurationState? a = group.FirstOrDefault(c => Arm(c) == compare.A);
+            SweepConfigurationState? b = group.FirstOrDefault(c => Arm(c) == compare.B);
+            if (a is null || b is null)
+                continue;
+            foreach (string metric in metrics)
+            {
+                var valuesA = perSeed[a.Index].Select(m => m.Get(metric)).Where(double.IsFinite).ToList();
+                var valuesB = perSeed[b.Index].Select(m => m.Get(metric)).Where(double.IsFinite).ToList();
+                WelchTTest.Result test = WelchTTest.Test(valuesA, valuesB);
+                comparisons.Add(new Comparison
+                {
+                    Metric = metric,
+                    LabelA = a.Label,
+                    LabelB = b.Label,
+                    MeanA = valuesA.Count > 0 ? valuesA.Average() : double.NaN,
+                    MeanB = valuesB.Count > 0 ? valuesB.Average() : double.NaN,
+                    T = test.T,
+                    DegreesOfFreedom = test.DegreesOfFreedom,
+                    P = test.P,
+                });
+            }
+        }
+        return comparisons;
+    }
+
+    private SweepStatus Status() => new()
+    {
+        Id = Key,
+        Name = S.Sweep?.Name,
+        State = S.State,
+        CreatedUtc = S.CreatedUtc,
+        EarlyStopped = S.EarlyStopped,
+        Configurations = S.Configurations.Select(c => new SweepConfigurationStatus
+        {
+            Index = c.Index,
+            Label = c.Label,
+            ExperimentId = c.ExperimentId,
+            State = c.State,
+            Overrides = c.Overrides,
+        }).ToList(),
+    };
+
+    private ProgressEvent ConfigurationEvent(SweepConfigurationState c) => new()
+    {
+        ExperimentId = c.ExperimentId ?? $"{Key}-c{c.Index:D3}",
+        Seed = ExperimentGrain.ExperimentLevel,
+        Kind = ProgressKind.State,
+        State = c.State,
+        Message = c.Label,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {Key}: submitted with {Count} configuration(s)")]
+    private static partial void LogSubmitted(ILogger logger, string key, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {Key}: configuration {Index} seed {Seed} stopped early at step {Rung}")]
+    private static partial void LogEarlyStop(ILogger logger, string key, int index, long seed, long rung);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep {Key}: could not start configuration {Label}: {Error}")]
+    private static partial void LogLaunchFailed(ILogger logger, string key, string label, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {Key}: {State}")]
+    private static partial void LogFinished(ILogger logger, string key, RunState state);
+}

@@ -1,0 +1,17 @@
+namespace FlatLora.Spec;
+
+/// <summary>How a spec runs as an experiment on the cluster (`flatlora submit`): which seeds, on how many devices each.</summary>
+public sealed record ExperimentSection
+{
+    /// <summary>A label for people; the experiment id is generated.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>One seeded run per seed; empty means just <c>seed</c>.</summary>
+    public long[] Seeds { get; init; } = [];
+
+    /// <summary>Devices (data-parallel ranks) per seeded run.</summary>
+    public int WorldSize { get; init; } = 1;
+
+    /// <summary>How often a seeded run that failed for a retryable reason (a lost device) is resumed from its checkpoint.</summary>
+    public int MaxRetries { get; init; } = 2;
+}

@@ -1,0 +1,57 @@
+using FlatLora.Abstractions;
+using FlatLora.Grains.Execution;
+using FlatLora.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.TestingHost;
+
+namespace FlatLora.Grains.Tests;
+
+/// <summary>Two in-process silos with one CPU slot each, memory storage and the fake runner; shared by the grain tests.</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(2);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+        await ClusterWaits.DevicesAsync(Grains, 2);
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.Services.AddSingleton<IShardJobRunner, FakeShardJobRunner>();
+            siloBuilder.AddMemoryGrainStorage(StorageNames.Default);
+            siloBuilder.AddFlatLoraGrains(o =>
+            {
+                o.CpuSlots = 1;
+                o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+                o.HeartbeatTimeout = TimeSpan.FromSeconds(3);
+                o.MembershipCheckInterval = TimeSpan.FromMilliseconds(500);
+                o.TorchThreads = 1;
+            });
+        }
+    }
+
+    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder clientBuilder) =>
+            clientBuilder.Services.AddSerializer(s => s.AddFlatLoraSerialization());
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterTests : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}

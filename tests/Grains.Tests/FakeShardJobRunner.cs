@@ -1,0 +1,54 @@
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Grains.Execution;
+
+namespace FlatLora.Grains.Tests;
+
+/// <summary>
+/// A stand-in for training that makes cluster tests fast and scriptable. It runs training.max_steps fake steps of
+/// 20 ms, reporting progress, and behaves by experiment.name: "fail" fails for good at step 2; "flaky" fails
+/// retryably at step 2 on its first attempt; "hang" runs until cancelled. Metrics are a fixed function of the seed
+/// and method so aggregates can be checked exactly.
+/// </summary>
+public sealed class FakeShardJobRunner : IShardJobRunner
+{
+    public static double ExactMatch(long seed, string method) => 0.1 * (seed % 5) + (method == "flat" ? 0.05 : 0);
+
+    public ShardOutcome Run(ShardJob job, string device, IShardReporter reporter, CancellationToken cancellationToken)
+    {
+        string mode = job.Spec.Experiment.Name ?? "";
+        long steps = Math.Max(1, job.Spec.Training.MaxSteps);
+        string checkpoint = $"{job.Spec.OutputDir}/checkpoints/step-000001";
+        ShardOutcome End(ShardResult result, string? error = null, RunMetrics? metrics = null) =>
+            new() { Attempt = job.Attempt, Rank = job.Rank, Device = device, Result = result, Error = error, Metrics = metrics, LastCheckpoint = checkpoint };
+        for (long step = 1; mode == "hang" || step <= steps; step++)
+        {
+            if (cancellationToken.WaitHandle.WaitOne(20))
+                return End(ShardResult.Cancelled);
+            if (mode == "fail" && step == 2)
+                return End(ShardResult.Failed, "the loss is NaN (scripted)");
+            if (mode == "flaky" && job.Attempt == 1 && step == 2)
+                return End(ShardResult.FailedRetryable, "lost a peer (scripted)");
+            reporter.Progress(job, new ProgressEvent
+            {
+                ExperimentId = job.ExperimentId,
+                Seed = job.Seed,
+                Rank = job.Rank,
+                Kind = ProgressKind.Step,
+                Step = Math.Min(step, steps),
+                TotalSteps = steps,
+                Loss = 1.0 / step,
+                State = RunState.Running,
+            }, checkpoint);
+        }
+        return End(ShardResult.Completed, metrics: new RunMetrics
+        {
+            Steps = steps,
+            InitialLoss = 1,
+            FinalLoss = 1.0 / steps,
+            EvalExactMatch = ExactMatch(job.Seed, job.Spec.Method.Name),
+            EvalLoss = 1 - ExactMatch(job.Seed, job.Spec.Method.Name),
+            AdapterDirectory = $"{job.Spec.OutputDir}/adapter",
+        });
+    }
+}
