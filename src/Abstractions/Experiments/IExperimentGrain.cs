@@ -16,6 +16,10 @@ public interface IExperimentGrain : IGrainWithStringKey
 
     Task<ExperimentResults> GetResultsAsync();
 
+    /// <summary>The validated spec the experiment runs (for merged export and reruns).</summary>
+    [AlwaysInterleave]
+    Task<FlatLora.Spec.TrainSpec> GetSpecAsync();
+
     /// <summary>Cancels every seed still queued or running; their last checkpoints are kept.</summary>
     [AlwaysInterleave]
     Task CancelAsync();

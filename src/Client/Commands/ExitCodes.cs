@@ -11,6 +11,9 @@ public static class ExitCodes
     /// <summary>The input was wrong (spec, data file, arguments); nothing ran.</summary>
     public const int InvalidInput = 2;
 
+    /// <summary>No cluster could be reached.</summary>
+    public const int Unavailable = 3;
+
     /// <summary>Stopped by Ctrl+C or `cancel`; a checkpoint was written where possible.</summary>
     public const int Cancelled = 130;
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using FlatLora.Abstractions;
+using FlatLora.Client.Cluster;
 using FlatLora.Spec;
 using FlatLora.Trainer.Data;
 using FlatLora.Trainer.IO;
@@ -26,12 +28,17 @@ internal abstract class FlatloraCommand : Command
         {
             return await ExecuteAsync(parseResult, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SpecException or DataFormatException or SafeTensorsFormatException
+        catch (Exception e) when (e is SpecException or SpecRejectedException or DataFormatException or SafeTensorsFormatException
                                        or FileNotFoundException or DirectoryNotFoundException or ArgumentException
-                                       or NotSupportedException or InvalidDataException)
+                                       or NotSupportedException or InvalidDataException or KeyNotFoundException)
         {
             await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return ExitCodes.InvalidInput;
+        }
+        catch (ClusterUnavailableException e)
+        {
+            await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
         }
         catch (OperationCanceledException)
         {

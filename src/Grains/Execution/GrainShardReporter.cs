@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace FlatLora.Grains.Execution;
@@ -12,23 +13,44 @@ namespace FlatLora.Grains.Execution;
 public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposable
 {
     private readonly IGrainFactory _grains;
+    private readonly TrainingMeter _meter;
     private readonly ILogger<GrainShardReporter> _logger;
+    private readonly Dictionary<string, long> _lastStep = [];
     private readonly Channel<Func<Task>> _queue = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _pump;
 
-    public GrainShardReporter(IGrainFactory grains, ILogger<GrainShardReporter> logger)
+    public GrainShardReporter(IGrainFactory grains, TrainingMeter meter, ILogger<GrainShardReporter> logger)
     {
         _grains = grains;
+        _meter = meter;
         _logger = logger;
         _pump = Task.Run(PumpAsync);
     }
 
-    public void Progress(ShardJob job, ProgressEvent progress, string? lastCheckpoint) =>
+    public void Progress(ShardJob job, ProgressEvent progress, string? lastCheckpoint)
+    {
+        if (progress.Kind == ProgressKind.Step)
+        {
+            string run = $"{job.RunKey}#{job.Rank}";
+            lock (_lastStep)
+            {
+                long previous = _lastStep.TryGetValue(run, out long p) ? p : 0;
+                _meter.Record(progress, progress.Step - previous);
+                _lastStep[run] = progress.Step;
+            }
+        }
         Post(job, g => g.OnShardProgressAsync(new ShardProgress(job.Attempt, progress, lastCheckpoint)));
+    }
 
     public void Heartbeat(ShardJob job) => Post(job, g => g.OnShardHeartbeatAsync(job.Attempt, job.Rank));
 
-    public void Finished(ShardJob job, ShardOutcome outcome) => Post(job, g => g.OnShardFinishedAsync(outcome));
+    public void Finished(ShardJob job, ShardOutcome outcome)
+    {
+        lock (_lastStep)
+            _lastStep.Remove($"{job.RunKey}#{job.Rank}");
+        _meter.Forget(job.ExperimentId, job.Seed, job.Rank);
+        Post(job, g => g.OnShardFinishedAsync(outcome));
+    }
 
     private void Post(ShardJob job, Func<ISeedRunGrain, Task> call)
     {

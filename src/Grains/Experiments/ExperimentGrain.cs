@@ -71,6 +71,10 @@ public sealed partial class ExperimentGrain(
         return Task.FromResult(new ExperimentResults { Status = Status(), Summary = MetricAggregator.Summarize(completed, RunMetrics.Names) });
     }
 
+    public Task<TrainSpec> GetSpecAsync() => state.RecordExists
+        ? Task.FromResult(S.Spec!)
+        : throw new KeyNotFoundException($"no experiment {Key}");
+
     public async Task CancelAsync()
     {
         if (!state.RecordExists)

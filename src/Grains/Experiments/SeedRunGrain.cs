@@ -141,8 +141,13 @@ public sealed partial class SeedRunGrain(
         {
             case ShardResult.Completed:
                 _finishedRanks.Add(outcome.Rank);
-                if (outcome.Rank == 0)
+                if (outcome.Rank == 0 && outcome.Metrics is not null)
+                {
+                    // One-way reports may arrive out of order: the outcome, not the last progress event, says where it ended.
                     S.Metrics = outcome.Metrics;
+                    S.Step = S.TotalSteps = outcome.Metrics.Steps;
+                    S.Loss = outcome.Metrics.FinalLoss;
+                }
                 if (_finishedRanks.Count == S.Devices.Count)
                     await FinishAsync(RunState.Completed, null);
                 break;

@@ -1,6 +1,7 @@
 using FlatLora.Abstractions;
 using FlatLora.Grains.Cluster;
 using FlatLora.Grains.Execution;
+using FlatLora.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,8 @@ public static class FlatLoraSiloBuilderExtensions
         OptionsBuilder<FlatLoraClusterOptions> options = builder.Services.AddOptions<FlatLoraClusterOptions>();
         if (configure is not null)
             options.Configure(configure);
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<TrainingMeter>();
         builder.Services.AddSingleton<GrainShardReporter>();
         builder.Services.TryAddSingleton<IShardReporter>(sp => sp.GetRequiredService<GrainShardReporter>());
         builder.Services.TryAddSingleton<IShardJobRunner, TrainingJobRunner>();

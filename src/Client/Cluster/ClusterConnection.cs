@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Sockets;
+using FlatLora.Abstractions;
+using FlatLora.Grains;
+using FlatLora.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using StackExchange.Redis;
+
+namespace FlatLora.Client.Cluster;
+
+/// <summary>A connection to a FlatLora cluster, remote (an Orleans client) or local (an in-process silo).</summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterConnection(IHost host, bool local)
+    {
+        _host = host;
+        IsLocal = local;
+        Grains = host.Services.GetRequiredService<IGrainFactory>();
+    }
+
+    public IGrainFactory Grains { get; }
+    public bool IsLocal { get; }
+
+    public static async Task<ClusterConnection> ConnectAsync(ConnectionOptions options, CancellationToken cancellationToken)
+    {
+        IHost host = options.Local ? BuildLocalSilo(options) : BuildClient(options);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        try
+        {
+            await host.StartAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
+        {
+            host.Dispose();
+            string where = options.Local ? "the in-process silo"
+                : options.Redis is not null ? "a FlatLora cluster through Redis" : $"a FlatLora gateway at {options.Gateway}";
+            throw new ClusterUnavailableException(
+                $"could not reach {where} ({e.GetBaseException().Message}). Start silos with flatlora-silo, pass --gateway/--redis, or use --local.", e);
+        }
+        var connection = new ClusterConnection(host, options.Local);
+        if (options.Local)
+            await connection.WaitForDevicesAsync(options.LocalCpuSlots, cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private async Task WaitForDevicesAsync(int count, CancellationToken cancellationToken)
+    {
+        var inventory = Grains.GetGrain<FlatLora.Abstractions.Cluster.IClusterInventoryGrain>(0);
+        for (int i = 0; i < 200; i++)
+        {
+            if ((await inventory.GetSnapshotAsync().ConfigureAwait(false)).Devices.Count >= count)
+                return;
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+        throw new ClusterUnavailableException("the in-process silo did not register its devices in 10 s");
+    }
+
+    private static IHost BuildClient(ConnectionOptions options)
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = options.ClusterId;
+                o.ServiceId = options.ServiceId;
+            });
+            if (options.Redis is not null)
+                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
+            else
+                client.UseStaticClustering(ParseGateway(options.Gateway));
+            client.Services.AddSerializer(s => s.AddFlatLoraSerialization());
+        });
+        return builder.Build();
+    }
+
+    private static IHost BuildLocalSilo(ConnectionOptions options)
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error).AddFilter("Polly", LogLevel.Error);
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = "local");
+            silo.UseLocalhostClustering(FreePort(), FreePort(), serviceId: options.ServiceId, clusterId: options.ClusterId);
+            silo.AddMemoryGrainStorage(StorageNames.Default);
+            silo.AddFlatLoraGrains(o => o.CpuSlots = options.LocalCpuSlots);
+        });
+        return builder.Build();
+    }
+
+    private static IPEndPoint ParseGateway(string gateway)
+    {
+        int colon = gateway.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(gateway.AsSpan(colon + 1), out int port))
+            throw new ArgumentException($"--gateway: '{gateway}' is not host:port");
+        string host = gateway[..colon];
+        IPAddress address = IPAddress.TryParse(host, out IPAddress? ip) ? ip : Dns.GetHostAddresses(host).First(a => a.AddressFamily == AddressFamily.InterNetwork);
+        return new IPEndPoint(address, port);
+    }
+
+    // The in-process silo takes free loopback ports, so it never collides with a real silo on this machine.
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _host.StopAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _host.Dispose();
+        }
+    }
+}
+
+/// <summary>No cluster could be reached; the message says where the CLI looked.</summary>
+public sealed class ClusterUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,30 @@
+using System.CommandLine;
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Client.Cluster;
+using Spectre.Console;
+
+namespace FlatLora.Client.Commands;
+
+/// <summary>`flatlora cluster`: silos, their devices, what runs where, and the queue.</summary>
+internal sealed class ClusterInfoCommand : ClusterCommandBase
+{
+    public ClusterInfoCommand() : base("cluster", "Show silos, devices and the queue")
+    {
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    {
+        ClusterSnapshot snapshot = await cluster.Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync().ConfigureAwait(false);
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = 200;
+        var table = new Table().AddColumns("silo", "device", "state", "run");
+        foreach (DeviceInfo device in snapshot.Devices)
+            table.AddRow(device.Silo, device.Device, device.State.ToString(), device.RunKey ?? "");
+        console.Write(table);
+        console.WriteLine($"{snapshot.Silos.Count} silo(s), {snapshot.Devices.Count(d => d.State == DeviceState.Free)} free / " +
+                          $"{snapshot.Devices.Count(d => d.State == DeviceState.Busy)} busy / {snapshot.Devices.Count(d => d.State == DeviceState.Down)} down device(s); " +
+                          $"{snapshot.Queue.Count} run(s) queued{(snapshot.Queue.Count > 0 ? ": " + string.Join(", ", snapshot.Queue) : "")}");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using FlatLora.Client.Cluster;
+
+namespace FlatLora.Client.Commands;
+
+/// <summary>Options every cluster command understands (recursive on the root command).</summary>
+internal static class GlobalOptions
+{
+    public static readonly Option<bool> Local = new("--local")
+    { Description = "Start an in-process silo instead of connecting to a gateway (the run ends with the command)", Recursive = true };
+    public static readonly Option<string?> Gateway = new("--gateway") { Description = "Silo gateway host:port (default 127.0.0.1:30000, $FLATLORA_GATEWAY)", Recursive = true };
+    public static readonly Option<string?> Redis = new("--redis") { Description = "Find the cluster through Redis clustering ($FLATLORA_REDIS)", Recursive = true };
+    public static readonly Option<string> ClusterId = new("--cluster-id") { DefaultValueFactory = _ => "flatlora", Recursive = true };
+    public static readonly Option<int> LocalSlots = new("--slots") { Description = "CPU slots of the --local silo", DefaultValueFactory = _ => 1, Recursive = true };
+
+    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots];
+
+    public static ConnectionOptions Connection(ParseResult parseResult)
+    {
+        var options = new ConnectionOptions
+        {
+            Local = parseResult.GetValue(Local),
+            ClusterId = parseResult.GetValue(ClusterId)!,
+            ServiceId = parseResult.GetValue(ClusterId)!,
+            LocalCpuSlots = Math.Max(1, parseResult.GetValue(LocalSlots)),
+        };
+        if (parseResult.GetValue(Gateway) is string gateway)
+            options = options with { Gateway = gateway };
+        if (parseResult.GetValue(Redis) is string redis)
+            options = options with { Redis = redis };
+        return options;
+    }
+}

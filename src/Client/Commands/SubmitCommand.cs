@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Text.Json;
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Client.Cluster;
+using FlatLora.Client.Rendering;
+using FlatLora.Spec;
+using Spectre.Console;
+
+namespace FlatLora.Client.Commands;
+
+/// <summary>`flatlora submit FILE`: validate a spec here, then hand it to the cluster as an experiment (one run per seed).</summary>
+internal sealed class SubmitCommand : ClusterCommandBase
+{
+    private static readonly Argument<FileInfo> FileArgument = new("file") { Description = "Spec file (YAML or JSON); experiment.seeds picks the seeds" };
+    private static readonly Option<string[]> SetOption = new("--set") { Description = "Override a spec field (repeatable)" };
+    private static readonly Option<bool> WatchOption = new("--watch", "-w") { Description = "Follow progress until the experiment ends (always on with --local)" };
+    private static readonly Option<string> FormatOption = new("--format") { Description = "Results format: table, json or csv", DefaultValueFactory = _ => "table" };
+
+    private TrainSpec? _spec;
+
+    public SubmitCommand() : base("submit", "Submit an experiment to the cluster")
+    {
+        FormatOption.AcceptOnlyFromAmong(ResultsView.Formats);
+        Arguments.Add(FileArgument);
+        Options.Add(SetOption);
+        Options.Add(WatchOption);
+        Options.Add(FormatOption);
+    }
+
+    protected override Task PrepareAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        _spec = SpecLoader.LoadFile<TrainSpec>(parseResult.GetValue(FileArgument)!.FullName, parseResult.GetValue(SetOption));
+        SpecException.ThrowIfAny(TrainSpecValidator.Validate(_spec));
+        return Task.CompletedTask;
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    {
+        string id = NewId("exp");
+        IExperimentGrain experiment = cluster.Grains.GetGrain<IExperimentGrain>(id);
+        ExperimentStatus status = await experiment.SubmitAsync(new ExperimentRequest { Spec = _spec! }).ConfigureAwait(false);
+        TextWriter output = parseResult.InvocationConfiguration.Output;
+        var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
+        if (!parseResult.GetValue(WatchOption) && !cluster.IsLocal)
+        {
+            if (parseResult.GetValue(FormatOption) == "json")
+                await output.WriteLineAsync(JsonSerializer.Serialize(new { id, state = status.State.ToString(), seeds = status.Seeds.Select(s => s.Seed) })).ConfigureAwait(false);
+            else
+                await output.WriteLineAsync(id).ConfigureAwait(false);
+            console.WriteLine($"Submitted {id}: {status.Seeds.Count} seed(s), {status.State}. Follow it with `flatlora watch {id}`.");
+            return ExitCodes.Success;
+        }
+        console.WriteLine($"Submitted {id} ({status.Seeds.Count} seed(s)).");
+        RunState final = await Watching.ExperimentAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
+        ResultsView.Write(await experiment.GetResultsAsync().ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
+        return ExitCodeFor(final);
+    }
+}

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Sweeps;
+using FlatLora.Client.Cluster;
+using FlatLora.Client.Rendering;
+using FlatLora.Spec;
+using Spectre.Console;
+
+namespace FlatLora.Client.Commands;
+
+/// <summary>`flatlora sweep FILE`: expand and validate a sweep here, then run it on the cluster.</summary>
+internal sealed class SweepCommand : ClusterCommandBase
+{
+    private static readonly Argument<FileInfo> FileArgument = new("file") { Description = "Sweep file (YAML or JSON)" };
+    private static readonly Option<bool> WatchOption = new("--watch", "-w") { Description = "Follow progress until the sweep ends (always on with --local)" };
+    private static readonly Option<string> FormatOption = new("--format") { Description = "Results format: table, json or csv", DefaultValueFactory = _ => "table" };
+
+    private SweepRequest? _request;
+
+    public SweepCommand() : base("sweep", "Run a hyperparameter sweep (grid / random search × seeds)")
+    {
+        FormatOption.AcceptOnlyFromAmong(ResultsView.Formats);
+        Arguments.Add(FileArgument);
+        Options.Add(WatchOption);
+        Options.Add(FormatOption);
+    }
+
+    protected override Task PrepareAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        (SweepSpec sweep, TrainSpec baseSpec) = SweepPlanner.Load(parseResult.GetValue(FileArgument)!.FullName);
+        SweepPlanner.Expand(sweep, baseSpec);   // every configuration valid before anything is created
+        _request = new SweepRequest(sweep, baseSpec);
+        return Task.CompletedTask;
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    {
+        string id = NewId("sweep");
+        ISweepGrain sweep = cluster.Grains.GetGrain<ISweepGrain>(id);
+        SweepStatus status = await sweep.SubmitAsync(_request!).ConfigureAwait(false);
+        var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
+        console.WriteLine($"Submitted sweep {id}: {status.Configurations.Count} configuration(s) × {_request!.Base.ExperimentSeeds.Count} seed(s).");
+        if (!parseResult.GetValue(WatchOption) && !cluster.IsLocal)
+        {
+            await parseResult.InvocationConfiguration.Output.WriteLineAsync(id).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+        RunState final = await Watching.SweepAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
+        ResultsView.Write(await sweep.GetResultsAsync().ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
+        return ExitCodeFor(final);
+    }
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Client.Cluster;
+using FlatLora.Client.Rendering;
+
+namespace FlatLora.Client.Commands;
+
+/// <summary>`flatlora watch ID`: live progress of an experiment or sweep until it ends.</summary>
+internal sealed class WatchCommand : ClusterCommandBase
+{
+    private static readonly Argument<string> IdArgument = new("id") { Description = "Experiment or sweep id" };
+
+    public WatchCommand() : base("watch", "Follow an experiment or sweep live")
+    {
+        Arguments.Add(IdArgument);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    {
+        string id = parseResult.GetValue(IdArgument)!;
+        var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
+        RunState final = await KindOfAsync(cluster, id).ConfigureAwait(false) == "sweep"
+            ? await Watching.SweepAsync(cluster, id, console, cancellationToken).ConfigureAwait(false)
+            : await Watching.ExperimentAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
+        await parseResult.InvocationConfiguration.Output.WriteLineAsync($"{id}: {final}").ConfigureAwait(false);
+        return ExitCodeFor(final);
+    }
+}

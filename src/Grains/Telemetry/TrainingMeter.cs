@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using FlatLora.Abstractions.Experiments;
+
+namespace FlatLora.Grains.Telemetry;
+
+/// <summary>
+/// The "FlatLora.Training" meter: throughput, step time and loss of the runs on this silo's devices. Labels are
+/// low-cardinality (experiment, seed, rank); never per step or per example.
+/// </summary>
+public sealed class TrainingMeter : IDisposable
+{
+    public const string Name = "FlatLora.Training";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _tokens;
+    private readonly Counter<long> _steps;
+    private readonly Histogram<double> _stepDuration;
+    private readonly ConcurrentDictionary<(string Experiment, long Seed, int Rank), (double Loss, double TokensPerSecond)> _latest = new();
+
+    public TrainingMeter(IMeterFactory meters)
+    {
+        _meter = meters.Create(Name);
+        _tokens = _meter.CreateCounter<long>("flatlora.training.tokens", "{token}", "Input tokens processed");
+        _steps = _meter.CreateCounter<long>("flatlora.training.steps", "{step}", "Optimizer steps reported");
+        _stepDuration = _meter.CreateHistogram<double>("flatlora.training.step.duration", "s", "Optimizer step wall time");
+        _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Loss), "1", "Latest training loss");
+        _meter.CreateObservableGauge("flatlora.training.throughput", () => Observe(v => v.TokensPerSecond), "{token}/s", "Latest tokens per second");
+    }
+
+    public void Record(ProgressEvent progress, long stepsSinceLastReport)
+    {
+        if (progress.Kind != ProgressKind.Step)
+            return;
+        var tags = new System.Diagnostics.TagList { { "experiment", progress.ExperimentId }, { "seed", progress.Seed }, { "rank", progress.Rank } };
+        _tokens.Add(progress.Tokens * Math.Max(1, stepsSinceLastReport), tags);
+        _steps.Add(Math.Max(1, stepsSinceLastReport), tags);
+        _stepDuration.Record(progress.StepSeconds, tags);
+        _latest[(progress.ExperimentId, progress.Seed, progress.Rank)] = (progress.Loss, progress.TokensPerSecond);
+    }
+
+    /// <summary>Stops reporting a run's gauges once it ends.</summary>
+    public void Forget(string experiment, long seed, int rank) => _latest.TryRemove((experiment, seed, rank), out _);
+
+    private IEnumerable<Measurement<double>> Observe(Func<(double Loss, double TokensPerSecond), double> pick) =>
+        _latest.Select(p => new Measurement<double>(pick(p.Value),
+            new KeyValuePair<string, object?>("experiment", p.Key.Experiment),
+            new KeyValuePair<string, object?>("seed", p.Key.Seed),
+            new KeyValuePair<string, object?>("rank", p.Key.Rank)));
+
+    public void Dispose() => _meter.Dispose();
+}

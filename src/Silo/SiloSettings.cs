@@ -1,0 +1,31 @@
+namespace FlatLora.Silo;
+
+/// <summary>Section "FlatLora:Silo": how this silo joins a cluster and where grains persist.</summary>
+public sealed class SiloSettings
+{
+    public const string Section = "FlatLora:Silo";
+
+    /// <summary>Unique, stable silo name: shard grains are keyed by it. Default: the machine name.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Localhost (one machine) or Redis (many).</summary>
+    public string Clustering { get; set; } = "Localhost";
+
+    /// <summary>Memory (lost on restart) or Redis.</summary>
+    public string Storage { get; set; } = "Memory";
+
+    /// <summary>StackExchange.Redis connection string, for Redis clustering and/or storage.</summary>
+    public string? Redis { get; set; }
+
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The address other silos reach this one at (Redis clustering); default: loopback.</summary>
+    public string? AdvertisedIp { get; set; }
+
+    public string ClusterId { get; set; } = "flatlora";
+    public string ServiceId { get; set; } = "flatlora";
+
+    /// <summary>The first silo of a localhost cluster (its silo port); others join through it.</summary>
+    public int? PrimarySiloPort { get; set; }
+}

@@ -1,0 +1,97 @@
+using FlatLora.Abstractions;
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Sweeps;
+using FlatLora.Grains.Statistics;
+using FlatLora.Spec;
+
+namespace FlatLora.Grains.Tests;
+
+[Collection(ClusterTests.Name)]
+public class SweepTests(ClusterFixture fixture)
+{
+    private IGrainFactory Grains => fixture.Grains;
+
+    private static TrainSpec Base => new()
+    {
+        Training = new TrainingSpec { MaxSteps = 4 },
+        OutputDir = Path.Combine(Path.GetTempPath(), "flatlora-grain-tests"),
+    };
+
+    [Fact]
+    public void A_grid_expands_to_its_cartesian_product_with_every_seed()
+    {
+        var sweep = new SweepSpec
+        {
+            Grid = new() { ["method.name"] = ["lora", "flat"], ["lora.rank"] = ["4", "8", "16"] },
+            Random = new RandomSearchSpec { Trials = 2, Seed = 3, Space = new() { ["optimizer.lr"] = new DistributionSpec { LogUniform = [1e-4, 1e-2] } } },
+            Seeds = [1, 2],
+        };
+        var configurations = SweepPlanner.Expand(sweep, Base);
+        Assert.Equal(2 * 3 * 2, configurations.Count);
+        Assert.Equal(12, configurations.Select(c => c.Label).Distinct().Count());
+        Assert.All(configurations, c => Assert.Equal([1L, 2L], c.Spec.Experiment.Seeds));
+        Assert.All(configurations, c => Assert.InRange(c.Spec.Optimizer.Lr, 1e-4, 1e-2));
+        Assert.Contains(configurations, c => c.Spec.Lora.Rank == 16 && c.Spec.Method.Name == "flat");
+        Assert.Equal(5e-4, Base.Optimizer.Lr);   // the base spec is untouched
+    }
+
+    [Fact]
+    public void A_bad_grid_field_or_value_names_the_configuration()
+    {
+        var badField = new SweepSpec { Grid = new() { ["lora.rnak"] = ["4"] } };
+        var error = Assert.Throws<SpecException>(() => SweepPlanner.Expand(badField, Base));
+        Assert.Contains("lora.rnak", error.Message);
+        var badValue = new SweepSpec { Grid = new() { ["lora.rank"] = ["8", "0"] } };
+        var invalid = Assert.Throws<SpecException>(() => SweepPlanner.Expand(badValue, Base));
+        Assert.Contains("configuration lora.rank=0", invalid.Message);
+        Assert.Contains("lora.rank: must be at least 1", invalid.Message);
+        var badCompare = new SweepSpec { Grid = new() { ["method.name"] = ["lora"] }, Compare = new CompareSpec() };
+        Assert.Contains("must contain both", Assert.Throws<SpecException>(() => SweepPlanner.Expand(badCompare, Base)).Message);
+    }
+
+    [Fact]
+    public async Task A_sweep_runs_every_configuration_and_compares_the_arms_with_welch()
+    {
+        string id = ClusterWaits.NewId("sweep");
+        ISweepGrain sweep = Grains.GetGrain<ISweepGrain>(id);
+        var spec = new SweepSpec
+        {
+            Name = "lora vs flat",
+            Grid = new() { ["method.name"] = ["lora", "flat"] },
+            Seeds = [1, 2, 3],
+            MaxConcurrent = 1,
+            Compare = new CompareSpec { Field = "method.name", A = "lora", B = "flat" },
+            Metrics = ["eval_exact_match"],
+        };
+        SweepStatus submitted = await sweep.SubmitAsync(new SweepRequest(spec, Base));
+        Assert.Equal(2, submitted.Configurations.Count);
+        // max_concurrent 1: the second configuration waits for the first.
+        Assert.Null(submitted.Configurations[1].ExperimentId);
+
+        await foreach (ProgressEvent _ in sweep.WatchAsync())
+        {
+        }
+        SweepResults results = await sweep.GetResultsAsync();
+        Assert.Equal(RunState.Completed, results.Status.State);
+        Assert.All(results.Rows, r => Assert.Equal(3, r.Seeds));
+        double[] lora = [.. new long[] { 1, 2, 3 }.Select(s => FakeShardJobRunner.ExactMatch(s, "lora"))];
+        double[] flat = [.. new long[] { 1, 2, 3 }.Select(s => FakeShardJobRunner.ExactMatch(s, "flat"))];
+        Assert.Equal(lora.Average(), results.Rows.Single(r => r.Label == "method.name=lora").Metrics[0].Mean, 12);
+        Comparison comparison = Assert.Single(results.Comparisons);
+        WelchTTest.Result expected = WelchTTest.Test(lora, flat);
+        Assert.Equal(expected.T, comparison.T, 12);
+        Assert.Equal(expected.P, comparison.P, 12);
+        Assert.Equal("method.name=lora", comparison.LabelA);
+        Assert.Equal(3, results.Rows[0].AdapterDirectories.Count);
+    }
+
+    [Fact]
+    public async Task An_invalid_sweep_is_refused_before_anything_runs()
+    {
+        string id = ClusterWaits.NewId("badsweep");
+        var spec = new SweepSpec { Grid = new() { ["method.rho"] = ["0.05", "-1"] } };
+        var error = await Assert.ThrowsAsync<SpecRejectedException>(() => Grains.GetGrain<ISweepGrain>(id).SubmitAsync(new SweepRequest(spec, Base)));
+        Assert.Contains(error.Errors, e => e.Contains("method.rho", StringComparison.Ordinal));
+        await Assert.ThrowsAnyAsync<Exception>(() => Grains.GetGrain<ISweepGrain>(id).GetStatusAsync());
+    }
+}
