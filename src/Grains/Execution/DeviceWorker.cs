@@ -101,14 +101,42 @@ public sealed partial class DeviceWorker : IDisposable
                 _cancel = null;
             }
             LogFinished(_logger, Device, job.RunKey, outcome.Result);
-            _reporter.Finished(job, outcome);
+            Report(() => _reporter.Finished(job, outcome));
         }
+    }
+
+    /// <summary>Cancels the running job (it checkpoints and stops at its next micro-batch).</summary>
+    public void CancelCurrent()
+    {
+        lock (_gate)
+            _cancel?.Cancel();
+    }
+
+    /// <summary>Waits until no job runs, or the timeout passes.</summary>
+    public async Task WaitIdleAsync(TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (Current is not null && DateTime.UtcNow < deadline)
+            await Task.Delay(50).ConfigureAwait(false);
     }
 
     private void Beat(ShardJob job)
     {
         LastHeartbeatUtc = DateTime.UtcNow;
-        _reporter.Heartbeat(job);
+        Report(() => _reporter.Heartbeat(job));
+    }
+
+    // Reporting must never take the device thread (or the process) down, e.g. while the silo shuts down.
+    private void Report(Action report)
+    {
+        try
+        {
+            report();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogReportFailed(_logger, Device, e.Message);
+        }
     }
 
     public void Dispose()
@@ -119,6 +147,9 @@ public sealed partial class DeviceWorker : IDisposable
         _thread.Join(TimeSpan.FromSeconds(30));
         _jobs.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Device}: could not report: {Error}")]
+    private static partial void LogReportFailed(ILogger logger, string device, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device}: starting {RunKey} rank {Rank} attempt {Attempt}")]
     private static partial void LogStarted(ILogger logger, string device, string runKey, int rank, int attempt);

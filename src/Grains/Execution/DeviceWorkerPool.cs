@@ -45,6 +45,14 @@ public sealed class DeviceWorkerPool : IDisposable
         return Enumerable.Range(0, o.CpuSlots).Select(i => $"cpu:{i}").ToList();
     }
 
+    /// <summary>Cancels every running job and waits (up to the timeout) for the device threads to go idle.</summary>
+    public async Task StopAllAsync(TimeSpan timeout)
+    {
+        foreach (DeviceWorker worker in _workers.Values)
+            worker.CancelCurrent();
+        await Task.WhenAll(_workers.Values.Select(w => w.WaitIdleAsync(timeout))).ConfigureAwait(false);
+    }
+
     public void Dispose()
     {
         foreach (DeviceWorker worker in _workers.Values)

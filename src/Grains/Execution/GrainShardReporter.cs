@@ -18,6 +18,7 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
     private readonly Dictionary<string, long> _lastStep = [];
     private readonly Channel<Func<Task>> _queue = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _pump;
+    private long _pending;   // queued or being delivered (a single-reader channel cannot count its items)
 
     public GrainShardReporter(IGrainFactory grains, TrainingMeter meter, ILogger<GrainShardReporter> logger)
     {
@@ -54,8 +55,17 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
 
     private void Post(ShardJob job, Func<ISeedRunGrain, Task> call)
     {
-        ISeedRunGrain run = _grains.GetGrain<ISeedRunGrain>(job.RunKey);
-        _queue.Writer.TryWrite(() => call(run));
+        Interlocked.Increment(ref _pending);
+        if (!_queue.Writer.TryWrite(() => call(_grains.GetGrain<ISeedRunGrain>(job.RunKey))))
+            Interlocked.Decrement(ref _pending);   // the reporter is shutting down
+    }
+
+    /// <summary>Waits until every queued report has been delivered (or failed), or the timeout passes.</summary>
+    public async Task FlushAsync(TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (Interlocked.Read(ref _pending) > 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(20).ConfigureAwait(false);
     }
 
     private async Task PumpAsync()
@@ -68,8 +78,12 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // A lost report is survivable (the next one carries the state); the run must not die of it.
+                // A lost report is survivable (heartbeats and outcomes recover the state); the run must not die of it.
                 LogReportFailed(_logger, e);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _pending);
             }
         }
     }

@@ -25,6 +25,7 @@ public static class FlatLoraSiloBuilderExtensions
         builder.Services.TryAddSingleton<IShardReporter>(sp => sp.GetRequiredService<GrainShardReporter>());
         builder.Services.TryAddSingleton<IShardJobRunner, TrainingJobRunner>();
         builder.Services.AddSingleton<DeviceWorkerPool>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceWorkerShutdown>();
         builder.Services.AddHostedService<ClusterWatchdog>();
         return builder;
     }
