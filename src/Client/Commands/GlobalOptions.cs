@@ -12,8 +12,9 @@ internal static class GlobalOptions
     public static readonly Option<string?> Redis = new("--redis") { Description = "Find the cluster through Redis clustering ($FLATLORA_REDIS)", Recursive = true };
     public static readonly Option<string> ClusterId = new("--cluster-id") { DefaultValueFactory = _ => "flatlora", Recursive = true };
     public static readonly Option<int> LocalSlots = new("--slots") { Description = "CPU slots of the --local silo", DefaultValueFactory = _ => 1, Recursive = true };
+    public static readonly Option<double> ConnectTimeout = new("--connect-timeout") { Description = "Seconds to wait for the cluster", DefaultValueFactory = _ => 15, Recursive = true };
 
-    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots];
+    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots, ConnectTimeout];
 
     public static ConnectionOptions Connection(ParseResult parseResult)
     {
@@ -23,6 +24,7 @@ internal static class GlobalOptions
             ClusterId = parseResult.GetValue(ClusterId)!,
             ServiceId = parseResult.GetValue(ClusterId)!,
             LocalCpuSlots = Math.Max(1, parseResult.GetValue(LocalSlots)),
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(ConnectTimeout))),
         };
         if (parseResult.GetValue(Gateway) is string gateway)
             options = options with { Gateway = gateway };

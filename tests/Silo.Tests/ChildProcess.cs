@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace FlatLora.Silo.Tests;
+
+/// <summary>A process of this repository's build (silo or CLI) with its output captured.</summary>
+internal sealed class ChildProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ChildProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+                return _output.ToString();
+        }
+    }
+
+    public int Id => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts `dotnet {assembly}` from src/{project}/bin/{configuration}/net10.0 of this checkout.</summary>
+    public static ChildProcess Start(string project, string assembly, IEnumerable<string> args)
+    {
+        string path = Path.Combine(RepositoryRoot, "src", project, "bin", Configuration, "net10.0", assembly);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{path} is not built; build the solution first", path);
+        var start = new ProcessStartInfo("dotnet", [path, .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        return new ChildProcess(Process.Start(start)!);
+    }
+
+    /// <summary>Runs the CLI to completion; returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunCliAsync(TimeSpan timeout, params string[] args)
+    {
+        using ChildProcess cli = Start("Client", "flatlora.dll", args);
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await cli._process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            cli._process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"flatlora {string.Join(' ', args)} did not finish in {timeout}; output:\n{cli.Output}");
+        }
+        cli._process.WaitForExit();   // drain the output readers
+        return (cli._process.ExitCode, cli.Output);
+    }
+
+    /// <summary>SIGTERM (a graceful shutdown), then waits; kills it if it does not stop in time.</summary>
+    public void Stop(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+            return;
+        using (Process term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+            term.WaitForExit();
+        if (!_process.WaitForExit(timeout))
+            _process.Kill(entireProcessTree: true);
+    }
+
+    /// <summary>SIGKILL: the process dies without any chance to clean up.</summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited)
+            _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        KillHard();
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_output)
+            _output.AppendLine(line);
+    }
+
+    private static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    private static string RepositoryRoot
+    {
+        get
+        {
+            string? directory = AppContext.BaseDirectory;
+            while (directory is not null && !File.Exists(Path.Combine(directory, "FlatLora.Distributed.sln")))
+                directory = Path.GetDirectoryName(directory);
+            return directory ?? throw new DirectoryNotFoundException("cannot find the repository root above " + AppContext.BaseDirectory);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using FlatLora.Tests.Shared;
+using FlatLora.Trainer.Tasks;
+using FlatLora.Trainer.Training;
+
+namespace FlatLora.Silo.Tests;
+
+/// <summary>Two silo processes and the CLI on loopback, joined through a real Redis; real (tiny) training.</summary>
+public sealed class MultiProcessClusterTests : IDisposable
+{
+    private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(4);
+    private readonly RedisServer _redis = new();
+    private readonly string _output = Path.Combine(Path.GetTempPath(), "flatlora-silo-tests", Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task Two_silos_and_the_cli_run_an_experiment_through_redis()
+    {
+        TinyBaseModel.EnsurePretrained(SilentObserver.Instance);   // once, here, not in both silos at the same moment
+        string spec = WriteSpec(seeds: "[1, 2]", steps: 12);
+        using (var cluster = new SiloCluster(_redis, $"mp-{Guid.NewGuid():N}"))
+        {
+            await cluster.StartSiloAsync("silo-a");
+            await cluster.StartSiloAsync("silo-b");
+
+            (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["cluster", .. cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            Assert.Contains("silo-a", output);
+            Assert.Contains("silo-b", output);
+            Assert.Contains("2 silo(s), 2 free", output);
+
+            (code, output) = await ChildProcess.RunCliAsync(TimeSpan.FromSeconds(60), ["submit", _output + "/bad.yaml", .. cluster.CliConnection]);
+            Assert.Equal(2, code);   // a missing file is the user's error, reported before any cluster call
+
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", spec, "--watch", "--format", "json", .. cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            string json = output[output.IndexOf("{\n", StringComparison.Ordinal)..];
+            using JsonDocument results = JsonDocument.Parse(json);
+            JsonElement status = results.RootElement.GetProperty("status");
+            Assert.Equal("completed", status.GetProperty("state").GetString());
+            var seeds = status.GetProperty("seeds").EnumerateArray().ToList();
+            Assert.Equal(2, seeds.Count);
+            Assert.All(seeds, s => Assert.Equal(12, s.GetProperty("metrics").GetProperty("steps").GetInt32()));
+            // Both devices were used: one seed ran on each silo.
+            var devices = seeds.Select(s => s.GetProperty("devices")[0].GetString()).ToList();
+            Assert.Contains(devices, d => d!.StartsWith("silo-a/", StringComparison.Ordinal));
+            Assert.Contains(devices, d => d!.StartsWith("silo-b/", StringComparison.Ordinal));
+            string id = status.GetProperty("id").GetString()!;
+            Assert.All(seeds, s => Assert.True(File.Exists(Path.Combine(s.GetProperty("metrics").GetProperty("adapter_directory").GetString()!, "adapter_model.safetensors"))));
+
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["status", .. cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            Assert.Contains(id, output);
+            Assert.Contains("Completed", output);
+
+            string metrics = await cluster.MetricsAsync("silo-a");
+            Assert.Contains("flatlora_training_tokens_total", metrics);
+            Assert.Contains("orleans_", metrics);
+        }
+    }
+
+    private string WriteSpec(string seeds, int steps)
+    {
+        Directory.CreateDirectory(_output);
+        string path = Path.Combine(_output, "experiment.yaml");
+        File.WriteAllText(path, $$"""
+            model: { builtin: tiny }
+            data: { builtin: tiny-shift, max_seq_len: 64 }
+            method: { name: flat, rho: 0.05 }
+            optimizer: { lr: 0.005 }
+            training: { batch_size: 8, micro_batch_size: 8, max_steps: {{steps}}, log_every: 2 }
+            checkpoint: { interval: 4 }
+            experiment: { name: multi-process, seeds: {{seeds}} }
+            output_dir: {{_output}}/runs
+            """);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        _redis.Dispose();
+        try
+        {
+            Directory.Delete(_output, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using FlatLora.Tests.Shared;
+
+namespace FlatLora.Silo.Tests;
+
+/// <summary>Silo processes joined through a real Redis (clustering and grain storage), stopped before Redis.</summary>
+internal sealed class SiloCluster : IDisposable
+{
+    private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort)> _silos = [];
+
+    public SiloCluster(RedisServer redis, string clusterId)
+    {
+        Redis = redis;
+        ClusterId = clusterId;
+    }
+
+    public RedisServer Redis { get; }
+    public string ClusterId { get; }
+
+    public IReadOnlyList<string> CliConnection => ["--redis", Redis.ConnectionString, "--cluster-id", ClusterId];
+
+    public ChildProcess Silo(string name) => _silos.Single(s => s.Name == name).Process;
+
+    public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10")
+    {
+        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort();
+        ChildProcess process = ChildProcess.Start("Silo", "flatlora-silo.dll",
+        [
+            $"--Urls=http://127.0.0.1:{http}",
+            $"--FlatLora:Silo:Name={name}",
+            "--FlatLora:Silo:Clustering=Redis",
+            "--FlatLora:Silo:Storage=Redis",
+            $"--FlatLora:Silo:Redis={Redis.ConnectionString}",
+            $"--FlatLora:Silo:ClusterId={ClusterId}",
+            $"--FlatLora:Silo:ServiceId={ClusterId}",
+            $"--FlatLora:Silo:SiloPort={silo}",
+            $"--FlatLora:Silo:GatewayPort={gateway}",
+            $"--FlatLora:Cluster:CpuSlots={cpuSlots}",
+            "--FlatLora:Cluster:TorchThreads=1",
+            $"--FlatLora:Cluster:HeartbeatTimeout={heartbeatTimeout}",
+            "--FlatLora:Cluster:MembershipCheckInterval=00:00:01",
+        ]);
+        _silos.Add((name, process, http, silo, gateway));
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"silo {name} exited during start:\n{process.Output}");
+            try
+            {
+                if ((await client.GetStringAsync(new Uri($"http://127.0.0.1:{http}/health"))) == "Healthy")
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"silo {name} was not healthy after 60 s:\n{process.Output}");
+            await Task.Delay(250);
+        }
+    }
+
+    public async Task<string> MetricsAsync(string name)
+    {
+        int port = _silos.Single(s => s.Name == name).HttpPort;
+        using var client = new HttpClient();
+        return await client.GetStringAsync(new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/metrics"));
+    }
+
+    /// <summary>Silos first, gracefully: Orleans' Redis clients hang on shutdown if Redis stops first.</summary>
+    public void Dispose()
+    {
+        foreach (var silo in _silos)
+            silo.Process.Stop(TimeSpan.FromSeconds(30));
+        foreach (var silo in _silos)
+            silo.Process.Dispose();
+    }
+}
