@@ -31,6 +31,8 @@ public sealed partial class ExperimentGrain(
             throw new InvalidOperationException($"experiment {Key} already exists");
         TrainSpec spec = request.Spec;
         SpecException.ThrowIfAny(TrainSpecValidator.Validate(spec));
+        if (spec.Experiment.WorldSize > 1)
+            throw new SpecException("experiment.world_size", $"data-parallel runs (world_size > 1) are not available yet (got {spec.Experiment.WorldSize}); use 1");
 
         S.Spec = spec;
         S.State = RunState.Queued;
