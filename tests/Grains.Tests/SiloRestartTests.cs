@@ -57,7 +57,8 @@ public sealed class SiloRestartTests : IDisposable
             // The silo that ran it registered again: the inventory tells the run, which resumes on a new attempt.
             ExperimentStatus resumed = await ClusterWaits.FinalAsync(second.Client, inFlight);
             Assert.Equal(RunState.Completed, resumed.State);
-            Assert.Equal(2, resumed.Seeds[0].Attempt);
+            // Resumed at least once; a graceful shutdown may also hand it to the second, still stopping, silo first.
+            Assert.InRange(resumed.Seeds[0].Attempt, 2, 1 + slow.Experiment.MaxRetries);
         }
         finally
         {
