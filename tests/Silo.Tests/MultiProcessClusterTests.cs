@@ -52,16 +52,34 @@ public sealed class MultiProcessClusterTests : IDisposable
             Assert.Contains(id, output);
             Assert.Contains("Completed", output);
 
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["export", id, "--out", _output + "/adapters", .. cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            Assert.True(File.Exists(Path.Combine(_output, "adapters", "seed-1", "adapter_config.json")));
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["export", id, "--seed", "2", "--merged", "--out", _output + "/merged", .. cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            Assert.True(File.Exists(Path.Combine(_output, "merged", "model.safetensors")));
+
+            // A long run, cancelled from another process while it trains; watching it then reports Cancelled (exit 130).
+            string longSpec = WriteSpec(seeds: "[7]", steps: 5000, file: "long.yaml");
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", longSpec, .. cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            string longId = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith("exp-", StringComparison.Ordinal)).Trim();
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["cancel", longId, .. cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["watch", longId, .. cluster.CliConnection]);
+            Assert.Equal(130, code);
+            Assert.Contains($"{longId}: Cancelled", output);
+
             string metrics = await cluster.MetricsAsync("silo-a");
             Assert.Contains("flatlora_training_tokens_total", metrics);
             Assert.Contains("orleans_", metrics);
         }
     }
 
-    private string WriteSpec(string seeds, int steps)
+    private string WriteSpec(string seeds, int steps, string file = "experiment.yaml")
     {
         Directory.CreateDirectory(_output);
-        string path = Path.Combine(_output, "experiment.yaml");
+        string path = Path.Combine(_output, file);
         File.WriteAllText(path, $$"""
             model: { builtin: tiny }
             data: { builtin: tiny-shift, max_seq_len: 64 }
