@@ -16,7 +16,8 @@ public interface IGradientExchange
     /// In place: each gradient becomes the sum over ranks. Returns the summed loss. Throws when a peer does not
     /// answer in time or a perturbation fingerprint differs.
     /// </summary>
-    double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint);
+    double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint,
+        CancellationToken cancellationToken = default);
 }
 
 /// <summary>World size 1: nothing to exchange.</summary>
@@ -27,5 +28,6 @@ public sealed class SingleProcessExchange : IGradientExchange
     public int Rank => 0;
     public int WorldSize => 1;
 
-    public double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint) => lossSum;
+    public double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint,
+        CancellationToken cancellationToken = default) => lossSum;
 }

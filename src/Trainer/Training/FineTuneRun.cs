@@ -94,7 +94,9 @@ public sealed class FineTuneRun : IDisposable
     public TrainResult Train(CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
-        using var metrics = new MetricsLog(Path.Combine(_spec.OutputDir, "metrics.jsonl"));
+        // In a data-parallel run every rank has the same weights: rank 0 alone evaluates and writes files.
+        bool leader = _options.Exchange.Rank == 0;
+        using MetricsLog? metrics = leader ? new MetricsLog(Path.Combine(_spec.OutputDir, "metrics.jsonl")) : null;
         EvalReport? lastEval = null;
         if (Step == 0)
             lastEval = RunEval(metrics);
@@ -118,7 +120,7 @@ public sealed class FineTuneRun : IDisposable
                 recentLosses.Dequeue();
             bool last = Step == Plan.TotalSteps;
             if (report.Step % _spec.Training.LogEvery == 0 || last)
-                metrics.WriteStep(report);
+                metrics?.WriteStep(report);
             _options.Observer.OnStep(report);
             if (!last && _spec.Training.EvalEvery > 0 && Step % _spec.Training.EvalEvery == 0)
                 lastEval = RunEval(metrics);
@@ -131,6 +133,9 @@ public sealed class FineTuneRun : IDisposable
         if (_options.Exchange.Rank == 0)
             PeftAdapter.Save(adapterDir, Model, _lora, _base.Name);
         bool? frozenUnchanged = _frozenDigestAtStart is ulong before ? FrozenWeightDigest.Compute(Model) == before : null;
+        if (!leader)
+            return new TrainResult(Step, _firstLoss, recentLosses.Count == 0 ? double.NaN : recentLosses.Average(), null, 0,
+                watch.Elapsed.TotalSeconds, adapterDir, frozenUnchanged);
         double tokensPerSecond = _stepSeconds.Count == 0 ? 0 : _tokensProcessed / _stepSeconds.Sum();
         var result = new TrainResult(Step, _firstLoss, recentLosses.Count == 0 ? double.NaN : recentLosses.Average(), lastEval,
             tokensPerSecond, watch.Elapsed.TotalSeconds, adapterDir, frozenUnchanged);
@@ -182,7 +187,7 @@ public sealed class FineTuneRun : IDisposable
                 _optimizer.zero_grad();
         }
 
-        double loss = _options.Exchange.AllReduce(step, Gradients(), lossSum, fingerprint) / targetTokens;
+        double loss = _options.Exchange.AllReduce(step, Gradients(), lossSum, fingerprint, cancellationToken) / targetTokens;
         if (!double.IsFinite(loss))
         {
             _optimizer.zero_grad();
@@ -242,9 +247,9 @@ public sealed class FineTuneRun : IDisposable
     public EvalReport Evaluate() =>
         Evaluator.Evaluate(Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, Step);
 
-    private EvalReport? RunEval(MetricsLog metrics)
+    private EvalReport? RunEval(MetricsLog? metrics)
     {
-        if (Data.Eval.Count == 0)
+        if (Data.Eval.Count == 0 || metrics is null)
             return null;
         EvalReport report = Evaluate();
         metrics.WriteEval(report);

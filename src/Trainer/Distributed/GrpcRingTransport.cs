@@ -1,0 +1,101 @@
+using System.Runtime.InteropServices;
+using FlatLora.Trainer.Distributed.Protos;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace FlatLora.Trainer.Distributed;
+
+/// <summary>
+/// Another process: one client stream per message over HTTP/2, in frames of at most 1 MB so a large bucket never needs
+/// one huge protobuf. Retries while the peer's rank is not registered yet; a dead peer surfaces as
+/// <see cref="PeerUnavailableException"/> naming its rank and address.
+/// </summary>
+public sealed class GrpcRingTransport : IRingTransport
+{
+    private const int FloatsPerFrame = 256 * 1024;   // 1 MB of float32
+    private readonly GrpcChannel _channel;
+    private readonly GradientExchange.GradientExchangeClient _client;
+    private readonly string _endpoint;
+    private readonly TimeSpan _waitForPeer;
+
+    public GrpcRingTransport(string endpoint, TimeSpan waitForPeer)
+    {
+        _endpoint = endpoint;
+        _waitForPeer = waitForPeer;
+        _channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
+        {
+            MaxSendMessageSize = 8 << 20,
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, KeepAlivePingDelay = TimeSpan.FromSeconds(10) },
+        });
+        _client = new GradientExchange.GradientExchangeClient(_channel);
+    }
+
+    public async Task SendAsync(RingMessage message, byte[] secret, CancellationToken cancellationToken)
+    {
+        DateTime deadline = DateTime.UtcNow + _waitForPeer;
+        while (true)
+        {
+            try
+            {
+                await PushAsync(message, secret, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false);   // the peer's rank is still starting
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.FailedPrecondition or StatusCode.NotFound)
+            {
+                throw new RingRejectedException($"rank {message.Address.ToRank} at {_endpoint} refused step {message.Address.Step}: {e.Status.Detail}");
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            catch (RpcException e)
+            {
+                throw new PeerUnavailableException($"rank {message.Address.ToRank} at {_endpoint} is unreachable: {e.Status.StatusCode} {e.Status.Detail}", e);
+            }
+        }
+    }
+
+    private async Task PushAsync(RingMessage message, byte[] secret, CancellationToken cancellationToken)
+    {
+        using AsyncClientStreamingCall<GradientFrame, PushReply> call = _client.Push(cancellationToken: cancellationToken);
+        RingAddress a = message.Address;
+        float[] values = message.Values;
+        for (int offset = 0; offset < values.Length || offset == 0; offset += FloatsPerFrame)
+        {
+            int count = Math.Min(FloatsPerFrame, values.Length - offset);
+            var frame = new GradientFrame
+            {
+                Payload = UnsafeByteOperations.UnsafeWrap(MemoryMarshal.AsBytes(values.AsSpan(offset, count)).ToArray()),
+            };
+            if (offset == 0)
+            {
+                frame.RunKey = a.RunKey;
+                frame.Attempt = a.Attempt;
+                frame.Secret = ByteString.CopyFrom(secret);
+                frame.FromRank = a.FromRank;
+                frame.ToRank = a.ToRank;
+                frame.Step = a.Step;
+                frame.Phase = a.Phase;
+                frame.Hop = a.Hop;
+                frame.Fingerprint = message.Fingerprint;
+                frame.TotalFloats = values.Length;
+            }
+            await call.RequestStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            if (values.Length == 0)
+                break;
+        }
+        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        await call.ResponseAsync.ConfigureAwait(false);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

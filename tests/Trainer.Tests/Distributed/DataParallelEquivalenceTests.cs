@@ -1,0 +1,120 @@
+using FlatLora.Spec;
+using FlatLora.Trainer.Distributed;
+using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Training;
+using static TorchSharp.torch;
+
+namespace FlatLora.Trainer.Tests.Distributed;
+
+/// <summary>W ranks × micro-batch b must train like 1 rank × micro-batch W·b: same global batch, same math.</summary>
+public class DataParallelEquivalenceTests
+{
+    private static TrainSpec Spec(string dir, string method, int microBatch) =>
+        TestModels.Spec(dir, method: method, rho: 0.3, steps: 6, batch: 12, microBatch: microBatch);
+
+    /// <summary>Runs W ranks as threads of this process, exchanging through the real ring over the in-process transport.</summary>
+    internal static List<Tensor> TrainDataParallel(TrainSpec spec, BaseModel baseModel, int worldSize, int steps, string runKey = "exp/1")
+    {
+        var inbox = new GradientInbox();
+        byte[] secret = [1, 2, 3, 4];
+        var results = new List<Tensor>[worldSize];
+        var ranks = Enumerable.Range(0, worldSize).Select(rank => Task.Factory.StartNew(() =>
+        {
+            var exchange = new RingGradientExchange(inbox, runKey, 1, rank, worldSize, secret,
+                new InProcessRingTransport(inbox, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(60));
+            try
+            {
+                using var run = new FineTuneRun(spec with { OutputDir = Path.Combine(spec.OutputDir, $"rank{rank}") }, baseModel, TestModels.Data(),
+                    new RunOptions { Exchange = exchange, VerifyFrozenWeights = false });
+                for (int i = 0; i < steps; i++)
+                    run.TrainStep();
+                results[rank] = TestModels.Snapshot(run.LoraParameters);
+            }
+            finally
+            {
+                exchange.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        Task.WaitAll(ranks, TimeSpan.FromMinutes(3));
+        // Every rank ends with the same weights, bit for bit.
+        for (int rank = 1; rank < worldSize; rank++)
+            Assert.All(results[0].Zip(results[rank]), pair => Assert.True(TestModels.BitEqual(pair.First, pair.Second), $"rank {rank} drifted from rank 0"));
+        return results[0];
+    }
+
+    private static List<Tensor> TrainSingle(TrainSpec spec, BaseModel baseModel, int steps)
+    {
+        using var run = new FineTuneRun(spec, baseModel, TestModels.Data());
+        for (int i = 0; i < steps; i++)
+            run.TrainStep();
+        return TestModels.Snapshot(run.LoraParameters);
+    }
+
+    internal static double MaxRelativeDifference(IReadOnlyList<Tensor> a, IReadOnlyList<Tensor> b) =>
+        a.Zip(b).Max(p => ((p.First - p.Second).abs().max() / p.First.abs().max().clamp_min(1e-12)).item<float>());
+
+    [Theory]
+    [InlineData("lora", 2)]
+    [InlineData("flat", 2)]
+    [InlineData("lora", 3)]
+    [InlineData("flat", 3)]
+    public void World_size_w_with_micro_batch_b_equals_one_rank_with_micro_batch_w_times_b(string method, int worldSize)
+    {
+        using var dir = new TempDirectory();
+        var baseModel = TestModels.RandomBase(dir.Path);
+        List<Tensor> single = TrainSingle(Spec(dir.File("single"), method, microBatch: 12 / worldSize * worldSize), baseModel, 6);
+        List<Tensor> parallel = TrainDataParallel(Spec(dir.File("parallel"), method, microBatch: 12 / worldSize), baseModel, worldSize, 6);
+        double difference = MaxRelativeDifference(single, parallel);
+        Assert.True(difference <= 1e-5, $"max relative difference {difference:E2}");
+        // And training moved the weights (B starts at zero), so the comparison is not of two untouched models.
+        Assert.Contains(parallel, p => p.shape[1] == 4 && p.abs().max().item<float>() > 1e-4);
+    }
+
+    [Fact]
+    public async Task Ranks_that_disagree_on_the_perturbation_stop_with_both_named()
+    {
+        using var dir = new TempDirectory();
+        var baseModel = TestModels.RandomBase(dir.Path);
+        var inbox = new GradientInbox();
+        byte[] secret = [9];
+        var errors = new Exception?[2];
+        var ranks = Enumerable.Range(0, 2).Select(rank => Task.Factory.StartNew(() =>
+        {
+            var exchange = new RingGradientExchange(inbox, "exp/2", 1, rank, 2, secret, new InProcessRingTransport(inbox, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(10));
+            // Rank 1 runs another seed: its LoRA init and noise differ.
+            TrainSpec spec = Spec(dir.File($"r{rank}"), "flat", 6) with { Seed = rank == 0 ? 1 : 2 };
+            try
+            {
+                using var run = new FineTuneRun(spec, baseModel, TestModels.Data(), new RunOptions { Exchange = exchange, VerifyFrozenWeights = false });
+                for (int i = 0; i < 3; i++)
+                    run.TrainStep();
+            }
+            catch (Exception e)
+            {
+                errors[rank] = e;
+            }
+            finally
+            {
+                exchange.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        await Task.WhenAll(ranks).WaitAsync(TimeSpan.FromMinutes(2));
+        var mismatch = errors.OfType<FingerprintMismatchException>().FirstOrDefault();
+        Assert.NotNull(mismatch);
+        Assert.Contains("rank 0", mismatch.Message);
+        Assert.Contains("rank 1", mismatch.Message);
+    }
+
+    [Fact]
+    public void A_silent_peer_times_out_naming_its_rank()
+    {
+        using var dir = new TempDirectory();
+        var baseModel = TestModels.RandomBase(dir.Path);
+        var inbox = new GradientInbox();
+        inbox.Register("exp/3", 1, 1, [7]);   // rank 1 exists but never sends
+        var exchange = new RingGradientExchange(inbox, "exp/3", 1, 0, 2, [7], new InProcessRingTransport(inbox, TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(1));
+        using var run = new FineTuneRun(Spec(dir.File("r0"), "lora", 6), baseModel, TestModels.Data(), new RunOptions { Exchange = exchange });
+        var error = Assert.Throws<CollectiveTimeoutException>(() => run.TrainStep());
+        Assert.Contains("no gradients from rank 1", error.Message);
+    }
+}
