@@ -12,6 +12,13 @@ public sealed record ExperimentSection
     /// <summary>Devices (data-parallel ranks) per seeded run.</summary>
     public int WorldSize { get; init; } = 1;
 
+    /// <summary>
+    /// The fewest ranks a resumed attempt may run on when devices are lost and the cluster has no replacement
+    /// (default 1: carry on with the survivors). The global batch stays the same, so the math does too; only
+    /// throughput drops. Set it to <see cref="WorldSize"/> to wait for replacements instead.
+    /// </summary>
+    public int? MinWorldSize { get; init; }
+
     /// <summary>How often a seeded run that failed for a retryable reason (a lost device) is resumed from its checkpoint.</summary>
     public int MaxRetries { get; init; } = 2;
 }

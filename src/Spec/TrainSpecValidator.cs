@@ -91,6 +91,8 @@ public static class TrainSpecValidator
         Check(experiment.WorldSize is >= 1 and <= 64, "experiment.world_size", $"must be in [1, 64] (got {experiment.WorldSize})");
         Check(experiment.WorldSize <= Math.Max(1, training.BatchSize), "experiment.world_size",
             $"must not exceed training.batch_size ({training.BatchSize}): every rank needs examples (got {experiment.WorldSize})");
+        Check(experiment.MinWorldSize is null || (experiment.MinWorldSize >= 1 && experiment.MinWorldSize <= experiment.WorldSize), "experiment.min_world_size",
+            $"must be in [1, world_size = {experiment.WorldSize}] (got {experiment.MinWorldSize})");
         Check(experiment.MaxRetries is >= 0 and <= 10, "experiment.max_retries", $"must be in [0, 10] (got {experiment.MaxRetries})");
         Check(experiment.Name is null || (experiment.Name.Length <= 80 && !experiment.Name.Any(char.IsControl)), "experiment.name",
             "must be at most 80 printable characters");

@@ -19,6 +19,7 @@ public class TrainSpecValidatorTests
     [InlineData("optimizer.schedule=step", "optimizer.schedule", "cosine, linear, constant")]
     [InlineData("device=tpu", "device", "cpu, cuda, cuda:N or auto")]
     [InlineData("checkpoint.keep=0", "checkpoint.keep", "at least 1")]
+    [InlineData("experiment.min_world_size=2", "experiment.min_world_size", "[1, world_size = 1] (got 2)")]
     public void Each_bad_field_is_named_with_the_reason(string assignment, string field, string message)
     {
         TrainSpec spec = SpecLoader.LoadText<TrainSpec>("", "a.yaml", [assignment]);

@@ -21,6 +21,12 @@ public sealed record DeviceInfo
     /// <summary>The seed run holding it ("{experiment}/{seed}"), when busy.</summary>
     [Id(3)] public string? RunKey { get; init; }
 
+    /// <summary>The silo's gradient-exchange (gRPC) address, e.g. "http://10.0.0.5:5050"; null for a silo without one.</summary>
+    [Id(4)] public string? Endpoint { get; init; }
+
+    /// <summary>When a device was marked down because its run lost it, the time it may be offered again if its silo is alive.</summary>
+    [Id(5)] public DateTime? SuspectUntilUtc { get; init; }
+
     /// <summary>The shard grain key that drives it: "{silo}/{device}".</summary>
     public string ShardKey => $"{Silo}/{Device}";
 }

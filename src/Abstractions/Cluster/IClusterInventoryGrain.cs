@@ -15,10 +15,18 @@ public sealed record ClusterSnapshot(
 /// </summary>
 public interface IClusterInventoryGrain : IGrainWithIntegerKey
 {
-    Task RegisterSiloAsync(string silo, IReadOnlyList<string> devices);
+    /// <param name="endpoint">The silo's gradient-exchange address for data-parallel peers on other silos (null: none).</param>
+    Task RegisterSiloAsync(string silo, IReadOnlyList<string> devices, string? endpoint);
 
-    /// <summary>Queues a request for <paramref name="count"/> devices; the grant arrives as ISeedRunGrain.OnDevicesGrantedAsync.</summary>
-    Task RequestDevicesAsync(string runKey, int count);
+    /// <summary>
+    /// Queues a request for <paramref name="count"/> devices; the grant arrives as ISeedRunGrain.OnDevicesGrantedAsync. When
+    /// the cluster has fewer healthy devices than asked for, and <paramref name="minimum"/> allows, it grants what exists
+    /// (the run adjusts its per-rank batch so the math stays the same).
+    /// </summary>
+    Task RequestDevicesAsync(string runKey, int count, int minimum);
+
+    /// <summary>A run lost this device (its rank went silent): keep it out of grants for a while unless its silo proves alive.</summary>
+    Task ReportDeviceLostAsync(string shardKey, TimeSpan quarantine);
 
     /// <summary>Frees a run's devices, or drops its queued request.</summary>
     Task ReleaseAsync(string runKey);

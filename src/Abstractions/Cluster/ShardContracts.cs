@@ -17,6 +17,18 @@ public sealed record ShardJob
 
     /// <summary>Shard keys of every rank, in rank order (data-parallel peers).</summary>
     [Id(7)] public IReadOnlyList<string> Peers { get; init; } = [];
+
+    /// <summary>Gradient-exchange address of every rank's silo, in rank order.</summary>
+    [Id(8)] public IReadOnlyList<string?> PeerEndpoints { get; init; } = [];
+
+    /// <summary>This attempt's secret: gradient frames without it are refused.</summary>
+    [Id(9)] public byte[] Secret { get; init; } = [];
+
+    /// <summary>
+    /// Data-parallel runs: the checkpoint every rank resumes from (null: the start), chosen by the seed run so all
+    /// ranks agree. A single rank resumes from the newest checkpoint it finds instead.
+    /// </summary>
+    [Id(10)] public string? ResumeCheckpoint { get; init; }
 }
 
 /// <summary>A progress event from one rank, tagged with the attempt it belongs to (stale attempts are ignored).</summary>
@@ -47,6 +59,9 @@ public sealed record ShardOutcome
     [Id(4)] public RunMetrics? Metrics { get; init; }
     [Id(5)] public string? LastCheckpoint { get; init; }
     [Id(6)] public required string Device { get; init; }
+
+    /// <summary>A peer rank this rank could not reach at all: its device is presumed lost.</summary>
+    [Id(7)] public int? UnreachableRank { get; init; }
 }
 
 /// <summary>What a shard is doing.</summary>

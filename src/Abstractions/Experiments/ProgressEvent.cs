@@ -34,4 +34,10 @@ public sealed record ProgressEvent
     [Id(17)] public double GradNorm { get; init; }
     [Id(18)] public long Tokens { get; init; }
     [Id(19)] public int Rank { get; init; }
+
+    /// <summary>Gradient bytes this rank sent in the step's all-reduce (data-parallel runs).</summary>
+    [Id(20)] public long ExchangeBytes { get; init; }
+
+    /// <summary>Seconds this rank spent in the step's all-reduce.</summary>
+    [Id(21)] public double ExchangeSeconds { get; init; }
 }

@@ -12,6 +12,9 @@ public sealed record SeedRunPlan
     [Id(3)] public int WorldSize { get; init; } = 1;
     [Id(4)] public int MaxRetries { get; init; }
 
+    /// <summary>The fewest ranks a resumed attempt may run on when devices were lost (see experiment.min_world_size).</summary>
+    [Id(5)] public int MinWorldSize { get; init; } = 1;
+
     /// <summary>The seed-run grain key: "{experiment}/{seed}".</summary>
     public string RunKey => KeyOf(ExperimentId, Seed);
 

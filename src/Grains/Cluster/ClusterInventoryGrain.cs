@@ -15,24 +15,34 @@ public sealed partial class ClusterInventoryGrain(
 {
     private InventoryState S => state.State;
 
-    public async Task RegisterSiloAsync(string silo, IReadOnlyList<string> devices)
+    public async Task RegisterSiloAsync(string silo, IReadOnlyList<string> devices, string? endpoint)
     {
         // A silo that registers again restarted: whatever its devices were running is gone.
         foreach (DeviceInfo lost in S.Devices.Where(d => d.Silo == silo && d.State == DeviceState.Busy && d.RunKey is not null).ToList())
             await GrainFactory.GetGrain<ISeedRunGrain>(lost.RunKey!).OnDeviceLostAsync(lost, $"silo {silo} restarted");
         S.Devices.RemoveAll(d => d.Silo == silo);
-        S.Devices.AddRange(devices.Select(d => new DeviceInfo { Silo = silo, Device = d, State = DeviceState.Free }));
+        S.Devices.AddRange(devices.Select(d => new DeviceInfo { Silo = silo, Device = d, State = DeviceState.Free, Endpoint = endpoint }));
         S.Devices.Sort((a, b) => string.CompareOrdinal(a.ShardKey, b.ShardKey));
         LogRegistered(logger, silo, devices.Count);
         await GrantAsync();
     }
 
-    public async Task RequestDevicesAsync(string runKey, int count)
+    public async Task RequestDevicesAsync(string runKey, int count, int minimum)
     {
         if (S.Queue.Any(r => r.RunKey == runKey) || S.Devices.Any(d => d.RunKey == runKey && d.State == DeviceState.Busy))
             return;   // already waiting or served: requests are idempotent
-        S.Queue.Add(new DeviceRequest(runKey, count, DateTime.UtcNow));
+        S.Queue.Add(new DeviceRequest(runKey, count, DateTime.UtcNow, Math.Clamp(minimum, 1, count)));
         await GrantAsync();
+    }
+
+    public async Task ReportDeviceLostAsync(string shardKey, TimeSpan quarantine)
+    {
+        int index = S.Devices.FindIndex(d => d.ShardKey == shardKey);
+        if (index < 0 || S.Devices[index].State == DeviceState.Down)
+            return;
+        LogDeviceDown(logger, shardKey, S.Devices[index].RunKey);
+        S.Devices[index] = S.Devices[index] with { State = DeviceState.Down, RunKey = null, SuspectUntilUtc = DateTime.UtcNow + quarantine };
+        await state.WriteStateAsync();
     }
 
     public async Task ReleaseAsync(string runKey)
@@ -56,6 +66,13 @@ public sealed partial class ClusterInventoryGrain(
         for (int i = 0; i < S.Devices.Count; i++)
         {
             DeviceInfo device = S.Devices[i];
+            // A device quarantined after a lost rank comes back once the quarantine is over and its silo is still alive.
+            if (device.State == DeviceState.Down && device.SuspectUntilUtc is DateTime until && until < DateTime.UtcNow && active.Contains(device.Silo))
+            {
+                S.Devices[i] = device with { State = DeviceState.Free, SuspectUntilUtc = null };
+                changed = true;
+                continue;
+            }
             if (active.Contains(device.Silo) || device.State == DeviceState.Down)
                 continue;
             LogDeviceDown(logger, device.ShardKey, device.RunKey);
@@ -65,7 +82,7 @@ public sealed partial class ClusterInventoryGrain(
             changed = true;
         }
         if (changed)
-            await state.WriteStateAsync();
+            await GrantAsync();
     }
 
     /// <summary>Serves the head of the queue while enough devices are free, preferring devices of one silo.</summary>
@@ -75,10 +92,13 @@ public sealed partial class ClusterInventoryGrain(
         {
             DeviceRequest head = S.Queue[0];
             var free = S.Devices.Where(d => d.State == DeviceState.Free).ToList();
-            if (free.Count < head.Count)
+            // Ask for what the cluster can ever give: a run that may shrink takes what exists once it is all free.
+            int healthy = S.Devices.Count(d => d.State != DeviceState.Down);
+            int wanted = healthy < head.Count && head.Minimum > 0 ? Math.Max(head.Minimum, healthy) : head.Count;
+            if (free.Count < wanted)
                 break;
-            List<DeviceInfo> pick = free.GroupBy(d => d.Silo).Where(g => g.Count() >= head.Count).Select(g => g.Take(head.Count).ToList()).FirstOrDefault()
-                ?? free.Take(head.Count).ToList();
+            List<DeviceInfo> pick = free.GroupBy(d => d.Silo).Where(g => g.Count() >= wanted).Select(g => g.Take(wanted).ToList()).FirstOrDefault()
+                ?? free.Take(wanted).ToList();
             var granted = pick.Select(d => d with { State = DeviceState.Busy, RunKey = head.RunKey }).ToList();
             foreach (DeviceInfo device in granted)
                 S.Devices[S.Devices.FindIndex(d => d.ShardKey == device.ShardKey)] = device;

@@ -4,7 +4,8 @@ namespace FlatLora.Grains.Cluster;
 
 /// <summary>A seed run waiting for devices.</summary>
 [GenerateSerializer]
-public sealed record DeviceRequest([property: Id(0)] string RunKey, [property: Id(1)] int Count, [property: Id(2)] DateTime QueuedUtc);
+public sealed record DeviceRequest([property: Id(0)] string RunKey, [property: Id(1)] int Count, [property: Id(2)] DateTime QueuedUtc,
+    [property: Id(3)] int Minimum = 0);
 
 /// <summary>Persisted state of the cluster inventory.</summary>
 [GenerateSerializer]

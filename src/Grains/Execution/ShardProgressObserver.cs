@@ -30,6 +30,8 @@ internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporte
             StepSeconds = report.StepSeconds,
             GradNorm = report.GradNorm,
             Tokens = report.Tokens,
+            ExchangeBytes = report.ExchangeBytes,
+            ExchangeSeconds = report.ExchangeSeconds,
         }, LastCheckpoint);
     }
 

@@ -1,18 +1,22 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Spec;
+using FlatLora.Grains.Hosting;
 using FlatLora.Trainer.Data;
+using FlatLora.Trainer.Distributed;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Training;
+using Microsoft.Extensions.Options;
 
 namespace FlatLora.Grains.Execution;
 
 /// <summary>
-/// Runs a shard job with the trainer: builds the run from the job's spec on this device, resumes from the newest
-/// checkpoint in the run's folder (a retry picks up where the last attempt stopped), trains, and classifies the end.
+/// Runs a shard job with the trainer: builds the run from the job's spec on this device, joins the run's gradient
+/// ring when it has several ranks, resumes from a checkpoint (a retry picks up where the last attempt stopped),
+/// trains, and classifies the end.
 /// </summary>
-public sealed class TrainingJobRunner : IShardJobRunner
+public sealed class TrainingJobRunner(GradientInbox inbox, IOptions<FlatLoraClusterOptions> options) : IShardJobRunner
 {
     public ShardOutcome Run(ShardJob job, string device, IShardReporter reporter, CancellationToken cancellationToken)
     {
@@ -30,8 +34,9 @@ public sealed class TrainingJobRunner : IShardJobRunner
         try
         {
             TrainSpec spec = job.Spec with { Device = TorchDevice(device) };
-            using var run = FineTuneRun.Create(spec, new RunOptions { Observer = observer });
-            if (run.LatestCheckpoint() is string checkpoint)
+            using RankExchange exchange = RankExchange.Join(job, inbox, options.Value.CollectiveTimeout);
+            using var run = FineTuneRun.Create(spec, new RunOptions { Observer = observer, Exchange = exchange.Exchange });
+            if (ResumePoint(job, run) is string checkpoint)
                 run.ResumeFrom(checkpoint);
             TrainResult result = run.Train(cancellationToken);
             return Outcome(ShardResult.Completed, metrics: new RunMetrics
@@ -52,6 +57,23 @@ public sealed class TrainingJobRunner : IShardJobRunner
         {
             return Outcome(ShardResult.Cancelled);
         }
+        catch (FingerprintMismatchException e)
+        {
+            // The ranks perturbed differently: a retry would only repeat it (different code or data on a node).
+            return Outcome(ShardResult.Failed, e.Message);
+        }
+        catch (PeerUnavailableException e)
+        {
+            return Outcome(ShardResult.FailedRetryable, e.Message) with { UnreachableRank = e.PeerRank };
+        }
+        catch (Exception e) when (e is CollectiveTimeoutException or RingRejectedException)
+        {
+            return Outcome(ShardResult.FailedRetryable, e.Message);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            return Outcome(ShardResult.Failed, e.Message);   // a missing output folder does not come back on a retry
+        }
         catch (Exception e) when (e is SpecException or DataFormatException or SafeTensorsFormatException or TokenizerFormatException
                                        or NonFiniteLossException or ArgumentException or NotSupportedException or InvalidDataException)
         {
@@ -62,6 +84,22 @@ public sealed class TrainingJobRunner : IShardJobRunner
         {
             return Outcome(ShardResult.FailedRetryable, e.Message);
         }
+    }
+
+    /// <summary>
+    /// A single rank resumes from the newest checkpoint it finds. Ranks of a data-parallel run resume from the one
+    /// the seed run chose, so they agree even while a previous attempt's rank 0 is still writing a newer one.
+    /// </summary>
+    private static string? ResumePoint(ShardJob job, FineTuneRun run)
+    {
+        if (job.WorldSize == 1)
+            return run.LatestCheckpoint();
+        if (job.ResumeCheckpoint is null)
+            return null;
+        if (!Directory.Exists(job.ResumeCheckpoint))
+            throw new DirectoryNotFoundException($"rank {job.Rank}: checkpoint {job.ResumeCheckpoint} is not visible on this node; " +
+                                  "the ranks of a data-parallel run need an output_dir on storage that every silo shares");
+        return job.ResumeCheckpoint;
     }
 
     /// <summary>"cpu:1" is a CPU slot: the trainer runs on the CPU; "cuda:N" is itself.</summary>

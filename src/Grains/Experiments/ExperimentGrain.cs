@@ -31,8 +31,6 @@ public sealed partial class ExperimentGrain(
             throw new InvalidOperationException($"experiment {Key} already exists");
         TrainSpec spec = request.Spec;
         SpecException.ThrowIfAny(TrainSpecValidator.Validate(spec));
-        if (spec.Experiment.WorldSize > 1)
-            throw new SpecException("experiment.world_size", $"data-parallel runs (world_size > 1) are not available yet (got {spec.Experiment.WorldSize}); use 1");
 
         S.Spec = spec;
         S.State = RunState.Queued;
@@ -55,6 +53,7 @@ public sealed partial class ExperimentGrain(
                 Spec = spec with { Seed = seed, OutputDir = Path.Combine(spec.OutputDir, Key, $"seed-{seed}") },
                 WorldSize = spec.Experiment.WorldSize,
                 MaxRetries = spec.Experiment.MaxRetries,
+                MinWorldSize = spec.Experiment.MinWorldSize ?? 1,
             };
             await GrainFactory.GetGrain<ISeedRunGrain>(plan.RunKey).StartAsync(plan);
         }

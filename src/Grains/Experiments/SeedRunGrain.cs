@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Hosting;
@@ -48,7 +49,7 @@ public sealed partial class SeedRunGrain(
         S.State = RunState.Queued;
         await state.WriteStateAsync();
         NotifyExperiment();
-        await Inventory.RequestDevicesAsync(Key, plan.WorldSize);
+        await Inventory.RequestDevicesAsync(Key, plan.WorldSize, plan.MinWorldSize);
     }
 
     public async Task OnDevicesGrantedAsync(IReadOnlyList<DeviceInfo> devices)
@@ -61,6 +62,8 @@ public sealed partial class SeedRunGrain(
         }
         S.Attempt++;
         S.Devices = devices.ToList();
+        // A fresh secret per attempt: ranks of an older attempt can no longer push gradients into this one.
+        S.Secret = RandomNumberGenerator.GetBytes(32);
         S.State = RunState.Running;
         S.StartedUtc ??= DateTime.UtcNow;
         S.Error = null;
@@ -75,6 +78,9 @@ public sealed partial class SeedRunGrain(
         LogAttempt(logger, Key, S.Attempt, string.Join(", ", devices.Select(d => d.ShardKey)));
 
         var peers = devices.Select(d => d.ShardKey).ToList();
+        var endpoints = devices.Select(d => d.Endpoint).ToList();
+        if (devices.Count < S.Plan.WorldSize)
+            NotifyMessage($"running on {devices.Count} of {S.Plan.WorldSize} ranks (no replacement device free); the global batch, and so the math, is unchanged");
         for (int rank = 0; rank < devices.Count; rank++)
         {
             var job = new ShardJob
@@ -87,6 +93,9 @@ public sealed partial class SeedRunGrain(
                 Attempt = S.Attempt,
                 Spec = S.Plan.Spec,
                 Peers = peers,
+                PeerEndpoints = endpoints,
+                Secret = S.Secret,
+                ResumeCheckpoint = S.LastCheckpoint,
             };
             try
             {
@@ -94,7 +103,7 @@ public sealed partial class SeedRunGrain(
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                await EndAttemptAsync(retryable: true, $"could not start rank {rank} on {devices[rank].ShardKey}: {e.Message}");
+                await EndAttemptAsync(retryable: true, $"could not start rank {rank} on {devices[rank].ShardKey}: {e.Message}", [devices[rank]]);
                 return;
             }
         }
@@ -133,6 +142,12 @@ public sealed partial class SeedRunGrain(
 
     public async Task OnShardFinishedAsync(ShardOutcome outcome)
     {
+        if (outcome.Attempt == S.Attempt && S.State == RunState.Queued && IsNewer(outcome.LastCheckpoint))
+        {
+            // Rank 0 of an attempt that was stopped checkpoints on its way out: the next attempt can start there.
+            S.LastCheckpoint = outcome.LastCheckpoint;
+            await state.WriteStateAsync();
+        }
         if (outcome.Attempt != S.Attempt || S.State != RunState.Running)
             return;
         if (outcome.LastCheckpoint is not null)
@@ -163,7 +178,8 @@ public sealed partial class SeedRunGrain(
                 await EndAttemptAsync(retryable: false, $"rank {outcome.Rank} on {outcome.Device}: {outcome.Error}");
                 break;
             case ShardResult.FailedRetryable:
-                await EndAttemptAsync(retryable: true, $"rank {outcome.Rank} on {outcome.Device}: {outcome.Error}");
+                await EndAttemptAsync(retryable: true, $"rank {outcome.Rank} on {outcome.Device}: {outcome.Error}",
+                    outcome.UnreachableRank is int peer && peer < S.Devices.Count ? [S.Devices[peer]] : null);
                 break;
         }
     }
@@ -195,7 +211,8 @@ public sealed partial class SeedRunGrain(
     public Task<SeedRunStatus> GetStatusAsync() => Task.FromResult(Status());
 
     /// <summary>Ends the current attempt: a retryable failure queues a new attempt while retries remain.</summary>
-    private async Task EndAttemptAsync(bool retryable, string error)
+    /// <param name="lost">Devices that went silent: the inventory keeps them out of the next grant for a while.</param>
+    private async Task EndAttemptAsync(bool retryable, string error, IReadOnlyList<DeviceInfo>? lost = null)
     {
         if (_attemptEnding || S.State != RunState.Running)
             return;
@@ -214,9 +231,15 @@ public sealed partial class SeedRunGrain(
         S.Devices = [];
         await state.WriteStateAsync();
         NotifyExperiment();
+        foreach (DeviceInfo device in lost ?? [])
+            await Inventory.ReportDeviceLostAsync(device.ShardKey, options.Value.LostDeviceQuarantine);
         await Inventory.ReleaseAsync(Key);
-        await Inventory.RequestDevicesAsync(Key, S.Plan.WorldSize);
+        await Inventory.RequestDevicesAsync(Key, S.Plan.WorldSize, S.Plan.MinWorldSize);
     }
+
+    // Checkpoint folders are named step-NNNNNN under one root: ordinal order is step order.
+    private bool IsNewer(string? checkpoint) =>
+        checkpoint is not null && (S.LastCheckpoint is null || string.CompareOrdinal(checkpoint, S.LastCheckpoint) > 0);
 
     private async Task FinishAsync(RunState final, string? error)
     {
@@ -268,7 +291,23 @@ public sealed partial class SeedRunGrain(
         }
         int rank = silent[0];
         string device = rank < S.Devices.Count ? S.Devices[rank].ShardKey : "?";
-        await EndAttemptAsync(retryable: true, $"rank {rank} on {device} sent no heartbeat for {timeout.TotalSeconds:F0} s");
+        var lost = silent.Where(r => r < S.Devices.Count).Select(r => S.Devices[r]).ToList();
+        await EndAttemptAsync(retryable: true, $"rank {rank} on {device} sent no heartbeat for {timeout.TotalSeconds:F0} s", lost);
+    }
+
+    private void NotifyMessage(string message)
+    {
+        if (S.Plan is not null)
+            _ = GrainFactory.GetGrain<IExperimentGrain>(S.Plan.ExperimentId).OnSeedProgressAsync(new ProgressEvent
+            {
+                ExperimentId = S.Plan.ExperimentId,
+                Seed = S.Plan.Seed,
+                Kind = ProgressKind.Message,
+                Step = S.Step,
+                TotalSteps = S.TotalSteps,
+                State = S.State,
+                Message = message,
+            });
     }
 
     private void NotifyExperiment()

@@ -21,4 +21,7 @@ public sealed class SeedRunGrainState
     [Id(11)] public double Loss { get; set; } = double.NaN;
     [Id(12)] public DateTime? StartedUtc { get; set; }
     [Id(13)] public DateTime? FinishedUtc { get; set; }
+
+    /// <summary>The current attempt's gradient-exchange secret (see ShardJob.Secret).</summary>
+    [Id(14)] public byte[] Secret { get; set; } = [];
 }

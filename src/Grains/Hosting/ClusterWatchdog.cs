@@ -28,7 +28,7 @@ public sealed partial class ClusterWatchdog(
             {
                 if (!registered)
                 {
-                    await inventory.RegisterSiloAsync(silo.Name, pool.Devices);
+                    await inventory.RegisterSiloAsync(silo.Name, pool.Devices, options.Value.GradientEndpoint);
                     registered = true;
                     LogRegistered(logger, silo.Name, string.Join(", ", pool.Devices));
                 }

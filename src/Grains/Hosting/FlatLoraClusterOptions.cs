@@ -21,4 +21,23 @@ public sealed class FlatLoraClusterOptions
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan MembershipCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A device whose rank went silent or could not be reached is kept out of grants this long, unless its silo
+    /// restarts; long enough for Orleans membership to declare a dead silo dead.
+    /// </summary>
+    public TimeSpan LostDeviceQuarantine { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How long a rank waits for its ring neighbour in one gradient all-reduce (and for a peer to start) before
+    /// the attempt fails naming the silent rank, and resumes from its checkpoint. Generous by default: rank 0 evaluates
+    /// and checkpoints while the others wait, and a dead peer is caught sooner by heartbeats or a refused connection.
+    /// </summary>
+    public TimeSpan CollectiveTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// This silo's gradient-exchange (gRPC) address as peers on other silos reach it, e.g. "http://10.0.0.5:5050".
+    /// Set by the silo host; null means ranks on this silo can only exchange with ranks on the same silo.
+    /// </summary>
+    public string? GradientEndpoint { get; set; }
 }

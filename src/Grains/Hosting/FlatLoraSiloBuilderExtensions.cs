@@ -2,6 +2,7 @@ using FlatLora.Abstractions;
 using FlatLora.Grains.Cluster;
 using FlatLora.Grains.Execution;
 using FlatLora.Grains.Telemetry;
+using FlatLora.Trainer.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,8 @@ public static class FlatLoraSiloBuilderExtensions
         builder.Services.AddSingleton<GrainShardReporter>();
         builder.Services.TryAddSingleton<IShardReporter>(sp => sp.GetRequiredService<GrainShardReporter>());
         builder.Services.TryAddSingleton<IShardJobRunner, TrainingJobRunner>();
+        // Gradient frames for the ranks on this silo land here, from the gRPC service or from ranks in this process.
+        builder.Services.TryAddSingleton<GradientInbox>();
         builder.Services.AddSingleton<DeviceWorkerPool>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceWorkerShutdown>();
         builder.Services.AddHostedService<ClusterWatchdog>();

@@ -16,6 +16,8 @@ public sealed class TrainingMeter : IDisposable
     private readonly Counter<long> _tokens;
     private readonly Counter<long> _steps;
     private readonly Histogram<double> _stepDuration;
+    private readonly Counter<long> _exchangeBytes;
+    private readonly Histogram<double> _exchangeDuration;
     private readonly ConcurrentDictionary<(string Experiment, long Seed, int Rank), (double Loss, double TokensPerSecond)> _latest = new();
 
     public TrainingMeter(IMeterFactory meters)
@@ -24,6 +26,8 @@ public sealed class TrainingMeter : IDisposable
         _tokens = _meter.CreateCounter<long>("flatlora.training.tokens", "{token}", "Input tokens processed");
         _steps = _meter.CreateCounter<long>("flatlora.training.steps", "{step}", "Optimizer steps reported");
         _stepDuration = _meter.CreateHistogram<double>("flatlora.training.step.duration", "s", "Optimizer step wall time");
+        _exchangeBytes = _meter.CreateCounter<long>("flatlora.allreduce.bytes", "By", "LoRA gradient bytes sent to the ring neighbour");
+        _exchangeDuration = _meter.CreateHistogram<double>("flatlora.allreduce.duration", "s", "Gradient all-reduce wall time per step");
         _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Loss), "1", "Latest training loss");
         _meter.CreateObservableGauge("flatlora.training.throughput", () => Observe(v => v.TokensPerSecond), "{token}/s", "Latest tokens per second");
     }
@@ -36,6 +40,12 @@ public sealed class TrainingMeter : IDisposable
         _tokens.Add(progress.Tokens * Math.Max(1, stepsSinceLastReport), tags);
         _steps.Add(Math.Max(1, stepsSinceLastReport), tags);
         _stepDuration.Record(progress.StepSeconds, tags);
+        if (progress.ExchangeBytes > 0)
+        {
+            // Every step of a run sends the same bytes: the steps between two reports are counted at the reported size.
+            _exchangeBytes.Add(progress.ExchangeBytes * Math.Max(1, stepsSinceLastReport), tags);
+            _exchangeDuration.Record(progress.ExchangeSeconds, tags);
+        }
         _latest[(progress.ExperimentId, progress.Seed, progress.Rank)] = (progress.Loss, progress.TokensPerSecond);
     }
 

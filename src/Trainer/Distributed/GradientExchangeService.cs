@@ -23,6 +23,7 @@ public sealed class GradientExchangeService(GradientInbox inbox) : GradientExcha
                 var address = Address(frame);
                 if (inbox.IsPending(address))
                     throw new RpcException(new Status(StatusCode.NotFound, $"rank {frame.ToRank} of {frame.RunKey} attempt {frame.Attempt} is not registered here (yet)"));
+                Authorize(() => inbox.Authenticate(address, frame.Secret.Span));   // before allocating what the header announces
                 values = new float[frame.TotalFloats];
             }
             ReadOnlySpan<float> chunk = MemoryMarshal.Cast<byte, float>(frame.Payload.Span);
@@ -35,15 +36,20 @@ public sealed class GradientExchangeService(GradientInbox inbox) : GradientExcha
             throw new RpcException(new Status(StatusCode.InvalidArgument, "empty message"));
         if (filled != values.Length)
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"message truncated: {filled} of {values.Length} values"));
+        Authorize(() => inbox.Deliver(new RingMessage(Address(header), header.Fingerprint, values), header.Secret.Span));
+        return new PushReply();
+    }
+
+    private static void Authorize(Action check)
+    {
         try
         {
-            inbox.Deliver(new RingMessage(Address(header), header.Fingerprint, values), header.Secret.Span);
+            check();
         }
         catch (RingRejectedException e)
         {
-            throw new RpcException(new Status(e.Message.Contains("secret", StringComparison.Ordinal) ? StatusCode.PermissionDenied : StatusCode.FailedPrecondition, e.Message));
+            throw new RpcException(new Status(e.Unauthenticated ? StatusCode.PermissionDenied : StatusCode.FailedPrecondition, e.Message));
         }
-        return new PushReply();
     }
 
     private static RingAddress Address(GradientFrame f) => new(f.RunKey, f.Attempt, f.FromRank, f.ToRank, f.Step, f.Phase, f.Hop);

@@ -25,13 +25,15 @@ public sealed class GradientInbox
     public bool IsPending(RingAddress address) => !_mailboxes.ContainsKey((address.RunKey, address.Attempt, address.ToRank));
 
     /// <summary>Delivers a message, or throws <see cref="RingRejectedException"/> saying why it was refused.</summary>
-    public void Deliver(RingMessage message, ReadOnlySpan<byte> secret)
+    public void Deliver(RingMessage message, ReadOnlySpan<byte> secret) => Authenticate(message.Address, secret).Post(message);
+
+    /// <summary>The addressed rank's mailbox, if the sender knows its secret; checked before a message body is read.</summary>
+    public RingMailbox Authenticate(RingAddress a, ReadOnlySpan<byte> secret)
     {
-        RingAddress a = message.Address;
         if (!_mailboxes.TryGetValue((a.RunKey, a.Attempt, a.ToRank), out RingMailbox? mailbox))
             throw new RingRejectedException($"no rank {a.ToRank} of {a.RunKey} attempt {a.Attempt} in this process");
         if (!CryptographicOperations.FixedTimeEquals(mailbox.Secret, secret))
-            throw new RingRejectedException($"rank {a.ToRank} of {a.RunKey}: frame from rank {a.FromRank} has a wrong secret");
-        mailbox.Post(message);
+            throw new RingRejectedException($"rank {a.ToRank} of {a.RunKey}: frame from rank {a.FromRank} has a wrong secret", unauthenticated: true);
+        return mailbox;
     }
 }

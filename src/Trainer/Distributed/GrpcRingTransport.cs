@@ -55,7 +55,7 @@ public sealed class GrpcRingTransport : IRingTransport
             }
             catch (RpcException e)
             {
-                throw new PeerUnavailableException($"rank {message.Address.ToRank} at {_endpoint} is unreachable: {e.Status.StatusCode} {e.Status.Detail}", e);
+                throw new PeerUnavailableException(message.Address.ToRank, $"rank {message.Address.ToRank} at {_endpoint} is unreachable: {e.Status.StatusCode} {e.Status.Detail}", e);
             }
         }
     }

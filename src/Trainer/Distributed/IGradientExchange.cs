@@ -12,6 +12,12 @@ public interface IGradientExchange
     int Rank { get; }
     int WorldSize { get; }
 
+    /// <summary>Bytes this rank sent in its last exchange (0 for a single process).</summary>
+    long LastBytesSent { get; }
+
+    /// <summary>Wall time of the last exchange, waiting for slower ranks included.</summary>
+    TimeSpan LastDuration { get; }
+
     /// <summary>
     /// In place: each gradient becomes the sum over ranks. Returns the summed loss. Throws when a peer does not
     /// answer in time or a perturbation fingerprint differs.
@@ -27,6 +33,8 @@ public sealed class SingleProcessExchange : IGradientExchange
 
     public int Rank => 0;
     public int WorldSize => 1;
+    public long LastBytesSent => 0;
+    public TimeSpan LastDuration => TimeSpan.Zero;
 
     public double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint,
         CancellationToken cancellationToken = default) => lossSum;

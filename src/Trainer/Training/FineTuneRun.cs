@@ -202,7 +202,8 @@ public sealed class FineTuneRun : IDisposable
         _stepSeconds.Add(seconds);
         _tokensProcessed += tokens;
         var eta = TimeSpan.FromSeconds(_stepSeconds.TakeLast(20).Average() * (Plan.TotalSteps - Step));
-        return new StepReport(step, Plan.TotalSteps, loss, lr, sigma, gradNorm, tokens, seconds, tokens / Math.Max(seconds, 1e-9), eta, fingerprint);
+        return new StepReport(step, Plan.TotalSteps, loss, lr, sigma, gradNorm, tokens, seconds, tokens / Math.Max(seconds, 1e-9), eta, fingerprint,
+            _options.Exchange.LastBytesSent, _options.Exchange.LastDuration.TotalSeconds);
     }
 
     /// <summary>Forward and backward of one micro-batch; returns its summed token loss and input-token count.</summary>

@@ -5,9 +5,12 @@ namespace FlatLora.Trainer.Training;
 /// <summary>What one optimizer step did (global figures when data-parallel).</summary>
 /// <param name="Step">0-based index of the optimizer step that just finished.</param>
 /// <param name="Tokens">Non-padding input tokens this rank processed in the step.</param>
+/// <param name="ExchangeBytes">Gradient bytes this rank sent to its ring neighbour (0 for one rank).</param>
+/// <param name="ExchangeSeconds">Time in the gradient all-reduce, waiting for slower ranks included.</param>
 public sealed record StepReport(
     long Step, long TotalSteps, double Loss, double LearningRate, double Sigma, double GradNorm,
-    long Tokens, double StepSeconds, double TokensPerSecond, TimeSpan Eta, PerturbationFingerprint Fingerprint);
+    long Tokens, double StepSeconds, double TokensPerSecond, TimeSpan Eta, PerturbationFingerprint Fingerprint,
+    long ExchangeBytes = 0, double ExchangeSeconds = 0);
 
 /// <summary>Held-out metrics: mean token loss, token accuracy, and exact match of whole responses (teacher-forced argmax).</summary>
 public sealed record EvalReport(long Step, double Loss, double TokenAccuracy, double ExactMatch, int Examples);
