@@ -1,6 +1,8 @@
 using System.Net;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
+using FlatLora.Trainer.Distributed;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
@@ -36,10 +38,49 @@ public static class SiloHostingExtensions
                 silo.AddRedisGrainStorage(StorageNames.Default, o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.Redis!));
             else
                 silo.AddMemoryGrainStorage(StorageNames.Default);
-            silo.AddFlatLoraGrains(o => builder.Configuration.GetSection("FlatLora:Cluster").Bind(o));
+            silo.AddFlatLoraGrains(o =>
+            {
+                builder.Configuration.GetSection("FlatLora:Cluster").Bind(o);
+                o.GradientEndpoint = GradientEndpoint(settings);
+            });
         });
         return builder;
     }
+
+    /// <summary>
+    /// The gradient service on its own HTTP/2-only port (peers speak h2c), next to the HTTP endpoints of "Urls"
+    /// (/health, /metrics). Both are bound as addresses, so Kestrel applies per-port protocols without overriding "Urls".
+    /// </summary>
+    public static WebApplicationBuilder AddGradientExchange(this WebApplicationBuilder builder)
+    {
+        SiloSettings settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
+        if (settings.GrpcPort == 0)
+            return builder;
+        GradientServer.AddGradientExchange(builder.Services);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint =>
+        {
+            if (endpoint.IPEndPoint?.Port == settings.GrpcPort)
+                endpoint.Protocols = HttpProtocols.Http2;
+        }));
+        return builder;
+    }
+
+    public static WebApplication MapGradientExchange(this WebApplication app)
+    {
+        SiloSettings settings = app.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
+        if (settings.GrpcPort == 0)
+            return app;
+        // Addresses set here are used instead of "Urls", so those are carried over.
+        string urls = app.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://localhost:5000";
+        foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            app.Urls.Add(url);
+        app.Urls.Add($"http://{(settings.AdvertisedIp is null ? "127.0.0.1" : "0.0.0.0")}:{settings.GrpcPort}");
+        GradientServer.MapGradientExchange(app);
+        return app;
+    }
+
+    private static string? GradientEndpoint(SiloSettings settings) =>
+        settings.GrpcPort == 0 ? null : $"http://{settings.AdvertisedIp ?? "127.0.0.1"}:{settings.GrpcPort}";
 
     private static void Validate(SiloSettings settings)
     {
@@ -49,6 +90,8 @@ public static class SiloHostingExtensions
             throw new ArgumentException($"{SiloSettings.Section}:Storage must be Memory or Redis (got '{settings.Storage}')");
         if ((settings.Clustering == "Redis" || settings.Storage == "Redis") && string.IsNullOrWhiteSpace(settings.Redis))
             throw new ArgumentException($"{SiloSettings.Section}:Redis (a connection string) is needed for Redis clustering or storage");
+        if (settings.GrpcPort is < 0 or > 65535)
+            throw new ArgumentException($"{SiloSettings.Section}:GrpcPort must be a port number, or 0 for none (got {settings.GrpcPort})");
         if (settings.AdvertisedIp is not null && !IPAddress.TryParse(settings.AdvertisedIp, out _))
             throw new ArgumentException($"{SiloSettings.Section}:AdvertisedIp '{settings.AdvertisedIp}' is not an IP address");
     }

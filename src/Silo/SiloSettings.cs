@@ -18,6 +18,12 @@ public sealed class SiloSettings
     public string? Redis { get; set; }
 
     public int SiloPort { get; set; } = 11111;
+
+    /// <summary>
+    /// Port of the gradient-exchange gRPC service (HTTP/2 cleartext) that data-parallel peers on other silos push
+    /// LoRA gradients to; 0 turns it off (ranks of a run must then share this silo).
+    /// </summary>
+    public int GrpcPort { get; set; } = 5050;
     public int GatewayPort { get; set; } = 30000;
 
     /// <summary>The address other silos reach this one at (Redis clustering); default: loopback.</summary>

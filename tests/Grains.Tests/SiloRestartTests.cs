@@ -34,7 +34,15 @@ public sealed class SiloRestartTests : IDisposable
     [Fact]
     public async Task Persisted_state_survives_a_full_restart_and_a_run_in_flight_resumes()
     {
-        var done = new TrainSpec { Training = new TrainingSpec { MaxSteps = 3 }, Experiment = new ExperimentSection { Seeds = [1, 2] } };
+        // Values equal to the CLR default where the spec's default differs (dropout 0 vs 0.05, ...): a storage
+        // serializer that skips default values would bring them back as 0.05, 50 and 2.
+        var done = new TrainSpec
+        {
+            Training = new TrainingSpec { MaxSteps = 3 },
+            Lora = new LoraSpec { Dropout = 0 },
+            Checkpoint = new CheckpointSpec { Interval = 0 },
+            Experiment = new ExperimentSection { Seeds = [1, 2], MaxRetries = 0 },
+        };
         var slow = new TrainSpec { Training = new TrainingSpec { MaxSteps = 200 }, Experiment = new ExperimentSection { Seeds = [5] } };
         string finished = ClusterWaits.NewId("kept"), inFlight = ClusterWaits.NewId("flight");
 
@@ -53,6 +61,8 @@ public sealed class SiloRestartTests : IDisposable
             Assert.Equal(RunState.Completed, after.State);
             Assert.Equal(before.Seeds.Select(s => s.Metrics!.EvalExactMatch), after.Seeds.Select(s => s.Metrics!.EvalExactMatch));
             Assert.Contains(finished, (await second.Client.GetGrain<IExperimentRegistryGrain>(0).ListAsync()).Select(e => e.Id));
+            TrainSpec stored = await second.Client.GetGrain<IExperimentGrain>(finished).GetSpecAsync();
+            Assert.Equal(SpecJson.Serialize(done), SpecJson.Serialize(stored));
 
             // The silo that ran it registered again: the inventory tells the run, which resumes on a new attempt.
             ExperimentStatus resumed = await ClusterWaits.FinalAsync(second.Client, inFlight);

@@ -23,7 +23,7 @@ internal sealed class SiloCluster : IDisposable
 
     public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10")
     {
-        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort();
+        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort();
         ChildProcess process = ChildProcess.Start("Silo", "flatlora-silo.dll",
         [
             $"--Urls=http://127.0.0.1:{http}",
@@ -35,10 +35,12 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Silo:ServiceId={ClusterId}",
             $"--FlatLora:Silo:SiloPort={silo}",
             $"--FlatLora:Silo:GatewayPort={gateway}",
+            $"--FlatLora:Silo:GrpcPort={grpc}",
             $"--FlatLora:Cluster:CpuSlots={cpuSlots}",
             "--FlatLora:Cluster:TorchThreads=1",
             $"--FlatLora:Cluster:HeartbeatTimeout={heartbeatTimeout}",
             "--FlatLora:Cluster:MembershipCheckInterval=00:00:01",
+            "--FlatLora:Cluster:CollectiveTimeout=00:00:30",
         ]);
         _silos.Add((name, process, http, silo, gateway));
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };

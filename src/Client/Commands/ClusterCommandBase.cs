@@ -22,7 +22,8 @@ internal abstract class ClusterCommandBase(string name, string description) : Fl
     /// <summary>"experiment" or "sweep" for an id the cluster knows; a clear error otherwise.</summary>
     protected static async Task<string> KindOfAsync(ClusterConnection cluster, string id)
     {
-        IReadOnlyList<RegistryEntry> entries = await cluster.Grains.GetGrain<IExperimentRegistryGrain>(0).ListAsync().ConfigureAwait(false);
+        IReadOnlyList<RegistryEntry> entries = await ClusterRetry.ReadAsync(() => cluster.Grains.GetGrain<IExperimentRegistryGrain>(0).ListAsync(),
+            Console.Error, CancellationToken.None).ConfigureAwait(false);
         return entries.FirstOrDefault(e => e.Id == id)?.Kind
             ?? throw new KeyNotFoundException($"the cluster knows no experiment or sweep '{id}' (see `flatlora status`)");
     }

@@ -34,7 +34,7 @@ internal sealed class ExportCommand : ClusterCommandBase
         if (await KindOfAsync(cluster, id).ConfigureAwait(false) == "sweep")
             throw new ArgumentException($"export takes an experiment id; `flatlora results {id}` lists each configuration's experiment");
         IExperimentGrain experiment = cluster.Grains.GetGrain<IExperimentGrain>(id);
-        ExperimentStatus status = await experiment.GetStatusAsync().ConfigureAwait(false);
+        ExperimentStatus status = await ClusterRetry.ReadAsync(experiment.GetStatusAsync, Console.Error, cancellationToken).ConfigureAwait(false);
         long? only = parseResult.GetValue(SeedOption);
         var seeds = status.Seeds.Where(s => s.State == RunState.Completed && s.Metrics?.AdapterDirectory is not null && (only is null || s.Seed == only)).ToList();
         if (seeds.Count == 0)

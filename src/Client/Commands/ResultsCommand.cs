@@ -25,9 +25,9 @@ internal sealed class ResultsCommand : ClusterCommandBase
         string format = parseResult.GetValue(FormatOption)!;
         TextWriter output = parseResult.InvocationConfiguration.Output;
         if (await KindOfAsync(cluster, id).ConfigureAwait(false) == "sweep")
-            ResultsView.Write(await cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync().ConfigureAwait(false), format, output);
+            ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), format, output);
         else
-            ResultsView.Write(await cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync().ConfigureAwait(false), format, output);
+            ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), format, output);
         return ExitCodes.Success;
     }
 }

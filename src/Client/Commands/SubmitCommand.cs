@@ -52,7 +52,7 @@ internal sealed class SubmitCommand : ClusterCommandBase
         }
         console.WriteLine($"Submitted {id} ({status.Seeds.Count} seed(s)).");
         RunState final = await Watching.ExperimentAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
-        ResultsView.Write(await experiment.GetResultsAsync().ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
+        ResultsView.Write(await ClusterRetry.ReadAsync(experiment.GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
         return ExitCodeFor(final);
     }
 }

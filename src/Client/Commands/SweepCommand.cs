@@ -46,7 +46,7 @@ internal sealed class SweepCommand : ClusterCommandBase
             return ExitCodes.Success;
         }
         RunState final = await Watching.SweepAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
-        ResultsView.Write(await sweep.GetResultsAsync().ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
+        ResultsView.Write(await ClusterRetry.ReadAsync(sweep.GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
         return ExitCodeFor(final);
     }
 }

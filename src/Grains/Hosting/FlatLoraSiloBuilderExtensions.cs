@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace FlatLora.Grains.Hosting;
 
@@ -16,6 +17,9 @@ public static class FlatLoraSiloBuilderExtensions
     public static ISiloBuilder AddFlatLoraGrains(this ISiloBuilder builder, Action<FlatLoraClusterOptions>? configure = null)
     {
         builder.Services.AddSerializer(serializer => serializer.AddFlatLoraSerialization());
+        // Grain state is stored with Orleans' own serializer (the [Id]s of the state classes, the spec JSON codec).
+        // The default JSON storage serializer skips default values, which brought lora.dropout 0 back as 0.05.
+        builder.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         builder.AddPlacementDirector<SiloBoundPlacement, SiloBoundPlacementDirector>();
         OptionsBuilder<FlatLoraClusterOptions> options = builder.Services.AddOptions<FlatLoraClusterOptions>();
         if (configure is not null)

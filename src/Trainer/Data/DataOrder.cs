@@ -39,12 +39,17 @@ public sealed class DataOrder
         return permutation.AsSpan(start, Math.Min(GlobalBatch, ExampleCount - start)).ToArray();
     }
 
-    /// <summary>This rank's share of a step's batch: positions rank, rank+world, ...</summary>
+    /// <summary>
+    /// This rank's share of a step's batch: one contiguous block of it. Blocks (not strides) keep micro-batches
+    /// aligned across world sizes: when a share divides by the micro-batch, one rank's micro-batches are exactly
+    /// ranks 0..W−1's in turn, so a run resumed on fewer ranks sums the same per-micro-batch gradients in the same order.
+    /// </summary>
     public static int[] RankShare(int[] globalBatch, int rank, int worldSize)
     {
         if (worldSize <= 0 || rank < 0 || rank >= worldSize)
             throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} is outside a world of {worldSize}");
-        return globalBatch.Where((_, position) => position % worldSize == rank).ToArray();
+        int start = (int)((long)rank * globalBatch.Length / worldSize), end = (int)((long)(rank + 1) * globalBatch.Length / worldSize);
+        return globalBatch[start..end];
     }
 
     /// <summary>Splits a share into forward passes of at most <paramref name="microBatch"/> examples.</summary>

@@ -19,7 +19,18 @@ public sealed class MetricsLog : IDisposable
 
     public void Write(JsonObject record) => _writer.WriteLine(record.ToJsonString(JsonOptions));
 
-    public void WriteStep(StepReport r) => Write(new JsonObject
+    public void WriteStep(StepReport r)
+    {
+        JsonObject record = StepRecord(r);
+        if (r.ExchangeBytes > 0)
+        {
+            record["allreduce_bytes"] = r.ExchangeBytes;
+            record["allreduce_seconds"] = Math.Round(r.ExchangeSeconds, 6);
+        }
+        Write(record);
+    }
+
+    private static JsonObject StepRecord(StepReport r) => new()
     {
         ["kind"] = "step",
         ["step"] = r.Step,
@@ -31,7 +42,7 @@ public sealed class MetricsLog : IDisposable
         ["step_seconds"] = Math.Round(r.StepSeconds, 6),
         ["tokens_per_second"] = Math.Round(r.TokensPerSecond, 1),
         ["perturbation_hash"] = r.Fingerprint.Hash.ToString("x16"),
-    });
+    };
 
     public void WriteEval(EvalReport r) => Write(new JsonObject
     {

@@ -27,6 +27,16 @@ public class DataOrderTests
     }
 
     [Fact]
+    public void Rank_shares_are_contiguous_blocks_so_micro_batches_line_up_across_world_sizes()
+    {
+        int[] global = [10, 11, 12, 13, 14, 15, 16, 17];
+        var single = DataOrder.MicroBatches(DataOrder.RankShare(global, 0, 1), 2).ToList();
+        var pair = Enumerable.Range(0, 2).SelectMany(r => DataOrder.MicroBatches(DataOrder.RankShare(global, r, 2), 2)).ToList();
+        Assert.Equal(single, pair);
+        Assert.Equal([12, 13, 14], DataOrder.RankShare(global, 1, 3));   // uneven: sizes 2, 3, 3
+    }
+
+    [Fact]
     public void Order_is_seeded_and_changes_per_epoch()
     {
         var a = new DataOrder(50, 10, 1);

@@ -1,0 +1,177 @@
+using System.Text.Json;
+using FlatLora.Tests.Shared;
+using FlatLora.Trainer.IO;
+using FlatLora.Trainer.Tasks;
+using FlatLora.Trainer.Training;
+using static TorchSharp.torch;
+
+namespace FlatLora.Silo.Tests;
+
+/// <summary>
+/// Data-parallel runs across silo processes (gradients over gRPC), with a silo killed by SIGKILL mid-run: the run
+/// resumes from its last checkpoint on a replacement device (same world size: bit-identical adapter) or on the
+/// survivors alone (smaller world size, same global batch: equal within 1e-5).
+/// </summary>
+public sealed class DataParallelFaultTests : IDisposable
+{
+    private const int Steps = 400, CheckpointInterval = 25;
+    private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(5);
+    private readonly RedisServer _redis = new();
+    private readonly string _output = Path.Combine(Path.GetTempPath(), "flatlora-dp-tests", Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task A_killed_rank_resumes_on_a_replacement_bit_identically_and_on_the_survivors_within_1e_5()
+    {
+        TinyBaseModel.EnsurePretrained(SilentObserver.Instance);
+        string spec = WriteSpec();
+        using var cluster = new SiloCluster(_redis, $"dp-{Guid.NewGuid():N}");
+        foreach (string silo in new[] { "silo-a", "silo-b", "silo-c" })
+            await cluster.StartSiloAsync(silo);
+
+        // The uninterrupted reference: two ranks on two silos, so gradients cross processes.
+        JsonElement reference = await SubmitAndWaitAsync(cluster, spec);
+        Assert.Equal(1, reference.GetProperty("attempt").GetInt32());
+        Assert.Equal(2, Silos(reference).Distinct().Count());
+        string referenceAdapter = AdapterFile(reference);
+
+        // Same spec, and the silo of rank 1 dies mid-run: a third silo has a free device, so the world size stays 2.
+        (string id, int killedAt, string killed) = await SubmitAndKillAsync(cluster, spec, rank: 1);
+        JsonElement replaced = await WaitAsync(cluster, id);
+        Assert.True(replaced.GetProperty("attempt").GetInt32() >= 2, replaced.ToString());
+        Assert.Equal(2, Silos(replaced).Count);
+        Assert.DoesNotContain(killed, Silos(replaced));
+        AssertAtMostOneIntervalLost(replaced, killedAt);
+        Assert.Equal(File.ReadAllBytes(referenceAdapter), File.ReadAllBytes(AdapterFile(replaced)));
+
+        // Again, killing the silo of rank 0 this time: one silo is left, so the run carries on with one rank.
+        (id, killedAt, killed) = await SubmitAndKillAsync(cluster, spec, rank: 0);
+        JsonElement shrunk = await WaitAsync(cluster, id);
+        Assert.Single(Silos(shrunk));
+        Assert.DoesNotContain(killed, Silos(shrunk));
+        AssertAtMostOneIntervalLost(shrunk, killedAt);
+        double difference = MaxRelativeDifference(referenceAdapter, AdapterFile(shrunk));
+        Assert.True(difference <= 1e-5, $"adapter after shrinking to one rank differs by {difference:E2} (relative)");
+    }
+
+    private async Task<(string Id, int KilledAt, string Silo)> SubmitAndKillAsync(SiloCluster cluster, string spec, int rank)
+    {
+        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", spec, .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        string id = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith("exp-", StringComparison.Ordinal)).Trim();
+        string metrics = Path.Combine(_output, "runs", id, "seed-1", "metrics.jsonl");
+        await WaitForStepAsync(metrics, 2);
+        JsonElement running = await ResultsAsync(cluster, id);
+        string victim = Silos(running)[rank];
+        // Past a few checkpoints, well before the end.
+        int killedAt = await WaitForStepAsync(metrics, 4 * CheckpointInterval + 3);
+        Assert.True(killedAt < Steps - CheckpointInterval, $"the run got to step {killedAt} before the kill: too fast for this test");
+        cluster.Silo(victim).KillHard();
+        return (id, killedAt, victim);
+    }
+
+    /// <summary>The highest step rank 0 logged before the kill, and the step the next attempt restarted from.</summary>
+    private static void AssertAtMostOneIntervalLost(JsonElement seed, int killedAt)
+    {
+        string metrics = Path.Combine(Path.GetDirectoryName(seed.GetProperty("metrics").GetProperty("adapter_directory").GetString()!)!, "metrics.jsonl");
+        var steps = File.ReadLines(metrics).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("kind").GetString() == "step").Select(e => e.GetProperty("step").GetInt32()).ToList();
+        int restart = Enumerable.Range(1, steps.Count - 1).First(i => steps[i] <= steps[i - 1]);
+        int reached = steps[restart - 1] + 1, resumedAt = steps[restart];
+        Assert.True(reached >= killedAt, $"reached {reached}, killed at {killedAt}");
+        Assert.True(reached - resumedAt <= CheckpointInterval, $"resumed at step {resumedAt} after reaching {reached}: more than {CheckpointInterval} steps lost");
+        Assert.Equal(Steps - 1, steps[^1]);
+    }
+
+    private static async Task<JsonElement> SubmitAndWaitAsync(SiloCluster cluster, string spec)
+    {
+        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", spec, "--watch", "--format", "json", .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        return Seed(JsonDocument.Parse(output[output.IndexOf("{\n", StringComparison.Ordinal)..]).RootElement);
+    }
+
+    private static async Task<JsonElement> WaitAsync(SiloCluster cluster, string id)
+    {
+        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["watch", id, .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        JsonElement seed = await ResultsAsync(cluster, id);
+        Assert.True(seed.GetProperty("state").GetString() == "completed", seed.ToString());
+        Assert.Equal(Steps, seed.GetProperty("metrics").GetProperty("steps").GetInt32());
+        return seed;
+    }
+
+    private static async Task<JsonElement> ResultsAsync(SiloCluster cluster, string id)
+    {
+        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["results", id, "--format", "json", .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        return Seed(JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]).RootElement);
+    }
+
+    private static JsonElement Seed(JsonElement results) => results.GetProperty("status").GetProperty("seeds")[0].Clone();
+
+    private static List<string> Silos(JsonElement seed) =>
+        seed.GetProperty("devices").EnumerateArray().Select(d => d.GetString()!.Split('/')[0]).ToList();
+
+    private static string AdapterFile(JsonElement seed) =>
+        Path.Combine(seed.GetProperty("metrics").GetProperty("adapter_directory").GetString()!, "adapter_model.safetensors");
+
+    /// <summary>Polls rank 0's metrics log until it reaches <paramref name="step"/>; returns the step it saw.</summary>
+    private static async Task<int> WaitForStepAsync(string metrics, int step)
+    {
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(metrics))
+            {
+                int last = File.ReadLines(metrics).Select(l => JsonDocument.Parse(l).RootElement)
+                    .Where(e => e.GetProperty("kind").GetString() == "step").Select(e => e.GetProperty("step").GetInt32()).DefaultIfEmpty(-1).Max();
+                if (last + 1 >= step)
+                    return last + 1;
+            }
+            await Task.Delay(25);
+        }
+        throw new TimeoutException($"{metrics} did not reach step {step} in 3 minutes");
+    }
+
+    private static double MaxRelativeDifference(string a, string b)
+    {
+        using var scope = NewDisposeScope();
+        using SafeTensorsFile first = SafeTensorsFile.Open(a), second = SafeTensorsFile.Open(b);
+        Assert.Equal(first.Tensors.Keys.Order(), second.Tensors.Keys.Order());
+        return first.Tensors.Keys.Max(name =>
+        {
+            Tensor x = first.Read(name, ScalarType.Float32), y = second.Read(name, ScalarType.Float32);
+            return ((x - y).abs().max() / x.abs().max().clamp_min(1e-12)).item<float>();
+        });
+    }
+
+    private string WriteSpec()
+    {
+        Directory.CreateDirectory(_output);
+        string path = Path.Combine(_output, "dp.yaml");
+        // Dropout 0: with dropout, masks depend on how the batch is split, so only an unchanged world size repeats exactly.
+        File.WriteAllText(path, $$"""
+            model: { builtin: tiny }
+            data: { builtin: tiny-shift, max_seq_len: 64 }
+            lora: { rank: 4, alpha: 8, dropout: 0 }
+            method: { name: flat, rho: 0.05 }
+            optimizer: { lr: 0.005 }
+            training: { batch_size: 8, micro_batch_size: 4, max_steps: {{Steps}}, log_every: 1, eval_every: 0 }
+            checkpoint: { interval: {{CheckpointInterval}}, keep: 3 }
+            experiment: { name: data-parallel, seeds: [1], world_size: 2, max_retries: 3 }
+            output_dir: {{_output}}/runs
+            """);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        _redis.Dispose();
+        try
+        {
+            Directory.Delete(_output, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
