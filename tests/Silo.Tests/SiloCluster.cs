@@ -66,6 +66,14 @@ internal sealed class SiloCluster : IDisposable
         }
     }
 
+    /// <summary>Every silo's log, for a failing test to show what the cluster did.</summary>
+    public void DumpLogs(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var silo in _silos)
+            File.WriteAllText(Path.Combine(directory, silo.Name + ".log"), silo.Process.Output);
+    }
+
     public async Task<string> MetricsAsync(string name)
     {
         int port = _silos.Single(s => s.Name == name).HttpPort;

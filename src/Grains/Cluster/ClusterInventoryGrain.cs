@@ -29,8 +29,15 @@ public sealed partial class ClusterInventoryGrain(
 
     public async Task RequestDevicesAsync(string runKey, int count, int minimum)
     {
-        if (S.Queue.Any(r => r.RunKey == runKey) || S.Devices.Any(d => d.RunKey == runKey && d.State == DeviceState.Busy))
-            return;   // already waiting or served: requests are idempotent
+        if (S.Queue.Any(r => r.RunKey == runKey))
+            return;   // already waiting: requests are idempotent
+        var held = S.Devices.Where(d => d.RunKey == runKey && d.State == DeviceState.Busy).ToList();
+        if (held.Count > 0)
+        {
+            // Served, but the run asks again: the one-way grant may have been lost with the silo it was sent to.
+            await GrainFactory.GetGrain<ISeedRunGrain>(runKey).OnDevicesGrantedAsync(held);
+            return;
+        }
         S.Queue.Add(new DeviceRequest(runKey, count, DateTime.UtcNow, Math.Clamp(minimum, 1, count)));
         await GrantAsync();
     }

@@ -120,9 +120,23 @@ public sealed partial class ExperimentGrain(
             await GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentProgressAsync(S.ConfigurationIndex, progress);
     }
 
+    /// <summary>
+    /// One-way status reports can overtake each other: a "queued" report sent before a grant may land after the
+    /// "running" one. Attempts only grow, and within one attempt "queued" (waiting to retry) comes after "running".
+    /// </summary>
+    private static bool IsStale(SeedRunStatus status, SeedRunStatus previous)
+    {
+        if (status.State.IsFinal())
+            return false;
+        static (int Attempt, int Phase) Order(SeedRunStatus s) => (s.Attempt, s.State == RunState.Queued && s.Attempt > 0 ? 1 : 0);
+        (int attempt, int phase) = Order(status);
+        (int previousAttempt, int previousPhase) = Order(previous);
+        return attempt < previousAttempt || (attempt == previousAttempt && phase < previousPhase);
+    }
+
     public async Task OnSeedStatusAsync(SeedRunStatus status)
     {
-        if (!S.Seeds.TryGetValue(status.Seed, out SeedRunStatus? previous) || previous.State.IsFinal())
+        if (!S.Seeds.TryGetValue(status.Seed, out SeedRunStatus? previous) || previous.State.IsFinal() || IsStale(status, previous))
             return;
         S.Seeds[status.Seed] = status;
         RunState before = S.State;

@@ -24,6 +24,7 @@ public sealed partial class SeedRunGrain(
     private double _etaSeconds;
     private bool _attemptEnding;
     private IGrainTimer? _watchdog;
+    private IGrainTimer? _queueKeeper;
 
     private string Key => this.GetPrimaryKeyString();
     private SeedRunGrainState S => state.State;
@@ -38,6 +39,8 @@ public sealed partial class SeedRunGrain(
                 _heartbeats[rank] = DateTime.UtcNow;
             StartWatchdog();
         }
+        if (S.State == RunState.Queued)
+            StartQueueKeeper();
         return Task.CompletedTask;
     }
 
@@ -49,7 +52,8 @@ public sealed partial class SeedRunGrain(
         S.State = RunState.Queued;
         await state.WriteStateAsync();
         NotifyExperiment();
-        await Inventory.RequestDevicesAsync(Key, plan.WorldSize, plan.MinWorldSize);
+        StartQueueKeeper();
+        await RequestDevicesAsync(CancellationToken.None);
     }
 
     public async Task OnDevicesGrantedAsync(IReadOnlyList<DeviceInfo> devices)
@@ -60,6 +64,7 @@ public sealed partial class SeedRunGrain(
                 await Inventory.ReleaseAsync(Key);   // cancelled while the grant was in flight
             return;
         }
+        StopQueueKeeper();
         S.Attempt++;
         S.Devices = devices.ToList();
         // A fresh secret per attempt: ranks of an older attempt can no longer push gradients into this one.
@@ -229,12 +234,56 @@ public sealed partial class SeedRunGrain(
         S.State = RunState.Queued;
         S.Error = $"attempt {S.Attempt} failed: {error}; resuming from {S.LastCheckpoint ?? "the start"}";
         S.Devices = [];
+        S.ReleasePending = true;
         await state.WriteStateAsync();
         NotifyExperiment();
-        foreach (DeviceInfo device in lost ?? [])
-            await Inventory.ReportDeviceLostAsync(device.ShardKey, options.Value.LostDeviceQuarantine);
-        await Inventory.ReleaseAsync(Key);
-        await Inventory.RequestDevicesAsync(Key, S.Plan.WorldSize, S.Plan.MinWorldSize);
+        try
+        {
+            foreach (DeviceInfo device in lost ?? [])
+                await Inventory.ReportDeviceLostAsync(device.ShardKey, options.Value.LostDeviceQuarantine);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogInventoryUnreachable(logger, Key, e.Message);   // only a hint for the next grant
+        }
+        StartQueueKeeper();
+        await RequestDevicesAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Frees the last attempt's devices (once) and queues for new ones. The inventory may be unreachable for a while
+    /// (its silo just died); the queue keeper calls this again until a grant arrives, and requests are idempotent.
+    /// </summary>
+    private async Task RequestDevicesAsync(CancellationToken cancellationToken)
+    {
+        if (S.State != RunState.Queued || S.Plan is null)
+            return;
+        try
+        {
+            if (S.ReleasePending)
+            {
+                await Inventory.ReleaseAsync(Key);
+                S.ReleasePending = false;
+                await state.WriteStateAsync(cancellationToken);
+            }
+            await Inventory.RequestDevicesAsync(Key, S.Plan.WorldSize, S.Plan.MinWorldSize);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogInventoryUnreachable(logger, Key, e.Message);
+        }
+    }
+
+    private void StartQueueKeeper()
+    {
+        TimeSpan every = options.Value.MembershipCheckInterval * 2;
+        _queueKeeper ??= this.RegisterGrainTimer(RequestDevicesAsync, every, every);
+    }
+
+    private void StopQueueKeeper()
+    {
+        _queueKeeper?.Dispose();
+        _queueKeeper = null;
     }
 
     // Checkpoint folders are named step-NNNNNN under one root: ordinal order is step order.
@@ -244,6 +293,7 @@ public sealed partial class SeedRunGrain(
     private async Task FinishAsync(RunState final, string? error)
     {
         StopWatchdog();
+        StopQueueKeeper();
         S.State = final;
         S.Error = error;
         S.FinishedUtc = DateTime.UtcNow;
@@ -341,6 +391,9 @@ public sealed partial class SeedRunGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SeedRun {Key}: {State}")]
     private static partial void LogFinished(ILogger logger, string key, RunState state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SeedRun {Key}: inventory unreachable, will ask again: {Error}")]
+    private static partial void LogInventoryUnreachable(ILogger logger, string key, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "SeedRun {Key}: could not cancel {Shard}: {Error}")]
     private static partial void LogCancelFailed(ILogger logger, string key, string shard, string error);

@@ -24,4 +24,7 @@ public sealed class SeedRunGrainState
 
     /// <summary>The current attempt's gradient-exchange secret (see ShardJob.Secret).</summary>
     [Id(14)] public byte[] Secret { get; set; } = [];
+
+    /// <summary>The last attempt's devices may still be held by this run in the inventory.</summary>
+    [Id(15)] public bool ReleasePending { get; set; }
 }
