@@ -8,5 +8,7 @@ internal sealed class BenchCommand : Command
     public BenchCommand() : base("bench", "Benchmarks; each prints its figures as JSON with --json")
     {
         Subcommands.Add(new BenchTrainCommand());
+        Subcommands.Add(new BenchAllReduceCommand());
+        Subcommands.Add(new BenchAllReduceWorkerCommand());
     }
 }

@@ -29,7 +29,7 @@ public sealed class GradientServer : IAsyncDisposable
     /// <summary>The address peers use, e.g. "http://127.0.0.1:5050".</summary>
     public string Endpoint { get; }
 
-    /// <summary>The gRPC services and message limits the gradient service needs (frames are at most 1 MB).</summary>
+    /// <summary>The gRPC services and message limits the gradient service needs (frames are at most 256 KB).</summary>
     public static IServiceCollection AddGradientExchange(IServiceCollection services)
     {
         services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
@@ -43,8 +43,22 @@ public sealed class GradientServer : IAsyncDisposable
     }
 
     /// <summary>An HTTP/2-only listen endpoint for the gradient service.</summary>
-    public static void Listen(KestrelServerOptions kestrel, IPAddress address, int port) =>
+    public static void Listen(KestrelServerOptions kestrel, IPAddress address, int port)
+    {
+        ConfigureLimits(kestrel);
         kestrel.Listen(address, port, o => o.Protocols = HttpProtocols.Http2);
+    }
+
+    /// <summary>
+    /// HTTP/2 flow-control windows sized for multi-megabyte messages: with Kestrel's defaults (1 MB per connection, 768 KB
+    /// per stream) a sender stalls for a window update several times per frame.
+    /// </summary>
+    public static void ConfigureLimits(KestrelServerOptions kestrel)
+    {
+        kestrel.Limits.Http2.InitialConnectionWindowSize = 32 << 20;
+        kestrel.Limits.Http2.InitialStreamWindowSize = 16 << 20;
+        kestrel.Limits.Http2.MaxFrameSize = 1 << 20;
+    }
 
     /// <summary>Starts a server on <paramref name="port"/> (0: any free port) that delivers into <paramref name="inbox"/>.</summary>
     public static async Task<GradientServer> StartAsync(GradientInbox inbox, IPAddress address, int port, CancellationToken cancellationToken = default)

@@ -7,13 +7,13 @@ using Grpc.Net.Client;
 namespace FlatLora.Trainer.Distributed;
 
 /// <summary>
-/// Another process: one client stream per message over HTTP/2, in frames of at most 1 MB so a large bucket never needs
+/// Another process: one client stream per message over HTTP/2, in frames of at most 256 KB so a large bucket never needs
 /// one huge protobuf. Retries while the peer's rank is not registered yet; a dead peer surfaces as
 /// <see cref="PeerUnavailableException"/> naming its rank and address.
 /// </summary>
 public sealed class GrpcRingTransport : IRingTransport
 {
-    private const int FloatsPerFrame = 256 * 1024;   // 1 MB of float32
+    private const int FloatsPerFrame = 64 * 1024;   // 256 KB of float32
     private readonly GrpcChannel _channel;
     private readonly GradientExchange.GradientExchangeClient _client;
     private readonly string _endpoint;
@@ -65,12 +65,14 @@ public sealed class GrpcRingTransport : IRingTransport
         using AsyncClientStreamingCall<GradientFrame, PushReply> call = _client.Push(cancellationToken: cancellationToken);
         RingAddress a = message.Address;
         float[] values = message.Values;
+        // One copy into bytes; the frames wrap slices of it (protobuf then writes them straight to the stream).
+        byte[] bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
         for (int offset = 0; offset < values.Length || offset == 0; offset += FloatsPerFrame)
         {
             int count = Math.Min(FloatsPerFrame, values.Length - offset);
             var frame = new GradientFrame
             {
-                Payload = UnsafeByteOperations.UnsafeWrap(MemoryMarshal.AsBytes(values.AsSpan(offset, count)).ToArray()),
+                Payload = UnsafeByteOperations.UnsafeWrap(bytes.AsMemory(offset * sizeof(float), count * sizeof(float))),
             };
             if (offset == 0)
             {

@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FlatLora.Client.Rendering;
+using FlatLora.Spec;
+using FlatLora.Trainer.Bench;
+using Spectre.Console;
+
+namespace FlatLora.Client.Commands;
+
+/// <summary>
+/// `flatlora bench allreduce`: bus bandwidth of the gradient ring (gRPC, as the silos run it) between N local
+/// worker processes, against raw loopback TCP moving the same bytes, and the gradient bytes a step sends for a
+/// model shape and LoRA config next to full fine-tuning.
+/// </summary>
+internal sealed class BenchAllReduceCommand : FlatloraCommand
+{
+    private static readonly Option<int> WorkersOption = new("--workers") { Description = "Worker processes (ranks), 2 to 16", DefaultValueFactory = _ => 2 };
+    private static readonly Option<int> MegabytesOption = new("--mb") { Description = "Bucket size in MB (fp32 values)", DefaultValueFactory = _ => 64 };
+    private static readonly Option<int> IterationsOption = new("--iterations") { Description = "Timed all-reduces", DefaultValueFactory = _ => 10 };
+    private static readonly Option<int> WarmupOption = new("--warmup") { Description = "Untimed all-reduces first", DefaultValueFactory = _ => 2 };
+    private static readonly Option<string> ShapeOption = new("--shape") { Description = "Model shape for the gradient-bytes figure: tiny, 1b, 7b or 13b", DefaultValueFactory = _ => "7b" };
+    private static readonly Option<int> RankOption = new("--rank") { Description = "LoRA rank for the gradient-bytes figure", DefaultValueFactory = _ => 16 };
+    private static readonly Option<string[]> TargetsOption = new("--targets")
+    { Description = "LoRA target modules for the gradient-bytes figure", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => LoraSpec.DefaultTargets };
+    private static readonly Option<bool> JsonOption = new("--json") { Description = "Print the figures as one JSON object on stdout" };
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public BenchAllReduceCommand() : base("allreduce", "Ring all-reduce bus bandwidth between local processes vs raw loopback TCP")
+    {
+        ShapeOption.AcceptOnlyFromAmong(BenchShapes.Names);
+        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption })
+            Options.Add(option);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        int workers = parseResult.GetValue(WorkersOption), megabytes = parseResult.GetValue(MegabytesOption);
+        int iterations = parseResult.GetValue(IterationsOption), warmup = parseResult.GetValue(WarmupOption);
+        if (workers is < 2 or > 16)
+            throw new ArgumentException($"--workers must be in [2, 16] (got {workers})");
+        if (megabytes is < 1 or > 2048)
+            throw new ArgumentException($"--mb must be in [1, 2048] (got {megabytes})");
+        if (iterations < 1 || warmup < 0)
+            throw new ArgumentException($"--iterations must be at least 1 and --warmup at least 0 (got {iterations}, {warmup})");
+        GradientReport gradients = GradientReport.For(parseResult.GetValue(ShapeOption)!, parseResult.GetValue(RankOption), parseResult.GetValue(TargetsOption)!, workers);
+
+        var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
+        console.WriteLine($"Starting {workers} worker processes for a {megabytes} MB all-reduce ({warmup} warm-up + {iterations} timed)...");
+        IReadOnlyList<AllReduceWorkerResult> results = await RunWorkersAsync(workers, megabytes, iterations, warmup, cancellationToken).ConfigureAwait(false);
+        AllReduceReport report = AllReduceReport.From(results, megabytes, gradients);
+        if (!report.SumCorrect)
+            throw new InvalidOperationException("the ring all-reduce returned wrong sums; the figures are meaningless");
+
+        TextWriter output = parseResult.InvocationConfiguration.Output;
+        if (parseResult.GetValue(JsonOption))
+        {
+            await output.WriteLineAsync(JsonSerializer.Serialize(report, Json)).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"ring all-reduce, {workers} processes, {megabytes} MB: {report.AllReduceMsMedian:F1} ms, bus bandwidth {report.BusGigabytesPerSecond:F2} GB/s\n" +
+            $"raw loopback TCP, same bytes per rank ({report.BytesPerRank / 1e6:F1} MB): {report.RawTcpMsMedian:F1} ms, {report.RawTcpGigabytesPerSecond:F2} GB/s\n" +
+            $"ratio: {report.Ratio:P0} of raw TCP (target: at least 50 %)\n" +
+            $"gradient bytes per rank per step, {gradients.Shape}, LoRA r={gradients.LoraRank} on {string.Join(",", gradients.Targets)}, W={workers}: " +
+            $"{gradients.LoraBytesPerStep / 1e6:F1} MB (full fine-tuning: {gradients.FullBytesPerStep / 1e9:F1} GB, {gradients.Reduction:F0}x more)")).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Starts the workers, hands every one the others' addresses, and collects their results.</summary>
+    private static async Task<IReadOnlyList<AllReduceWorkerResult>> RunWorkersAsync(int workers, int megabytes, int iterations, int warmup,
+        CancellationToken cancellationToken)
+    {
+        var processes = Enumerable.Range(0, workers).Select(rank => StartWorker(rank, workers, megabytes, iterations, warmup)).ToList();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(60));
+            var ready = new List<string[]>();
+            foreach (Process process in processes)
+                ready.Add((await ReadLineAsync(process, "READY", timeout.Token).ConfigureAwait(false)).Split(' '));
+            string peers = $"PEERS {string.Join(',', ready.Select(r => r[0]))} {string.Join(',', ready.Select(r => r[1]))}";
+            foreach (Process process in processes)
+            {
+                await process.StandardInput.WriteLineAsync(peers).ConfigureAwait(false);
+                await process.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            // About 1 GB/s at the least, plus start-up: anything slower is a hang, not a measurement.
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            run.CancelAfter(TimeSpan.FromSeconds(60 + 4.0 * (iterations + warmup) * megabytes / 1000 * 2));
+            var results = new List<AllReduceWorkerResult>();
+            foreach (Process process in processes)
+                results.Add(JsonSerializer.Deserialize<AllReduceWorkerResult>(await ReadLineAsync(process, "RESULT", run.Token).ConfigureAwait(false))!);
+            return results;
+        }
+        finally
+        {
+            foreach (Process process in processes)
+            {
+                if (!process.HasExited)
+                    process.Kill(entireProcessTree: true);
+                process.Dispose();
+            }
+        }
+    }
+
+    private static async Task<string> ReadLineAsync(Process process, string tag, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!process.HasExited)
+            {
+                throw new TimeoutException($"worker {process.Id} sent no {tag} line in time");
+            }
+            if (line is null)
+            {
+                string error = await process.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+                throw new InvalidOperationException($"worker {process.Id} exited before {tag}: {error.Trim()}");
+            }
+            if (line.StartsWith(tag + " ", StringComparison.Ordinal))
+                return line[(tag.Length + 1)..];
+        }
+    }
+
+    /// <summary>This same program, whether it runs as an apphost or as `dotnet flatlora.dll`.</summary>
+    private static Process StartWorker(int rank, int workers, int megabytes, int iterations, int warmup)
+    {
+        string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program to start for the workers");
+        var start = new ProcessStartInfo(host)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+            start.ArgumentList.Add(typeof(BenchAllReduceCommand).Assembly.Location);
+        foreach (string argument in new[] { "bench", "allreduce-worker", "--rank", Invariant(rank), "--workers", Invariant(workers),
+                     "--mb", Invariant(megabytes), "--iterations", Invariant(iterations), "--warmup", Invariant(warmup) })
+            start.ArgumentList.Add(argument);
+        return Process.Start(start) ?? throw new InvalidOperationException($"could not start worker {rank}");
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+}

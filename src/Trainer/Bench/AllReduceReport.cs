@@ -1,0 +1,70 @@
+namespace FlatLora.Trainer.Bench;
+
+/// <summary>
+/// `flatlora bench allreduce` figures. Bus bandwidth follows NCCL's definition: bytes each rank sends, 2(W−1)/W of
+/// the buffer, over the time of one all-reduce; an iteration takes as long as its slowest rank, and the median
+/// iteration is reported. The raw TCP figure moves the same bytes per rank round a ring of plain sockets.
+/// </summary>
+public sealed record AllReduceReport
+{
+    public required int Workers { get; init; }
+    public required int Megabytes { get; init; }
+    public required int Iterations { get; init; }
+    public required long BytesPerRank { get; init; }
+    public required double AllReduceMsMedian { get; init; }
+    public required double BusGigabytesPerSecond { get; init; }
+    public required double RawTcpMsMedian { get; init; }
+    public required double RawTcpGigabytesPerSecond { get; init; }
+
+    /// <summary>gRPC ring bus bandwidth / raw TCP bandwidth; the target is at least 0.5.</summary>
+    public required double Ratio { get; init; }
+
+    public required bool SumCorrect { get; init; }
+    public required GradientReport Gradients { get; init; }
+
+    public static AllReduceReport From(IReadOnlyList<AllReduceWorkerResult> ranks, int megabytes, GradientReport gradients)
+    {
+        if (ranks.Count == 0)
+            throw new ArgumentException("no worker results", nameof(ranks));
+        int iterations = ranks.Min(r => Math.Min(r.RingSeconds.Length, r.TcpSeconds.Length));
+        if (iterations == 0)
+            throw new ArgumentException("the workers timed no iterations", nameof(ranks));
+        double ring = SlowestRankMedian(ranks.Select(r => r.RingSeconds).ToList(), iterations);
+        double tcp = SlowestRankMedian(ranks.Select(r => r.TcpSeconds).ToList(), iterations);
+        long bytes = ranks[0].BytesPerRank;
+        return new AllReduceReport
+        {
+            Workers = ranks.Count,
+            Megabytes = megabytes,
+            Iterations = iterations,
+            BytesPerRank = bytes,
+            AllReduceMsMedian = ring * 1e3,
+            BusGigabytesPerSecond = bytes / ring / 1e9,
+            RawTcpMsMedian = tcp * 1e3,
+            RawTcpGigabytesPerSecond = bytes / tcp / 1e9,
+            Ratio = tcp / ring,
+            SumCorrect = ranks.All(r => r.SumCorrect),
+            Gradients = gradients,
+        };
+    }
+
+    private static double SlowestRankMedian(IReadOnlyList<double[]> perRank, int iterations)
+    {
+        double[] slowest = Enumerable.Range(0, iterations).Select(i => perRank.Max(r => r[i])).Order().ToArray();
+        return iterations % 2 == 1 ? slowest[iterations / 2] : (slowest[iterations / 2 - 1] + slowest[iterations / 2]) / 2;
+    }
+}
+
+/// <summary>Gradient bytes one rank sends per optimizer step: LoRA only, next to full fine-tuning, both in fp32.</summary>
+public sealed record GradientReport(string Shape, int LoraRank, IReadOnlyList<string> Targets, int WorldSize,
+    long LoraParameters, long LoraBytesPerStep, long FullParameters, long FullBytesPerStep)
+{
+    public double Reduction => LoraBytesPerStep == 0 ? 0 : (double)FullBytesPerStep / LoraBytesPerStep;
+
+    public static GradientReport For(string shape, int rank, IReadOnlyList<string> targets, int worldSize)
+    {
+        GradientVolume volume = GradientVolume.For(BenchShapes.Get(shape), rank, targets);
+        return new GradientReport(shape, rank, targets, worldSize, volume.LoraParameters, GradientVolume.BytesPerRank(volume.LoraParameters, worldSize),
+            volume.FullParameters, GradientVolume.BytesPerRank(volume.FullParameters, worldSize));
+    }
+}
