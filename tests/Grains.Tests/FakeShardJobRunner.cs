@@ -14,8 +14,12 @@ public sealed class FakeShardJobRunner : IShardJobRunner
 {
     public static double ExactMatch(long seed, string method) => 0.1 * (seed % 5) + (method == "flat" ? 0.05 : 0);
 
+    /// <summary>Every job any silo of this process started, for tests to inspect what the seed runs handed out.</summary>
+    public static readonly System.Collections.Concurrent.ConcurrentQueue<ShardJob> Jobs = new();
+
     public ShardOutcome Run(ShardJob job, string device, IShardReporter reporter, CancellationToken cancellationToken)
     {
+        Jobs.Enqueue(job);
         string mode = job.Spec.Experiment.Name ?? "";
         long steps = Math.Max(1, job.Spec.Training.MaxSteps);
         string checkpoint = $"{job.Spec.OutputDir}/checkpoints/step-000001";
