@@ -15,6 +15,7 @@ public sealed record TrainSpec
     public TrainingSpec Training { get; init; } = new();
     public OptimizerSpec Optimizer { get; init; } = new();
     public CheckpointSpec Checkpoint { get; init; } = new();
+    public RobustnessSpec Robustness { get; init; } = new();
     public ExperimentSection Experiment { get; init; } = new();
 
     /// <summary>Run seed: LoRA init, data order, dropout and every Flat-LoRA perturbation derive from it.</summary>

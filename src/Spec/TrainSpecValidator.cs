@@ -10,6 +10,9 @@ public static class TrainSpecValidator
     public static readonly string[] Schedules = ["cosine", "linear", "constant"];
     public static readonly string[] BuiltinModels = ["tiny"];
     public static readonly string[] BuiltinTasks = ["tiny-shift"];
+    public static readonly string[] Perturbations = ["typo", "spacing", "punctuation", "confusable", "emoji", "casing", "deletion", "synonym"];
+    public static readonly string[] Selections = ["topk", "softmax"];
+    public static readonly string[] Divergences = ["kl", "js"];
     public static readonly string[] KnownTargets =
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
@@ -83,6 +86,26 @@ public static class TrainSpecValidator
         Check(Schedules.Contains(opt.Schedule), "optimizer.schedule", OneOf(Schedules, opt.Schedule));
         Check(opt.MinLrRatio is >= 0 and <= 1, "optimizer.min_lr_ratio", $"must be in [0, 1] (got {opt.MinLrRatio})");
         Check(opt.MaxGradNorm >= 0, "optimizer.max_grad_norm", $"must be 0 (off) or positive (got {opt.MaxGradNorm})");
+
+        // Robustness (S2R2)
+        RobustnessSpec robustness = spec.Robustness;
+        Check(robustness.Weight >= 0 && double.IsFinite(robustness.Weight), "robustness.weight", $"must be 0 (off) or positive (got {robustness.Weight})");
+        Check(robustness.NormWeight >= 0 && double.IsFinite(robustness.NormWeight), "robustness.norm_weight", $"must be 0 (off) or positive (got {robustness.NormWeight})");
+        Check(Selections.Contains(robustness.Selection), "robustness.selection", OneOf(Selections, robustness.Selection));
+        Check(robustness.TopK >= 1, "robustness.top_k", $"must be at least 1 (got {robustness.TopK})");
+        Check(robustness.Temperature > 0 && double.IsFinite(robustness.Temperature), "robustness.temperature", $"must be positive (got {robustness.Temperature})");
+        Check(Divergences.Contains(robustness.Divergence), "robustness.divergence", OneOf(Divergences, robustness.Divergence));
+        Check(robustness.EvalExamples >= 0, "robustness.eval_examples", $"must be 0 (off) or positive (got {robustness.EvalExamples})");
+        Check(robustness.HighDrift > 0 && double.IsFinite(robustness.HighDrift), "robustness.high_drift", $"must be positive (got {robustness.HighDrift})");
+        bool needsPerturbations = robustness.Weight > 0 || robustness.EvalExamples > 0;
+        Check(!needsPerturbations || robustness.Perturb.Length > 0, "robustness.perturb", "must list at least one perturbation when weight or eval_examples is set");
+        for (int i = 0; i < robustness.Perturb.Length; i++)
+        {
+            string[] parts = robustness.Perturb[i].Split(':');
+            Check(Perturbations.Contains(parts[0]), $"robustness.perturb.{i}", OneOf(Perturbations, parts[0]));
+            Check(parts.Length == 1 || (parts.Length == 2 && parts[1] is "light" or "heavy"), $"robustness.perturb.{i}",
+                $"must be name, name:light or name:heavy (got '{robustness.Perturb[i]}')");
+        }
 
         // Experiment (cluster runs)
         ExperimentSection experiment = spec.Experiment;

@@ -19,6 +19,10 @@ public class TrainSpecValidatorTests
     [InlineData("optimizer.schedule=step", "optimizer.schedule", "cosine, linear, constant")]
     [InlineData("device=tpu", "device", "cpu, cuda, cuda:N or auto")]
     [InlineData("checkpoint.keep=0", "checkpoint.keep", "at least 1")]
+    [InlineData("robustness.weight=-1", "robustness.weight", "0 (off) or positive")]
+    [InlineData("robustness.selection=max", "robustness.selection", "must be one of topk, softmax")]
+    [InlineData("robustness.perturb=[typo:medium]", "robustness.perturb.0", "name:heavy (got 'typo:medium')")]
+    [InlineData("robustness.perturb=[tpyo]", "robustness.perturb.0", "must be one of typo")]
     [InlineData("experiment.min_world_size=2", "experiment.min_world_size", "[1, world_size = 1] (got 2)")]
     public void Each_bad_field_is_named_with_the_reason(string assignment, string field, string message)
     {

@@ -28,12 +28,12 @@ internal static class TestModels
     };
 
     /// <summary>A random base model written to a safetensors file in <paramref name="directory"/>.</summary>
-    public static BaseModel RandomBase(string directory, LlamaConfig? config = null, long seed = 7, ScalarType dtype = ScalarType.Float32)
+    public static BaseModel RandomBase(string directory, LlamaConfig? config = null, long seed = 7, ScalarType dtype = ScalarType.Float32, double std = 0.02)
     {
         config ??= Config();
         using var model = new LlamaForCausalLM(config, dtype, CPU);
-        model.InitializeWeights(seed);
-        string path = Path.Combine(directory, $"base-{seed}-{dtype}.safetensors");
+        model.InitializeWeights(seed, std);
+        string path = Path.Combine(directory, $"base-{seed}-{dtype}-{std}.safetensors");
         SafeTensorsWriter.Write(path, model.state_dict().Select(p => (p.Key, p.Value)).ToList());
         return new BaseModel("test:random", config, new ByteTokenizer(), [path]);
     }

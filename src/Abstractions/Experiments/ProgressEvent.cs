@@ -40,4 +40,13 @@ public sealed record ProgressEvent
 
     /// <summary>Seconds this rank spent in the step's all-reduce.</summary>
     [Id(21)] public double ExchangeSeconds { get; init; }
+
+    /// <summary>S2R2 at an evaluation: mean segment drift (nats), share of high-drift segments, and every segment's drift.</summary>
+    [Id(22)] public double EvalSegmentDrift { get; init; } = double.NaN;
+    [Id(23)] public double EvalHighDriftShare { get; init; } = double.NaN;
+    [Id(24)] public double[] SegmentDrifts { get; init; } = [];
+
+    /// <summary>S2R2 training terms of the step (NaN when off): drift penalty per example and Σ‖A‖‖B‖.</summary>
+    [Id(25)] public double DriftPenalty { get; init; } = double.NaN;
+    [Id(26)] public double NormPenalty { get; init; } = double.NaN;
 }

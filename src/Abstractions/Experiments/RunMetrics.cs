@@ -15,6 +15,10 @@ public sealed record RunMetrics
     [Id(8)] public string? AdapterDirectory { get; init; }
     [Id(9)] public bool? FrozenWeightsUnchanged { get; init; }
 
+    /// <summary>S2R2 at the final evaluation: mean segment drift (nats) and the share of high-drift segments.</summary>
+    [Id(10)] public double EvalSegmentDrift { get; init; } = double.NaN;
+    [Id(11)] public double EvalHighDriftShare { get; init; } = double.NaN;
+
     /// <summary>Metric by the name sweeps and results use (eval_exact_match, final_loss, ...).</summary>
     public double Get(string metric) => metric switch
     {
@@ -23,11 +27,14 @@ public sealed record RunMetrics
         "eval_loss" => EvalLoss,
         "eval_exact_match" => EvalExactMatch,
         "eval_token_accuracy" => EvalTokenAccuracy,
+        "eval_segment_drift" => EvalSegmentDrift,
+        "eval_high_drift_share" => EvalHighDriftShare,
         "tokens_per_second" => TokensPerSecond,
         "elapsed_seconds" => ElapsedSeconds,
         _ => throw new ArgumentException($"unknown metric '{metric}' (known: {string.Join(", ", Names)})", nameof(metric)),
     };
 
     public static readonly string[] Names =
-        ["eval_exact_match", "eval_token_accuracy", "eval_loss", "final_loss", "initial_loss", "tokens_per_second", "elapsed_seconds"];
+        ["eval_exact_match", "eval_token_accuracy", "eval_loss", "final_loss", "initial_loss", "tokens_per_second", "elapsed_seconds",
+         "eval_segment_drift", "eval_high_drift_share"];
 }

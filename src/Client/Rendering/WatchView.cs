@@ -86,8 +86,11 @@ public sealed class WatchView(IAsyncEnumerable<ProgressEvent> events, string roo
                 console.WriteLine($"{who}: {e.State}{(e.Message is null || e.Seed < 0 && e.ExperimentId != rootId ? "" : $" ({e.Message})")}");
                 break;
             case ProgressKind.Eval:
+                string drift = double.IsFinite(e.EvalSegmentDrift)
+                    ? string.Create(CultureInfo.InvariantCulture, $", segment drift {e.EvalSegmentDrift:F3} nats ({e.EvalHighDriftShare:P0} high)")
+                    : "";
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{who}: eval @ step {e.Step}: loss {e.EvalLoss:F4}, exact match {e.EvalExactMatch:P1}, token accuracy {e.EvalTokenAccuracy:P1}"));
+                    $"{who}: eval @ step {e.Step}: loss {e.EvalLoss:F4}, exact match {e.EvalExactMatch:P1}, token accuracy {e.EvalTokenAccuracy:P1}") + drift);
                 break;
             case ProgressKind.Step:
                 string key = $"{e.ExperimentId}/{e.Seed}";

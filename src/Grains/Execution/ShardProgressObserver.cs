@@ -32,6 +32,8 @@ internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporte
             Tokens = report.Tokens,
             ExchangeBytes = report.ExchangeBytes,
             ExchangeSeconds = report.ExchangeSeconds,
+            DriftPenalty = report.DriftPenalty ?? double.NaN,
+            NormPenalty = report.NormPenalty ?? double.NaN,
         }, LastCheckpoint);
     }
 
@@ -41,6 +43,9 @@ internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporte
         EvalLoss = report.Loss,
         EvalExactMatch = report.ExactMatch,
         EvalTokenAccuracy = report.TokenAccuracy,
+        EvalSegmentDrift = report.Drift?.Overall.Mean ?? double.NaN,
+        EvalHighDriftShare = report.Drift?.Overall.HighDriftShare ?? double.NaN,
+        SegmentDrifts = report.Drift?.SegmentDrifts.ToArray() ?? [],
     }, LastCheckpoint);
 
     public void OnCheckpoint(long step, string directory)

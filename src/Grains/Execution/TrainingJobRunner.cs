@@ -47,6 +47,8 @@ public sealed class TrainingJobRunner(GradientInbox inbox, IOptions<FlatLoraClus
                 EvalLoss = result.FinalEval?.Loss ?? double.NaN,
                 EvalExactMatch = result.FinalEval?.ExactMatch ?? double.NaN,
                 EvalTokenAccuracy = result.FinalEval?.TokenAccuracy ?? double.NaN,
+                EvalSegmentDrift = result.FinalEval?.Drift?.Overall.Mean ?? double.NaN,
+                EvalHighDriftShare = result.FinalEval?.Drift?.Overall.HighDriftShare ?? double.NaN,
                 TokensPerSecond = result.TokensPerSecond,
                 ElapsedSeconds = result.ElapsedSeconds,
                 AdapterDirectory = Path.GetFullPath(result.AdapterDirectory),

@@ -18,6 +18,8 @@ public sealed class TrainingMeter : IDisposable
     private readonly Histogram<double> _stepDuration;
     private readonly Counter<long> _exchangeBytes;
     private readonly Histogram<double> _exchangeDuration;
+    private readonly Histogram<double> _segmentDrift;
+    private readonly ConcurrentDictionary<(string Experiment, long Seed), double> _highDriftShare = new();
     private readonly ConcurrentDictionary<(string Experiment, long Seed, int Rank), (double Loss, double TokensPerSecond)> _latest = new();
 
     public TrainingMeter(IMeterFactory meters)
@@ -28,12 +30,23 @@ public sealed class TrainingMeter : IDisposable
         _stepDuration = _meter.CreateHistogram<double>("flatlora.training.step.duration", "s", "Optimizer step wall time");
         _exchangeBytes = _meter.CreateCounter<long>("flatlora.allreduce.bytes", "By", "LoRA gradient bytes sent to the ring neighbour");
         _exchangeDuration = _meter.CreateHistogram<double>("flatlora.allreduce.duration", "s", "Gradient all-reduce wall time per step");
+        // Drift is a divergence in nats; a segment's drift is recorded once per evaluation, labelled per run, never per sample.
+        _segmentDrift = _meter.CreateHistogram<double>("flatlora.robustness.segment_drift", "{nat}", "S2R2 segment drift at evaluations",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
+        _meter.CreateObservableGauge("flatlora.robustness.high_drift_share", () => _highDriftShare.Select(p => new Measurement<double>(p.Value,
+            new KeyValuePair<string, object?>("experiment", p.Key.Experiment), new KeyValuePair<string, object?>("seed", p.Key.Seed))),
+            "1", "Share of segments above robustness.high_drift at the latest evaluation");
         _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Loss), "1", "Latest training loss");
         _meter.CreateObservableGauge("flatlora.training.throughput", () => Observe(v => v.TokensPerSecond), "{token}/s", "Latest tokens per second");
     }
 
     public void Record(ProgressEvent progress, long stepsSinceLastReport)
     {
+        if (progress.Kind == ProgressKind.Eval)
+        {
+            RecordDrift(progress);
+            return;
+        }
         if (progress.Kind != ProgressKind.Step)
             return;
         var tags = new System.Diagnostics.TagList { { "experiment", progress.ExperimentId }, { "seed", progress.Seed }, { "rank", progress.Rank } };
@@ -47,6 +60,16 @@ public sealed class TrainingMeter : IDisposable
             _exchangeDuration.Record(progress.ExchangeSeconds, tags);
         }
         _latest[(progress.ExperimentId, progress.Seed, progress.Rank)] = (progress.Loss, progress.TokensPerSecond);
+    }
+
+    private void RecordDrift(ProgressEvent progress)
+    {
+        if (progress.SegmentDrifts.Length == 0)
+            return;
+        var tags = new System.Diagnostics.TagList { { "experiment", progress.ExperimentId }, { "seed", progress.Seed } };
+        foreach (double drift in progress.SegmentDrifts)
+            _segmentDrift.Record(drift, tags);
+        _highDriftShare[(progress.ExperimentId, progress.Seed)] = progress.EvalHighDriftShare;
     }
 
     /// <summary>Stops reporting a run's gauges once it ends.</summary>

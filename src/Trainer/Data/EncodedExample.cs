@@ -7,4 +7,7 @@ namespace FlatLora.Trainer.Data;
 public sealed record EncodedExample(int[] InputIds, int[] Targets, string Source, bool Truncated)
 {
     public int TargetCount { get; } = Targets.Count(t => t != ExampleEncoder.Ignore);
+
+    /// <summary>The text it was encoded from (S2R2 perturbs its prompt); null for synthetic token data.</summary>
+    public TrainingExample? Example { get; init; }
 }

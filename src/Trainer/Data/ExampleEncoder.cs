@@ -25,19 +25,33 @@ public static class ExampleEncoder
             input[t] = tokens[t];
             targets[t] = isTarget[t + 1] ? tokens[t + 1] : Ignore;
         }
-        return new EncodedExample(input, targets, example.Source, truncated);
+        return new EncodedExample(input, targets, example.Source, truncated) { Example = example };
     }
 
     /// <summary>Token ids of the segments (bos first where the model uses one) and whether each is a target.</summary>
     public static (List<int> Tokens, List<bool> IsTarget) Tokens(IReadOnlyList<TextSegment> segments, ITokenizer tokenizer, bool closeWithEos)
     {
+        EncodedTokens encoded = TokensWithTargetOffsets(segments, tokenizer, closeWithEos);
+        return (encoded.Tokens, encoded.IsTarget);
+    }
+
+    /// <summary>
+    /// Like <see cref="Tokens"/>, plus where each target token starts in <see cref="TrainingExample.Response"/> (the
+    /// target texts joined): S2R2 maps target tokens to response segments with it. The closing eos gets the
+    /// response's length; tokens that are not targets, and special tokens, get −1.
+    /// </summary>
+    public static EncodedTokens TokensWithTargetOffsets(IReadOnlyList<TextSegment> segments, ITokenizer tokenizer, bool closeWithEos)
+    {
         var tokens = new List<int>();
         var isTarget = new List<bool>();
+        var targetOffset = new List<int>();
+        int responseLength = 0;
         // Chat templates bring their own begin-of-text token.
         if (tokenizer.BosId is int bos && !(segments.Count > 0 && segments[0].SpecialTokenId is not null))
         {
             tokens.Add(bos);
             isTarget.Add(false);
+            targetOffset.Add(-1);
         }
         for (int i = 0; i < segments.Count;)
         {
@@ -45,20 +59,25 @@ public static class ExampleEncoder
             {
                 tokens.Add(special);
                 isTarget.Add(segments[i].IsTarget);
+                targetOffset.Add(-1);
                 i++;
                 continue;
             }
             var text = new StringBuilder();
-            var ranges = new List<(int Start, int End, bool Target)>();
+            var ranges = new List<(int Start, int End, bool Target, int ResponseStart)>();
             for (; i < segments.Count && segments[i].SpecialTokenId is null; i++)
             {
-                ranges.Add((text.Length, text.Length + segments[i].Text.Length, segments[i].IsTarget));
+                ranges.Add((text.Length, text.Length + segments[i].Text.Length, segments[i].IsTarget, responseLength));
                 text.Append(segments[i].Text);
+                if (segments[i].IsTarget)
+                    responseLength += segments[i].Text.Length;
             }
             foreach (TokenSpan span in tokenizer.EncodeWithOffsets(text.ToString()))
             {
                 tokens.Add(span.Id);
-                isTarget.Add(ranges.Any(r => r.Target && Covers(span, r.Start, r.End)));
+                int target = ranges.FindIndex(r => r.Target && Covers(span, r.Start, r.End));
+                isTarget.Add(target >= 0);
+                targetOffset.Add(target < 0 ? -1 : ranges[target].ResponseStart + Math.Max(0, span.Start - ranges[target].Start));
             }
         }
         // The model learns to stop: eos after the last response counts as a target (unless the template closed it).
@@ -66,10 +85,15 @@ public static class ExampleEncoder
         if (closeWithEos && !closedByTemplate)
         {
             tokens.Add(tokenizer.EosId);
-            isTarget.Add(segments.Count > 0 && segments[^1].IsTarget);
+            bool closesResponse = segments.Count > 0 && segments[^1].IsTarget;
+            isTarget.Add(closesResponse);
+            targetOffset.Add(closesResponse ? responseLength : -1);
         }
-        return (tokens, isTarget);
+        return new EncodedTokens(tokens, isTarget, targetOffset);
     }
+
+    /// <summary>Ids, target flags and target offsets (see <see cref="TokensWithTargetOffsets"/>), one entry per token.</summary>
+    public sealed record EncodedTokens(List<int> Tokens, List<bool> IsTarget, List<int> TargetOffset);
 
     // A token belongs to a segment if it covers any of its characters (a zero-width token: if it sits inside it).
     private static bool Covers(TokenSpan span, int start, int end) => span.Length > 0

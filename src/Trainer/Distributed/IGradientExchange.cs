@@ -19,10 +19,10 @@ public interface IGradientExchange
     TimeSpan LastDuration { get; }
 
     /// <summary>
-    /// In place: each gradient becomes the sum over ranks. Returns the summed loss. Throws when a peer does not
-    /// answer in time or a perturbation fingerprint differs.
+    /// In place: each gradient, and each of the step's <paramref name="scalars"/> (loss sums), becomes the sum over
+    /// ranks. Throws when a peer does not answer in time or a perturbation fingerprint differs.
     /// </summary>
-    double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint,
+    void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, PerturbationFingerprint fingerprint,
         CancellationToken cancellationToken = default);
 }
 
@@ -36,6 +36,8 @@ public sealed class SingleProcessExchange : IGradientExchange
     public long LastBytesSent => 0;
     public TimeSpan LastDuration => TimeSpan.Zero;
 
-    public double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint,
-        CancellationToken cancellationToken = default) => lossSum;
+    public void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, PerturbationFingerprint fingerprint,
+        CancellationToken cancellationToken = default)
+    {
+    }
 }

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace FlatLora.Trainer.Distributed;
 
 /// <summary>
-/// Data-parallel gradient exchange: the LoRA gradients (and the step's loss sum) are flattened into one fp32 buffer,
+/// Data-parallel gradient exchange: the LoRA gradients (and the step's loss sums) are flattened into one fp32 buffer,
 /// summed over the ring, and written back. Only LoRA gradients travel: base weights never do, and Flat-LoRA noise is
 /// regenerated on every rank from the shared seed.
 /// </summary>
@@ -34,12 +34,12 @@ public sealed class RingGradientExchange : IGradientExchange, IAsyncDisposable
     public long LastBytesSent { get; private set; }
     public TimeSpan LastDuration { get; private set; }
 
-    public double AllReduce(long step, IReadOnlyList<Tensor> gradients, double lossSum, PerturbationFingerprint fingerprint,
+    public void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, PerturbationFingerprint fingerprint,
         CancellationToken cancellationToken = default)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         long total = gradients.Sum(g => g.numel());
-        float[] buffer = new float[total + 1];
+        float[] buffer = new float[total + scalars.Length];
         using (var scope = NewDisposeScope())
         {
             long offset = 0;
@@ -50,7 +50,8 @@ public sealed class RingGradientExchange : IGradientExchange, IAsyncDisposable
                 offset += host.numel();
             }
         }
-        buffer[^1] = (float)lossSum;
+        for (int i = 0; i < scalars.Length; i++)
+            buffer[total + i] = (float)scalars[i];
 
         _ring.SumAsync(step, buffer, fingerprint.Hash, cancellationToken).GetAwaiter().GetResult();
 
@@ -65,9 +66,10 @@ public sealed class RingGradientExchange : IGradientExchange, IAsyncDisposable
                 offset += gradient.numel();
             }
         }
+        for (int i = 0; i < scalars.Length; i++)
+            scalars[i] = buffer[total + i];
         LastBytesSent = 2L * (WorldSize - 1) * buffer.Length / WorldSize * sizeof(float);
         LastDuration = watch.Elapsed;
-        return buffer[^1];
     }
 
     public async ValueTask DisposeAsync()

@@ -12,6 +12,8 @@ using FlatLora.Trainer.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using FlatLora.Trainer.Robustness;
+
 namespace FlatLora.Trainer.Training;
 
 /// <summary>
@@ -32,6 +34,7 @@ public sealed class FineTuneRun : IDisposable
     private readonly AdamW _optimizer;
     private readonly DataOrder _order;
     private readonly CheckpointStore _checkpoints;
+    private readonly DriftRegularizer _robustness;
     private readonly ulong? _frozenDigestAtStart;
     private readonly List<double> _stepSeconds = [];
     private long _tokensProcessed;
@@ -64,6 +67,7 @@ public sealed class FineTuneRun : IDisposable
         if (spec.Method.IsFlat)
             Perturbation = new FlatLoraPerturbation(LoraInjector.LoraLayers(Model), spec.Seed, spec.Method.Rho, Plan.TotalSteps);
         _checkpoints = new CheckpointStore(_options.CheckpointRoot ?? Path.Combine(spec.OutputDir, "checkpoints"), spec.Checkpoint.Keep);
+        _robustness = new DriftRegularizer(spec.Robustness, baseModel.Tokenizer, spec.Data.MaxSeqLen, spec.Seed);
         _frozenDigestAtStart = _options.VerifyFrozenWeights ? FrozenWeightDigest.Compute(Model) : null;
     }
 
@@ -161,7 +165,9 @@ public sealed class FineTuneRun : IDisposable
         int[] batch = _order.GlobalBatchAt(step);
         long targetTokens = batch.Sum(i => (long)Data.Train[i].TargetCount);
         int[] share = DataOrder.RankShare(batch, Plan.Rank, Plan.WorldSize);
-        double sigma = 0, lossSum = 0;
+        double sigma = 0;
+        // Summed over micro-batches, then over ranks: [cross-entropy sum, drift penalty sum, adapter-norm penalty].
+        double[] sums = new double[3];
         long tokens = 0;
         PerturbationFingerprint fingerprint = PerturbationFingerprint.Inactive(step);
         bool complete = false;
@@ -172,9 +178,11 @@ public sealed class FineTuneRun : IDisposable
             foreach (int[] microBatch in DataOrder.MicroBatches(share, Plan.MicroBatch))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                (double microLoss, long microTokens) = LossStep(step, micro++, microBatch, targetTokens);
-                lossSum += microLoss;
-                tokens += microTokens;
+                MicroBatchLoss part = LossStep(step, micro++, microBatch, targetTokens, batch.Length);
+                sums[0] += part.CrossEntropySum;
+                sums[1] += part.DriftPenaltySum;
+                sums[2] += part.NormPenalty;
+                tokens += part.Tokens;
             }
             if (Perturbation is not null)
                 fingerprint = Perturbation.Fingerprint(step);
@@ -187,7 +195,8 @@ public sealed class FineTuneRun : IDisposable
                 _optimizer.zero_grad();
         }
 
-        double loss = _options.Exchange.AllReduce(step, Gradients(), lossSum, fingerprint, cancellationToken) / targetTokens;
+        _options.Exchange.AllReduce(step, Gradients(), sums, fingerprint, cancellationToken);
+        double loss = sums[0] / targetTokens;
         if (!double.IsFinite(loss))
         {
             _optimizer.zero_grad();
@@ -203,22 +212,50 @@ public sealed class FineTuneRun : IDisposable
         _tokensProcessed += tokens;
         var eta = TimeSpan.FromSeconds(_stepSeconds.TakeLast(20).Average() * (Plan.TotalSteps - Step));
         return new StepReport(step, Plan.TotalSteps, loss, lr, sigma, gradNorm, tokens, seconds, tokens / Math.Max(seconds, 1e-9), eta, fingerprint,
-            _options.Exchange.LastBytesSent, _options.Exchange.LastDuration.TotalSeconds);
+            _options.Exchange.LastBytesSent, _options.Exchange.LastDuration.TotalSeconds)
+        {
+            DriftPenalty = _robustness.PenalisesDrift ? sums[1] / batch.Length : null,
+            NormPenalty = _robustness.PenalisesNorm ? sums[2] : null,
+        };
     }
 
-    /// <summary>Forward and backward of one micro-batch; returns its summed token loss and input-token count.</summary>
-    private (double LossSum, long Tokens) LossStep(long step, int micro, int[] indices, long targetTokens)
+    /// <summary>
+    /// Forward and backward of one micro-batch. The cross-entropy is normalised by the global batch's target tokens;
+    /// with S2R2, a perturbed copy of the micro-batch adds the drift penalty (normalised by the global batch's
+    /// examples), and the first micro-batch of rank 0 adds the adapter-norm term once per step.
+    /// </summary>
+    private MicroBatchLoss LossStep(long step, int micro, int[] indices, long targetTokens, int batchExamples)
     {
         using var scope = NewDisposeScope();
         if (_spec.Lora.Dropout > 0)
             manual_seed(Seeding.Derive(_spec.Seed, "dropout", step, Plan.Rank, micro));
         var examples = indices.Select(i => Data.Train[i]).ToList();
         (Tensor ids, Tensor targets) = BatchCollator.Collate(examples, _base.Tokenizer.PadId, _device);
-        Tensor lossSum = CausalLmLoss.Sum(Model.forward(ids), targets);
-        (lossSum / targetTokens).backward();
+        Tensor logits = Model.forward(ids);
+        Tensor crossEntropy = CausalLmLoss.Sum(logits, targets);
+        Tensor objective = crossEntropy / targetTokens;
+        double driftSum = 0, norm = 0;
+        if (_robustness.PenalisesDrift)
+        {
+            List<TeacherForcedPair> pairs = _robustness.Pairs(step, indices, examples);
+            (Tensor perturbedIds, _) = BatchCollator.Collate(pairs.Select(p => p.Perturbed).ToList(), _base.Tokenizer.PadId, _device);
+            (Tensor drift, int[] owner, _) = SegmentDrift.Compute(logits, Model.forward(perturbedIds), pairs, _robustness.Divergence);
+            Tensor penalty = _robustness.Penalty(drift, owner, pairs.Count);
+            objective = objective + _robustness.Weight / batchExamples * penalty;
+            driftSum = penalty.item<float>();
+        }
+        if (_robustness.PenalisesNorm && micro == 0 && Plan.Rank == 0)
+        {
+            Tensor normPenalty = DriftRegularizer.NormPenalty(LoraInjector.LoraLayers(Model));
+            objective = objective + _robustness.NormWeight * normPenalty;
+            norm = normPenalty.item<float>();
+        }
+        objective.backward();
         Perturbation?.ThrowIfBackwardFaulted();
-        return (lossSum.item<float>(), examples.Sum(e => (long)e.InputIds.Length));
+        return new MicroBatchLoss(crossEntropy.item<float>(), driftSum, norm, examples.Sum(e => (long)e.InputIds.Length));
     }
+
+    private readonly record struct MicroBatchLoss(double CrossEntropySum, double DriftPenaltySum, double NormPenalty, long Tokens);
 
     private double OptimizerStep(long step)
     {
@@ -245,8 +282,16 @@ public sealed class FineTuneRun : IDisposable
         return _loraParameters.Select(p => p.grad!).ToList();
     }
 
-    public EvalReport Evaluate() =>
-        Evaluator.Evaluate(Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, Step);
+    public EvalReport Evaluate()
+    {
+        EvalReport report = Evaluator.Evaluate(Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, Step);
+        if (_spec.Robustness.EvalExamples == 0)
+            return report;
+        return report with
+        {
+            Drift = DriftProbe.Measure(Model, Data.Eval, _spec.Robustness, _base.Tokenizer, _spec.Data.MaxSeqLen, _spec.Seed, _spec.Training.MicroBatchSize),
+        };
+    }
 
     private EvalReport? RunEval(MetricsLog? metrics)
     {

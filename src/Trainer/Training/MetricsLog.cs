@@ -22,6 +22,10 @@ public sealed class MetricsLog : IDisposable
     public void WriteStep(StepReport r)
     {
         JsonObject record = StepRecord(r);
+        if (r.DriftPenalty is double drift)
+            record["drift_penalty"] = Finite(drift);
+        if (r.NormPenalty is double norm)
+            record["norm_penalty"] = Finite(norm);
         if (r.ExchangeBytes > 0)
         {
             record["allreduce_bytes"] = r.ExchangeBytes;
@@ -44,15 +48,28 @@ public sealed class MetricsLog : IDisposable
         ["perturbation_hash"] = r.Fingerprint.Hash.ToString("x16"),
     };
 
-    public void WriteEval(EvalReport r) => Write(new JsonObject
+    public void WriteEval(EvalReport r)
     {
-        ["kind"] = "eval",
-        ["step"] = r.Step,
-        ["eval_loss"] = Finite(r.Loss),
-        ["eval_token_accuracy"] = Finite(r.TokenAccuracy),
-        ["eval_exact_match"] = Finite(r.ExactMatch),
-        ["eval_examples"] = r.Examples,
-    });
+        var record = new JsonObject
+        {
+            ["kind"] = "eval",
+            ["step"] = r.Step,
+            ["eval_loss"] = Finite(r.Loss),
+            ["eval_token_accuracy"] = Finite(r.TokenAccuracy),
+            ["eval_exact_match"] = Finite(r.ExactMatch),
+            ["eval_examples"] = r.Examples,
+        };
+        if (r.Drift is { } drift)
+        {
+            record["segment_drift_mean"] = Finite(drift.Overall.Mean);
+            record["segment_drift_p95"] = Finite(drift.Overall.P95);
+            record["segment_drift_max"] = Finite(drift.Overall.Max);
+            record["high_drift_share"] = Finite(drift.Overall.HighDriftShare);
+            record["segment_drift_by_perturbation"] = new JsonObject(drift.PerPerturbation.Select(p =>
+                KeyValuePair.Create(p.Perturbation, (JsonNode?)Finite(p.Mean))));
+        }
+        Write(record);
+    }
 
     // JSON has no NaN: write null instead, so every line stays parseable.
     private static JsonValue? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;

@@ -29,6 +29,8 @@ public static class RunSummary
             ["eval_loss"] = result.FinalEval is null ? null : Number(result.FinalEval.Loss),
             ["eval_token_accuracy"] = result.FinalEval is null ? null : Number(result.FinalEval.TokenAccuracy),
             ["eval_exact_match"] = result.FinalEval is null ? null : Number(result.FinalEval.ExactMatch),
+            ["eval_segment_drift"] = result.FinalEval?.Drift is { } drift ? Number(drift.Overall.Mean) : null,
+            ["eval_high_drift_share"] = result.FinalEval?.Drift is { } share ? Number(share.Overall.HighDriftShare) : null,
             ["tokens_per_second"] = Number(result.TokensPerSecond),
             ["elapsed_seconds"] = Number(result.ElapsedSeconds),
             ["frozen_weights_unchanged"] = result.FrozenWeightsUnchanged,

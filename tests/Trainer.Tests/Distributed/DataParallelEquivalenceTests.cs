@@ -70,6 +70,22 @@ public class DataParallelEquivalenceTests
         Assert.Contains(parallel, p => p.shape[1] == 4 && p.abs().max().item<float>() > 1e-4);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void With_s2r2_the_split_does_not_change_the_math_either(int worldSize)
+    {
+        using var dir = new TempDirectory();
+        var baseModel = TestModels.RandomBase(dir.Path, std: 0.2);
+        var robustness = new RobustnessSpec { Weight = 0.5, NormWeight = 0.01, Perturb = ["typo:heavy", "casing:heavy"] };
+        TrainSpec Robust(string name, int microBatch) => Spec(dir.File(name), "flat", microBatch) with { Robustness = robustness };
+        // One rank with the same micro-batch runs the same micro-batches (rank shares are contiguous blocks).
+        List<Tensor> single = TrainSingle(Robust("single", 12 / worldSize), baseModel, 6);
+        List<Tensor> parallel = TrainDataParallel(Robust("parallel", 12 / worldSize), baseModel, worldSize, 6);
+        double difference = MaxRelativeDifference(single, parallel);
+        Assert.True(difference <= 1e-5, $"max relative difference {difference:E2}");
+    }
+
     [Fact]
     public async Task Ranks_that_disagree_on_the_perturbation_stop_with_both_named()
     {

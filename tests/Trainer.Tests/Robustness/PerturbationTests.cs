@@ -76,6 +76,12 @@ public class PerturbationTests
     }
 
     [Fact]
+    public void The_spec_validator_knows_the_same_perturbations_as_the_catalog()
+    {
+        Assert.Equal(PerturbationCatalog.Names.Order(), FlatLora.Spec.TrainSpecValidator.Perturbations.Order());
+    }
+
+    [Fact]
     public void Lists_parse_with_severities_and_bad_items_are_named()
     {
         var choices = PerturbationCatalog.Parse("typo:heavy, confusable");
