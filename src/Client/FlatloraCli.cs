@@ -22,6 +22,7 @@ public static class FlatloraCli
             new ClusterInfoCommand(),
             new GenerateCommand(),
             new MergeCommand(),
+            new RobustnessCommand(),
             new BenchCommand(),
         };
         foreach (Option option in GlobalOptions.All)
