@@ -16,6 +16,8 @@ public static class TrainPresets
         Optimizer = new OptimizerSpec { Lr = 5e-3, WarmupRatio = 0.03, Schedule = "cosine" },
         Training = new TrainingSpec { BatchSize = 32, MicroBatchSize = 16, MaxSteps = 300, EvalEvery = 100, LogEvery = 20 },
         Checkpoint = new CheckpointSpec { Interval = 100, Keep = 2 },
+        // Measure S2R2 drift at each evaluation with noise that leaves the word to shift intact.
+        Robustness = new RobustnessSpec { EvalExamples = 32, Perturb = ["spacing:light", "punctuation:light", "emoji:light", "typo:light"] },
         Seed = 42,
         OutputDir = $"runs/tiny-{method}",
     };

@@ -72,6 +72,8 @@ public sealed class MultiProcessClusterTests : IDisposable
 
             string metrics = await cluster.MetricsAsync("silo-a");
             Assert.Contains("flatlora_training_tokens_total", metrics);
+            Assert.Contains("flatlora_robustness_segment_drift_bucket", metrics);
+            Assert.Contains("flatlora_robustness_high_drift_share", metrics);
             Assert.Contains("orleans_", metrics);
         }
     }
@@ -87,6 +89,7 @@ public sealed class MultiProcessClusterTests : IDisposable
             optimizer: { lr: 0.005 }
             training: { batch_size: 8, micro_batch_size: 8, max_steps: {{steps}}, log_every: 2 }
             checkpoint: { interval: 4 }
+            robustness: { eval_examples: 8, perturb: [typo:light, emoji:light] }
             experiment: { name: multi-process, seeds: {{seeds}} }
             output_dir: {{_output}}/runs
             """);

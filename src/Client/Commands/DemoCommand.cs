@@ -49,7 +49,7 @@ internal sealed class DemoCommand : FlatloraCommand
             Seeds = Enumerable.Range(1, seeds).Select(s => (long)s).ToArray(),
             MaxConcurrent = 2,
             Compare = new CompareSpec { Field = "method.name", A = MethodSpec.Lora, B = MethodSpec.Flat },
-            Metrics = ["eval_exact_match", "eval_token_accuracy", "eval_loss", "final_loss"],
+            Metrics = ["eval_exact_match", "eval_token_accuracy", "eval_loss", "final_loss", "eval_segment_drift", "eval_high_drift_share"],
         };
         SweepPlanner.Expand(sweep, baseSpec);
 

@@ -40,6 +40,10 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
                 _lastStep[run] = progress.Step;
             }
         }
+        else if (progress.Kind == ProgressKind.Eval)
+        {
+            _meter.Record(progress, 0);
+        }
         Post(job, g => g.OnShardProgressAsync(new ShardProgress(job.Attempt, progress, lastCheckpoint)));
     }
 

@@ -19,7 +19,9 @@ public sealed class TrainingMeter : IDisposable
     private readonly Counter<long> _exchangeBytes;
     private readonly Histogram<double> _exchangeDuration;
     private readonly Histogram<double> _segmentDrift;
-    private readonly ConcurrentDictionary<(string Experiment, long Seed), double> _highDriftShare = new();
+    // Kept a while after a run ends, so a scrape after its final evaluation still sees the value.
+    private static readonly TimeSpan FinishedRunGrace = TimeSpan.FromMinutes(5);
+    private readonly ConcurrentDictionary<(string Experiment, long Seed), (double Share, DateTime? ExpiresUtc)> _highDriftShare = new();
     private readonly ConcurrentDictionary<(string Experiment, long Seed, int Rank), (double Loss, double TokensPerSecond)> _latest = new();
 
     public TrainingMeter(IMeterFactory meters)
@@ -33,8 +35,7 @@ public sealed class TrainingMeter : IDisposable
         // Drift is a divergence in nats; a segment's drift is recorded once per evaluation, labelled per run, never per sample.
         _segmentDrift = _meter.CreateHistogram<double>("flatlora.robustness.segment_drift", "{nat}", "S2R2 segment drift at evaluations",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
-        _meter.CreateObservableGauge("flatlora.robustness.high_drift_share", () => _highDriftShare.Select(p => new Measurement<double>(p.Value,
-            new KeyValuePair<string, object?>("experiment", p.Key.Experiment), new KeyValuePair<string, object?>("seed", p.Key.Seed))),
+        _meter.CreateObservableGauge("flatlora.robustness.high_drift_share", ObserveHighDriftShare,
             "1", "Share of segments above robustness.high_drift at the latest evaluation");
         _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Loss), "1", "Latest training loss");
         _meter.CreateObservableGauge("flatlora.training.throughput", () => Observe(v => v.TokensPerSecond), "{token}/s", "Latest tokens per second");
@@ -69,11 +70,30 @@ public sealed class TrainingMeter : IDisposable
         var tags = new System.Diagnostics.TagList { { "experiment", progress.ExperimentId }, { "seed", progress.Seed } };
         foreach (double drift in progress.SegmentDrifts)
             _segmentDrift.Record(drift, tags);
-        _highDriftShare[(progress.ExperimentId, progress.Seed)] = progress.EvalHighDriftShare;
+        _highDriftShare[(progress.ExperimentId, progress.Seed)] = (progress.EvalHighDriftShare, null);
+    }
+
+    private IEnumerable<Measurement<double>> ObserveHighDriftShare()
+    {
+        foreach (var entry in _highDriftShare)
+        {
+            if (entry.Value.ExpiresUtc is DateTime expires && expires < DateTime.UtcNow)
+            {
+                _highDriftShare.TryRemove(entry.Key, out _);
+                continue;
+            }
+            yield return new Measurement<double>(entry.Value.Share,
+                new KeyValuePair<string, object?>("experiment", entry.Key.Experiment), new KeyValuePair<string, object?>("seed", entry.Key.Seed));
+        }
     }
 
     /// <summary>Stops reporting a run's gauges once it ends.</summary>
-    public void Forget(string experiment, long seed, int rank) => _latest.TryRemove((experiment, seed, rank), out _);
+    public void Forget(string experiment, long seed, int rank)
+    {
+        _latest.TryRemove((experiment, seed, rank), out _);
+        if (_highDriftShare.TryGetValue((experiment, seed), out var drift))
+            _highDriftShare[(experiment, seed)] = drift with { ExpiresUtc = DateTime.UtcNow + FinishedRunGrace };
+    }
 
     private IEnumerable<Measurement<double>> Observe(Func<(double Loss, double TokensPerSecond), double> pick) =>
         _latest.Select(p => new Measurement<double>(pick(p.Value),
