@@ -11,6 +11,7 @@ public static class ServiceDefaults
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter("Microsoft.Orleans")
             .AddMeter(TrainingMeter.Name)
+            .AddMeter(ClusterMeter.Name)
             .AddPrometheusExporter());
         builder.Services.AddHealthChecks();
         return builder;

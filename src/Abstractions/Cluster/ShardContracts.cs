@@ -62,6 +62,9 @@ public sealed record ShardOutcome
 
     /// <summary>A peer rank this rank could not reach at all: its device is presumed lost.</summary>
     [Id(7)] public int? UnreachableRank { get; init; }
+
+    /// <summary>The run diverged: its loss or gradient norm became NaN or infinite.</summary>
+    [Id(8)] public bool NonFiniteLoss { get; init; }
 }
 
 /// <summary>What a shard is doing.</summary>

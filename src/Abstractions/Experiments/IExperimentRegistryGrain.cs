@@ -12,6 +12,9 @@ public interface IExperimentRegistryGrain : IGrainWithIntegerKey
 {
     Task AddAsync(RegistryEntry entry);
 
+    /// <summary>An experiment changed state (for the experiments-by-state gauge).</summary>
+    Task OnExperimentStateAsync(string id, RunState runState);
+
     [ReadOnly]
     Task<IReadOnlyList<RegistryEntry>> ListAsync();
 }

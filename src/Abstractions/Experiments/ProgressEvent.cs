@@ -49,4 +49,10 @@ public sealed record ProgressEvent
     /// <summary>S2R2 training terms of the step (NaN when off): drift penalty per example and Σ‖A‖‖B‖.</summary>
     [Id(25)] public double DriftPenalty { get; init; } = double.NaN;
     [Id(26)] public double NormPenalty { get; init; } = double.NaN;
+
+    /// <summary>Examples this rank processed in the step.</summary>
+    [Id(27)] public long Samples { get; init; }
+
+    /// <summary>Seconds the checkpoint of a checkpoint message took to write.</summary>
+    [Id(28)] public double CheckpointSeconds { get; init; }
 }

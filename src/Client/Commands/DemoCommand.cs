@@ -18,7 +18,7 @@ internal sealed class DemoCommand : FlatloraCommand
 {
     private static readonly Option<int> SeedsOption = new("--seeds") { Description = "Seeds per method", DefaultValueFactory = _ => 3 };
     private static readonly Option<int> StepsOption = new("--steps") { Description = "Optimizer steps per run", DefaultValueFactory = _ => 300 };
-    private static readonly Option<int> ShardsOption = new("--shards") { Description = "CPU shards of the in-process silo", DefaultValueFactory = _ => 2 };
+    private static readonly Option<int> ShardsOption = new("--shards") { Description = "CPU shards of the in-process silo (without --gateway/--redis)", DefaultValueFactory = _ => 2 };
     private static readonly Option<string> OutputOption = new("--output", "-o") { Description = "Where runs write adapters and checkpoints", DefaultValueFactory = _ => "runs/demo" };
     private static readonly Option<string> FormatOption = new("--format") { Description = "Results format: table, json or csv", DefaultValueFactory = _ => "table" };
 
@@ -53,11 +53,19 @@ internal sealed class DemoCommand : FlatloraCommand
         };
         SweepPlanner.Expand(sweep, baseSpec);
 
-        // Pretrain the shared base once, here, rather than in every shard at the same moment.
-        await Task.Run(() => TinyBaseModel.EnsurePretrained(new ConsoleObserver(console)), cancellationToken).ConfigureAwait(false);
-        console.WriteLine($"Starting an in-process silo with {shards} CPU shard(s)...");
-        await using ClusterConnection cluster = await ClusterConnection.ConnectAsync(
-            new ConnectionOptions { Local = true, LocalCpuSlots = shards }, cancellationToken).ConfigureAwait(false);
+        // With --gateway or --redis the demo runs on that cluster (its silos pretrain the base and hold the outputs);
+        // otherwise on an in-process silo.
+        bool remote = parseResult.GetResult(GlobalOptions.Gateway) is not null || parseResult.GetResult(GlobalOptions.Redis) is not null;
+        ConnectionOptions connection = remote
+            ? GlobalOptions.Connection(parseResult) with { Local = false }
+            : new ConnectionOptions { Local = true, LocalCpuSlots = shards };
+        if (!remote)
+        {
+            // Pretrain the shared base once, here, rather than in every shard at the same moment.
+            await Task.Run(() => TinyBaseModel.EnsurePretrained(new ConsoleObserver(console)), cancellationToken).ConfigureAwait(false);
+            console.WriteLine($"Starting an in-process silo with {shards} CPU shard(s)...");
+        }
+        await using ClusterConnection cluster = await ClusterConnection.ConnectAsync(connection, cancellationToken).ConfigureAwait(false);
         string id = ClusterCommandBase.NewId("demo");
         ISweepGrain grain = cluster.Grains.GetGrain<ISweepGrain>(id);
         await grain.SubmitAsync(new SweepRequest(sweep, baseSpec)).ConfigureAwait(false);

@@ -65,7 +65,7 @@ public sealed class TrainingProgress : ITrainingObserver
     public void OnEval(EvalReport report) => _console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"eval @ step {report.Step}: loss {report.Loss:F4}  token accuracy {report.TokenAccuracy:P1}  exact match {report.ExactMatch:P1} ({report.Examples} examples)"));
 
-    public void OnCheckpoint(long step, string directory) => _console.WriteLine($"checkpoint @ step {step}: {directory}");
+    public void OnCheckpoint(long step, string directory, TimeSpan duration) => _console.WriteLine($"checkpoint @ step {step}: {directory}");
 
     public void OnInfo(string message) => _console.WriteLine(message);
 }

@@ -1,5 +1,6 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace FlatLora.Grains.Cluster;
@@ -11,9 +12,24 @@ namespace FlatLora.Grains.Cluster;
 /// </summary>
 public sealed partial class ClusterInventoryGrain(
     [PersistentState("inventory", StorageNames.Default)] IPersistentState<InventoryState> state,
+    ClusterMeter meter,
     ILogger<ClusterInventoryGrain> logger) : Grain, IClusterInventoryGrain
 {
     private InventoryState S => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        PublishMetrics();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        meter.ClearInventory();   // the next activation, maybe on another silo, exports it from there
+        return Task.CompletedTask;
+    }
+
+    private void PublishMetrics() => meter.PublishInventory(S.Devices, S.Queue.Count);
 
     public async Task RegisterSiloAsync(string silo, IReadOnlyList<string> devices, string? endpoint)
     {
@@ -49,6 +65,7 @@ public sealed partial class ClusterInventoryGrain(
             return;
         LogDeviceDown(logger, shardKey, S.Devices[index].RunKey);
         S.Devices[index] = S.Devices[index] with { State = DeviceState.Down, RunKey = null, SuspectUntilUtc = DateTime.UtcNow + quarantine };
+        PublishMetrics();
         await state.WriteStateAsync();
     }
 
@@ -114,6 +131,7 @@ public sealed partial class ClusterInventoryGrain(
                 LogGranted(logger, head.RunKey, string.Join(", ", granted.Select(d => d.ShardKey)));
             await GrainFactory.GetGrain<ISeedRunGrain>(head.RunKey).OnDevicesGrantedAsync(granted);
         }
+        PublishMetrics();
         await state.WriteStateAsync();
     }
 

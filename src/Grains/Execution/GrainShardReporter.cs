@@ -36,13 +36,13 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
             lock (_lastStep)
             {
                 long previous = _lastStep.TryGetValue(run, out long p) ? p : 0;
-                _meter.Record(progress, progress.Step - previous);
+                _meter.Record(job, progress, progress.Step - previous);
                 _lastStep[run] = progress.Step;
             }
         }
-        else if (progress.Kind == ProgressKind.Eval)
+        else
         {
-            _meter.Record(progress, 0);
+            _meter.Record(job, progress, 0);
         }
         Post(job, g => g.OnShardProgressAsync(new ShardProgress(job.Attempt, progress, lastCheckpoint)));
     }
@@ -53,7 +53,7 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
     {
         lock (_lastStep)
             _lastStep.Remove($"{job.RunKey}#{job.Rank}");
-        _meter.Forget(job.ExperimentId, job.Seed, job.Rank);
+        _meter.Finished(job, outcome);
         Post(job, g => g.OnShardFinishedAsync(outcome));
     }
 

@@ -30,6 +30,7 @@ internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporte
             StepSeconds = report.StepSeconds,
             GradNorm = report.GradNorm,
             Tokens = report.Tokens,
+            Samples = report.Samples,
             ExchangeBytes = report.ExchangeBytes,
             ExchangeSeconds = report.ExchangeSeconds,
             DriftPenalty = report.DriftPenalty ?? double.NaN,
@@ -48,10 +49,15 @@ internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporte
         SegmentDrifts = report.Drift?.SegmentDrifts.ToArray() ?? [],
     }, LastCheckpoint);
 
-    public void OnCheckpoint(long step, string directory)
+    public void OnCheckpoint(long step, string directory, TimeSpan duration)
     {
         LastCheckpoint = Path.GetFullPath(directory);
-        reporter.Progress(job, Event(ProgressKind.Message) with { Step = step, Message = $"checkpoint {LastCheckpoint}" }, LastCheckpoint);
+        reporter.Progress(job, Event(ProgressKind.Message) with
+        {
+            Step = step,
+            Message = $"checkpoint {LastCheckpoint}",
+            CheckpointSeconds = duration.TotalSeconds,
+        }, LastCheckpoint);
     }
 
     public void OnInfo(string message) => reporter.Progress(job, Event(ProgressKind.Message) with { Message = message }, LastCheckpoint);

@@ -76,8 +76,12 @@ public sealed class TrainingJobRunner(GradientInbox inbox, IOptions<FlatLoraClus
         {
             return Outcome(ShardResult.Failed, e.Message);   // a missing output folder does not come back on a retry
         }
+        catch (NonFiniteLossException e)
+        {
+            return Outcome(ShardResult.Failed, e.Message) with { NonFiniteLoss = true };   // diverged: a retry would diverge again
+        }
         catch (Exception e) when (e is SpecException or DataFormatException or SafeTensorsFormatException or TokenizerFormatException
-                                       or NonFiniteLossException or ArgumentException or NotSupportedException or InvalidDataException)
+                                       or ArgumentException or NotSupportedException or InvalidDataException)
         {
             // Retrying cannot fix bad input or a diverged run.
             return Outcome(ShardResult.Failed, e.Message);

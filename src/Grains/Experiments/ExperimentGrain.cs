@@ -41,7 +41,9 @@ public sealed partial class ExperimentGrain(
         foreach (long seed in spec.ExperimentSeeds)
             S.Seeds[seed] = new SeedRunStatus { Seed = seed, State = RunState.Pending };
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IExperimentRegistryGrain>(0).AddAsync(new RegistryEntry(Key, "experiment", spec.Experiment.Name, S.CreatedUtc));
+        IExperimentRegistryGrain registry = GrainFactory.GetGrain<IExperimentRegistryGrain>(0);
+        await registry.AddAsync(new RegistryEntry(Key, "experiment", spec.Experiment.Name, S.CreatedUtc));
+        await registry.OnExperimentStateAsync(Key, S.State);
         LogSubmitted(logger, Key, S.Seeds.Count, spec.Method.Name);
 
         foreach (long seed in spec.ExperimentSeeds)
@@ -153,6 +155,7 @@ public sealed partial class ExperimentGrain(
         _events.Publish(SeedEvent(status));
         if (S.State != before)
         {
+            await GrainFactory.GetGrain<IExperimentRegistryGrain>(0).OnExperimentStateAsync(Key, S.State);
             _events.Publish(ExperimentEvent());
             LogState(logger, Key, S.State);
         }

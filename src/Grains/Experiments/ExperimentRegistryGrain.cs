@@ -1,16 +1,44 @@
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Grains.Telemetry;
 
 namespace FlatLora.Grains.Experiments;
 
-/// <summary>The experiments and sweeps of the cluster, newest last (key 0).</summary>
+/// <summary>
+/// The experiments and sweeps of the cluster, newest last (key 0), and the state of each experiment, which this
+/// grain exports as the experiments-by-state gauge from whichever silo hosts it.
+/// </summary>
 public sealed class ExperimentRegistryGrain(
-    [PersistentState("registry", StorageNames.Default)] IPersistentState<RegistryState> state) : Grain, IExperimentRegistryGrain
+    [PersistentState("registry", StorageNames.Default)] IPersistentState<RegistryState> state,
+    ClusterMeter meter) : Grain, IExperimentRegistryGrain
 {
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Stay active: the gauge would otherwise vanish whenever the registry is idle.
+        DelayDeactivation(Timeout.InfiniteTimeSpan);
+        meter.PublishExperiments(state.State.ExperimentStates.Values);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        meter.ClearExperiments();
+        return Task.CompletedTask;
+    }
+
     public async Task AddAsync(RegistryEntry entry)
     {
         if (state.State.Entries.Any(e => e.Id == entry.Id))
             return;
         state.State.Entries.Add(entry);
+        await state.WriteStateAsync();
+    }
+
+    public async Task OnExperimentStateAsync(string id, RunState runState)
+    {
+        if (state.State.ExperimentStates.TryGetValue(id, out RunState previous) && (previous == runState || previous.IsFinal()))
+            return;
+        state.State.ExperimentStates[id] = runState;
+        meter.PublishExperiments(state.State.ExperimentStates.Values);
         await state.WriteStateAsync();
     }
 

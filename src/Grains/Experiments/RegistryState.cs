@@ -7,4 +7,7 @@ namespace FlatLora.Grains.Experiments;
 public sealed class RegistryState
 {
     [Id(0)] public List<RegistryEntry> Entries { get; set; } = [];
+
+    /// <summary>Latest state of each experiment (not of sweeps).</summary>
+    [Id(1)] public Dictionary<string, RunState> ExperimentStates { get; set; } = [];
 }

@@ -1,4 +1,5 @@
 using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Execution;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -30,6 +31,8 @@ public sealed partial class ClusterWatchdog(
                 {
                     await inventory.RegisterSiloAsync(silo.Name, pool.Devices, options.Value.GradientEndpoint);
                     registered = true;
+                    // Activates the registry, so the experiments-by-state gauge is exported from the start.
+                    await grains.GetGrain<IExperimentRegistryGrain>(0).ListAsync();
                     LogRegistered(logger, silo.Name, string.Join(", ", pool.Devices));
                 }
                 var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.Name).ToList();

@@ -26,6 +26,7 @@ public static class FlatLoraSiloBuilderExtensions
             options.Configure(configure);
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<TrainingMeter>();
+        builder.Services.TryAddSingleton<ClusterMeter>();
         builder.Services.AddSingleton<GrainShardReporter>();
         builder.Services.TryAddSingleton<IShardReporter>(sp => sp.GetRequiredService<GrainShardReporter>());
         builder.Services.TryAddSingleton<IShardJobRunner, TrainingJobRunner>();

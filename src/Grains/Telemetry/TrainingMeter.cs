@@ -1,77 +1,140 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 
 namespace FlatLora.Grains.Telemetry;
 
 /// <summary>
-/// The "FlatLora.Training" meter: throughput, step time and loss of the runs on this silo's devices. Labels are
-/// low-cardinality (experiment, seed, rank); never per step or per example.
+/// The "FlatLora.Training" meter: what the runs on this silo's devices do. Names follow Prometheus conventions once
+/// exported (base units in the name, counters end in _total). Labels are low-cardinality: experiment, seed, rank,
+/// method (lora or flat) and node; never per step or per example.
 /// </summary>
 public sealed class TrainingMeter : IDisposable
 {
     public const string Name = "FlatLora.Training";
 
+    // Kept a while after a run ends, so a scrape after its final evaluation still sees the value.
+    private static readonly TimeSpan FinishedRunGrace = TimeSpan.FromMinutes(5);
+
     private readonly Meter _meter;
+    private readonly string _node;
     private readonly Counter<long> _tokens;
+    private readonly Counter<long> _samples;
     private readonly Counter<long> _steps;
+    private readonly Counter<long> _nonFiniteLosses;
     private readonly Histogram<double> _stepDuration;
     private readonly Counter<long> _exchangeBytes;
     private readonly Histogram<double> _exchangeDuration;
+    private readonly Histogram<double> _checkpointDuration;
     private readonly Histogram<double> _segmentDrift;
-    // Kept a while after a run ends, so a scrape after its final evaluation still sees the value.
-    private static readonly TimeSpan FinishedRunGrace = TimeSpan.FromMinutes(5);
-    private readonly ConcurrentDictionary<(string Experiment, long Seed), (double Share, DateTime? ExpiresUtc)> _highDriftShare = new();
-    private readonly ConcurrentDictionary<(string Experiment, long Seed, int Rank), (double Loss, double TokensPerSecond)> _latest = new();
+    private readonly ConcurrentDictionary<(string Experiment, long Seed), (double Share, string Method, DateTime? ExpiresUtc)> _highDriftShare = new();
+    private readonly ConcurrentDictionary<(string Experiment, long Seed, int Rank, string Method), LatestStep> _latest = new();
 
-    public TrainingMeter(IMeterFactory meters)
+    /// <summary>The latest reported step of one rank of a run: what the gauges show while it trains.</summary>
+    private sealed record LatestStep(double Loss, double LearningRate, double Sigma, double GradNorm, double TokensPerSecond,
+        double EtaSeconds, double Progress, double UnixSeconds);
+
+    public TrainingMeter(IMeterFactory meters, ILocalSiloDetails silo)
     {
+        _node = silo.Name;
         _meter = meters.Create(Name);
         _tokens = _meter.CreateCounter<long>("flatlora.training.tokens", "{token}", "Input tokens processed");
-        _steps = _meter.CreateCounter<long>("flatlora.training.steps", "{step}", "Optimizer steps reported");
-        _stepDuration = _meter.CreateHistogram<double>("flatlora.training.step.duration", "s", "Optimizer step wall time");
+        _samples = _meter.CreateCounter<long>("flatlora.training.samples", "{sample}", "Training examples processed");
+        _steps = _meter.CreateCounter<long>("flatlora.training.steps", "{step}", "Optimizer steps finished");
+        _nonFiniteLosses = _meter.CreateCounter<long>("flatlora.training.nonfinite_losses", "{run}",
+            "Runs stopped because their loss or gradient norm became NaN or infinite");
+        _stepDuration = _meter.CreateHistogram<double>("flatlora.training.step.duration", "s", "Optimizer step wall time",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
         _exchangeBytes = _meter.CreateCounter<long>("flatlora.allreduce.bytes", "By", "LoRA gradient bytes sent to the ring neighbour");
-        _exchangeDuration = _meter.CreateHistogram<double>("flatlora.allreduce.duration", "s", "Gradient all-reduce wall time per step");
+        _exchangeDuration = _meter.CreateHistogram<double>("flatlora.allreduce.duration", "s", "Gradient all-reduce wall time per step",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        _checkpointDuration = _meter.CreateHistogram<double>("flatlora.checkpoint.duration", "s", "Time to write one checkpoint",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300] });
         // Drift is a divergence in nats; a segment's drift is recorded once per evaluation, labelled per run, never per sample.
         _segmentDrift = _meter.CreateHistogram<double>("flatlora.robustness.segment_drift", "{nat}", "S2R2 segment drift at evaluations",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
         _meter.CreateObservableGauge("flatlora.robustness.high_drift_share", ObserveHighDriftShare,
             "1", "Share of segments above robustness.high_drift at the latest evaluation");
-        _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Loss), "1", "Latest training loss");
-        _meter.CreateObservableGauge("flatlora.training.throughput", () => Observe(v => v.TokensPerSecond), "{token}/s", "Latest tokens per second");
+        // Per-run gauges exist while the run trains on this node: their absence means no run, not a zero.
+        _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Loss), null, "Latest training loss (nats per target token)");
+        _meter.CreateObservableGauge("flatlora.training.learning_rate", () => Observe(v => v.LearningRate), null, "Learning rate of the latest step");
+        _meter.CreateObservableGauge("flatlora.flat.sigma", () => Observe(v => v.Sigma), null, "Flat-LoRA noise scale σ_t of the latest step (0 for LoRA)");
+        _meter.CreateObservableGauge("flatlora.training.grad_norm", () => Observe(v => v.GradNorm), null, "LoRA gradient norm before clipping");
+        _meter.CreateObservableGauge("flatlora.training.throughput", () => Observe(v => v.TokensPerSecond), "{token}/s", "Tokens per second of the latest step");
+        _meter.CreateObservableGauge("flatlora.training.eta", () => Observe(v => v.EtaSeconds), "s", "Estimated time to the run's last step");
+        _meter.CreateObservableGauge("flatlora.training.progress", () => Observe(v => v.Progress), "1", "Steps done over total steps");
+        _meter.CreateObservableGauge("flatlora.training.last_step.time", () => Observe(v => v.UnixSeconds), "s",
+            "Unix time of the latest reported step: a stalled run stops moving it");
     }
 
-    public void Record(ProgressEvent progress, long stepsSinceLastReport)
+    public void Record(ShardJob job, ProgressEvent progress, long stepsSinceLastReport)
     {
-        if (progress.Kind == ProgressKind.Eval)
+        switch (progress.Kind)
         {
-            RecordDrift(progress);
-            return;
+            case ProgressKind.Eval:
+                RecordDrift(job, progress);
+                break;
+            case ProgressKind.Step:
+                RecordStep(job, progress, Math.Max(1, stepsSinceLastReport));
+                break;
+            case ProgressKind.Message when progress.CheckpointSeconds > 0:
+                _checkpointDuration.Record(progress.CheckpointSeconds, RunTags(job));
+                break;
         }
-        if (progress.Kind != ProgressKind.Step)
-            return;
-        var tags = new System.Diagnostics.TagList { { "experiment", progress.ExperimentId }, { "seed", progress.Seed }, { "rank", progress.Rank } };
-        _tokens.Add(progress.Tokens * Math.Max(1, stepsSinceLastReport), tags);
-        _steps.Add(Math.Max(1, stepsSinceLastReport), tags);
+    }
+
+    private void RecordStep(ShardJob job, ProgressEvent progress, long steps)
+    {
+        TagList tags = RunTags(job);
+        if (!_latest.ContainsKey(RunKey(job)))
+            _nonFiniteLosses.Add(0, tags);   // the series exists from the start, so increase() sees a divergence
+        // Steps between two reports are counted at the reported step's size: every step of a run has the same batch.
+        _tokens.Add(progress.Tokens * steps, tags);
+        _samples.Add(progress.Samples * steps, tags);
+        _steps.Add(steps, tags);
         _stepDuration.Record(progress.StepSeconds, tags);
         if (progress.ExchangeBytes > 0)
         {
-            // Every step of a run sends the same bytes: the steps between two reports are counted at the reported size.
-            _exchangeBytes.Add(progress.ExchangeBytes * Math.Max(1, stepsSinceLastReport), tags);
+            _exchangeBytes.Add(progress.ExchangeBytes * steps, tags);
             _exchangeDuration.Record(progress.ExchangeSeconds, tags);
         }
-        _latest[(progress.ExperimentId, progress.Seed, progress.Rank)] = (progress.Loss, progress.TokensPerSecond);
+        _latest[RunKey(job)] = new LatestStep(progress.Loss, progress.LearningRate,
+            progress.Sigma, progress.GradNorm, progress.TokensPerSecond, progress.EtaSeconds,
+            progress.TotalSteps > 0 ? (double)progress.Step / progress.TotalSteps : 0,
+            new DateTimeOffset(progress.TimestampUtc).ToUnixTimeMilliseconds() / 1000.0);
     }
 
-    private void RecordDrift(ProgressEvent progress)
+    private void RecordDrift(ShardJob job, ProgressEvent progress)
     {
         if (progress.SegmentDrifts.Length == 0)
             return;
-        var tags = new System.Diagnostics.TagList { { "experiment", progress.ExperimentId }, { "seed", progress.Seed } };
+        var tags = new TagList { { "experiment", job.ExperimentId }, { "seed", job.Seed }, { "method", job.Spec.Method.Name }, { "node", _node } };
         foreach (double drift in progress.SegmentDrifts)
             _segmentDrift.Record(drift, tags);
-        _highDriftShare[(progress.ExperimentId, progress.Seed)] = (progress.EvalHighDriftShare, null);
+        _highDriftShare[(job.ExperimentId, job.Seed)] = (progress.EvalHighDriftShare, job.Spec.Method.Name, null);
     }
+
+    /// <summary>A rank's run ended here: counts a divergence, and stops reporting the run's gauges.</summary>
+    public void Finished(ShardJob job, ShardOutcome outcome)
+    {
+        if (outcome.NonFiniteLoss)
+            _nonFiniteLosses.Add(1, RunTags(job));
+        _latest.TryRemove(RunKey(job), out _);
+        if (_highDriftShare.TryGetValue((job.ExperimentId, job.Seed), out var drift))
+            _highDriftShare[(job.ExperimentId, job.Seed)] = drift with { ExpiresUtc = DateTime.UtcNow + FinishedRunGrace };
+    }
+
+    private static (string Experiment, long Seed, int Rank, string Method) RunKey(ShardJob job) =>
+        (job.ExperimentId, job.Seed, job.Rank, job.Spec.Method.Name);
+
+    private TagList RunTags(ShardJob job) => RunTags(RunKey(job));
+
+    private TagList RunTags((string Experiment, long Seed, int Rank, string Method) run) => new()
+    {
+        { "experiment", run.Experiment }, { "seed", run.Seed }, { "rank", run.Rank }, { "method", run.Method }, { "node", _node },
+    };
 
     private IEnumerable<Measurement<double>> ObserveHighDriftShare()
     {
@@ -82,24 +145,15 @@ public sealed class TrainingMeter : IDisposable
                 _highDriftShare.TryRemove(entry.Key, out _);
                 continue;
             }
-            yield return new Measurement<double>(entry.Value.Share,
-                new KeyValuePair<string, object?>("experiment", entry.Key.Experiment), new KeyValuePair<string, object?>("seed", entry.Key.Seed));
+            yield return new Measurement<double>(entry.Value.Share, new TagList
+            {
+                { "experiment", entry.Key.Experiment }, { "seed", entry.Key.Seed }, { "method", entry.Value.Method }, { "node", _node },
+            });
         }
     }
 
-    /// <summary>Stops reporting a run's gauges once it ends.</summary>
-    public void Forget(string experiment, long seed, int rank)
-    {
-        _latest.TryRemove((experiment, seed, rank), out _);
-        if (_highDriftShare.TryGetValue((experiment, seed), out var drift))
-            _highDriftShare[(experiment, seed)] = drift with { ExpiresUtc = DateTime.UtcNow + FinishedRunGrace };
-    }
-
-    private IEnumerable<Measurement<double>> Observe(Func<(double Loss, double TokensPerSecond), double> pick) =>
-        _latest.Select(p => new Measurement<double>(pick(p.Value),
-            new KeyValuePair<string, object?>("experiment", p.Key.Experiment),
-            new KeyValuePair<string, object?>("seed", p.Key.Seed),
-            new KeyValuePair<string, object?>("rank", p.Key.Rank)));
+    private IEnumerable<Measurement<double>> Observe(Func<LatestStep, double> pick) =>
+        _latest.Select(p => new Measurement<double>(pick(p.Value), RunTags(p.Key)));
 
     public void Dispose() => _meter.Dispose();
 }

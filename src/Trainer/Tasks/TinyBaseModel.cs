@@ -25,24 +25,37 @@ public static class TinyBaseModel
 
     public const string Name = "builtin:tiny";
 
+    // Shards of one silo start together: one of them pretrains, the others wait for its file.
+    private static readonly Lock PretrainGate = new();
+
     /// <summary>The cached weights file, pretraining first if it is missing.</summary>
     public static string EnsurePretrained(ITrainingObserver observer)
     {
         string recipe = JsonSerializer.Serialize(new { TinyShiftTask.ModelConfig, Steps, BatchSize, PeakLr, InitSeed, Version = 1 });
         string key = Seeding.Derive(0, "tiny-base", recipe).ToString("x16");
         string path = System.IO.Path.Combine(CacheDirectory.Path, $"tiny-base-{key}.safetensors");
-        if (File.Exists(path))
+        lock (PretrainGate)
+        {
+            if (File.Exists(path))
+                return path;
+            Pretrain(path, recipe, observer);
             return path;
+        }
+    }
 
+    private static void Pretrain(string path, string recipe, ITrainingObserver observer)
+    {
         observer.OnInfo($"Pretraining the built-in tiny base model ({Steps} steps, once; cached at {path})...");
         var watch = Stopwatch.StartNew();
         using var model = new LlamaForCausalLM(TinyShiftTask.ModelConfig, float32, CPU);
         model.InitializeWeights(InitSeed);
         double finalLoss = Pretrain(model, observer);
         var tensors = model.state_dict().Select(p => (p.Key, p.Value)).ToList();
-        SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt", ["recipe"] = recipe });
+        // Written aside and moved into place, so another process never reads a half-written cache file.
+        string partial = $"{path}.{Environment.ProcessId}.partial";
+        SafeTensorsWriter.Write(partial, tensors, new Dictionary<string, string> { ["format"] = "pt", ["recipe"] = recipe });
+        File.Move(partial, path, overwrite: true);
         observer.OnInfo($"Pretrained the tiny base model in {watch.Elapsed.TotalSeconds:F1} s (final loss {finalLoss:F3}).");
-        return path;
     }
 
     private static double Pretrain(LlamaForCausalLM model, ITrainingObserver observer)

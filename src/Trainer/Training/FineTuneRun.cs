@@ -214,6 +214,7 @@ public sealed class FineTuneRun : IDisposable
         return new StepReport(step, Plan.TotalSteps, loss, lr, sigma, gradNorm, tokens, seconds, tokens / Math.Max(seconds, 1e-9), eta, fingerprint,
             _options.Exchange.LastBytesSent, _options.Exchange.LastDuration.TotalSeconds)
         {
+            Samples = share.Length,
             DriftPenalty = _robustness.PenalisesDrift ? sums[1] / batch.Length : null,
             NormPenalty = _robustness.PenalisesNorm ? sums[2] : null,
         };
@@ -308,6 +309,7 @@ public sealed class FineTuneRun : IDisposable
     {
         if (_options.Exchange.Rank != 0)
             return null;
+        var watch = Stopwatch.StartNew();
         string directory = _checkpoints.Save(Step, folder =>
         {
             PeftAdapter.Save(folder, Model, _lora, _base.Name);
@@ -332,7 +334,7 @@ public sealed class FineTuneRun : IDisposable
             File.WriteAllText(Path.Combine(folder, CheckpointStore.StateFile), JsonSerializer.Serialize(state, StateJson));
         });
         _lastCheckpoint = directory;
-        _options.Observer.OnCheckpoint(Step, directory);
+        _options.Observer.OnCheckpoint(Step, directory, watch.Elapsed);
         return directory;
     }
 

@@ -5,7 +5,7 @@ public interface ITrainingObserver
 {
     void OnStep(StepReport report) { }
     void OnEval(EvalReport report) { }
-    void OnCheckpoint(long step, string directory) { }
+    void OnCheckpoint(long step, string directory, TimeSpan duration) { }
     void OnInfo(string message) { }
 }
 

@@ -12,6 +12,9 @@ public sealed record StepReport(
     long Tokens, double StepSeconds, double TokensPerSecond, TimeSpan Eta, PerturbationFingerprint Fingerprint,
     long ExchangeBytes = 0, double ExchangeSeconds = 0)
 {
+    /// <summary>Examples (samples) this rank processed in the step.</summary>
+    public int Samples { get; init; }
+
     /// <summary>S2R2: the drift penalty per example of the global batch (before its weight); null when off.</summary>
     public double? DriftPenalty { get; init; }
 

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+
+namespace FlatLora.Grains.Telemetry;
+
+/// <summary>
+/// The "FlatLora.Cluster" meter: cluster-wide state that a singleton grain owns (experiments by state, devices, the
+/// device queue). The silo that hosts the grain's activation exports it, so a cluster-wide sum counts it once; the
+/// grain clears it when it deactivates, so a silo never keeps exporting a stale copy.
+/// </summary>
+public sealed class ClusterMeter : IDisposable
+{
+    public const string Name = "FlatLora.Cluster";
+
+    private readonly Meter _meter;
+    private volatile IReadOnlyDictionary<RunState, int>? _experiments;
+    private volatile InventoryView? _inventory;
+
+    private sealed record InventoryView(IReadOnlyList<(string Node, string State, int Count)> Devices, int QueuedRuns);
+
+    public ClusterMeter(IMeterFactory meters)
+    {
+        _meter = meters.Create(Name);
+        _meter.CreateObservableGauge("flatlora.experiments", ObserveExperiments, "{experiment}", "Experiments by state");
+        _meter.CreateObservableGauge("flatlora.devices", ObserveDevices, "{device}", "Devices by node and state (free, busy, down)");
+        _meter.CreateObservableGauge("flatlora.queue.depth", ObserveQueue, "{run}", "Seeded runs waiting for devices");
+    }
+
+    public void PublishExperiments(IEnumerable<RunState> states)
+    {
+        // Every state is exported, zeros included, so a panel shows 0 rather than "no data".
+        var counts = Enum.GetValues<RunState>().ToDictionary(s => s, _ => 0);
+        foreach (RunState state in states)
+            counts[state]++;
+        _experiments = counts;
+    }
+
+    public void ClearExperiments() => _experiments = null;
+
+    public void PublishInventory(IEnumerable<DeviceInfo> devices, int queuedRuns)
+    {
+        var list = devices.ToList();
+        string[] states = ["free", "busy", "down"];
+        var rows = list.Select(d => d.Silo).Distinct()
+            .SelectMany(node => states.Select(state => (node, state, list.Count(d => d.Silo == node && StateName(d.State) == state))))
+            .ToList();
+        _inventory = new InventoryView(rows, queuedRuns);
+    }
+
+    public void ClearInventory() => _inventory = null;
+
+    private static string StateName(DeviceState state) => state switch
+    {
+        DeviceState.Free => "free",
+        DeviceState.Busy => "busy",
+        _ => "down",
+    };
+
+    private IEnumerable<Measurement<int>> ObserveExperiments() =>
+        _experiments?.Select(p => new Measurement<int>(p.Value, new TagList { { "state", p.Key.ToString().ToLowerInvariant() } })) ?? [];
+
+    private IEnumerable<Measurement<int>> ObserveDevices() =>
+        _inventory?.Devices.Select(d => new Measurement<int>(d.Count, new TagList { { "node", d.Node }, { "state", d.State } })) ?? [];
+
+    private IEnumerable<Measurement<int>> ObserveQueue() =>
+        _inventory is { } inventory ? [new Measurement<int>(inventory.QueuedRuns)] : [];
+
+    public void Dispose() => _meter.Dispose();
+}
