@@ -99,7 +99,7 @@ internal sealed class ChildProcess : IDisposable
 
     private static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
-    private static string RepositoryRoot
+    public static string RepositoryRoot
     {
         get
         {

@@ -21,6 +21,9 @@ internal sealed class SiloCluster : IDisposable
 
     public ChildProcess Silo(string name) => _silos.Single(s => s.Name == name).Process;
 
+    /// <summary>The silo's HTTP port (/health, /metrics).</summary>
+    public int HttpPort(string name) => _silos.Single(s => s.Name == name).HttpPort;
+
     public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10")
     {
         int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort();
