@@ -34,6 +34,8 @@ public static class SiloHostingExtensions
                 IPEndPoint? primary = settings.PrimarySiloPort is int port ? new IPEndPoint(IPAddress.Loopback, port) : null;
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, primary, settings.ServiceId, settings.ClusterId);
             }
+            if (settings.Kubernetes)
+                silo.UseKubernetesHosting();   // after the endpoints above: the pod's name and IP win
             if (settings.Storage.Equals("Redis", StringComparison.OrdinalIgnoreCase))
                 silo.AddRedisGrainStorage(StorageNames.Default, o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.Redis!));
             else
@@ -94,5 +96,14 @@ public static class SiloHostingExtensions
             throw new ArgumentException($"{SiloSettings.Section}:GrpcPort must be a port number, or 0 for none (got {settings.GrpcPort})");
         if (settings.AdvertisedIp is not null && !IPAddress.TryParse(settings.AdvertisedIp, out _))
             throw new ArgumentException($"{SiloSettings.Section}:AdvertisedIp '{settings.AdvertisedIp}' is not an IP address");
+        if (settings.Kubernetes)
+        {
+            // Orleans' Kubernetes hosting reads these; without them it fails later with a less helpful message.
+            string[] missing = ["POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_SERVICE_ID", "ORLEANS_CLUSTER_ID"];
+            missing = missing.Where(v => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v))).ToArray();
+            if (missing.Length > 0)
+                throw new ArgumentException($"{SiloSettings.Section}:Kubernetes is on but the pod does not set {string.Join(", ", missing)} " +
+                    "(the Helm chart sets them from the downward API)");
+        }
     }
 }

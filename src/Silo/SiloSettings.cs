@@ -32,6 +32,12 @@ public sealed class SiloSettings
     public string ClusterId { get; set; } = "flatlora";
     public string ServiceId { get; set; } = "flatlora";
 
+    /// <summary>
+    /// Running in Kubernetes (the Helm chart sets it): Orleans' Kubernetes hosting takes the silo name, address and
+    /// cluster ids from the pod (POD_NAME, POD_IP, ORLEANS_SERVICE_ID, ...) and marks silos whose pod is gone as dead.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
     /// <summary>The first silo of a localhost cluster (its silo port); others join through it.</summary>
     public int? PrimarySiloPort { get; set; }
 }

@@ -64,6 +64,22 @@ internal sealed class ChildProcess : IDisposable
         return (cli._process.ExitCode, cli.Output);
     }
 
+    /// <summary>Waits for the process to exit by itself; returns its exit code, or null if it still runs after the timeout.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        _process.WaitForExit();   // drain the output readers
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGTERM (a graceful shutdown), then waits; kills it if it does not stop in time.</summary>
     public void Stop(TimeSpan timeout)
     {

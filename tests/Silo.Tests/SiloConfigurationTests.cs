@@ -1,0 +1,25 @@
+namespace FlatLora.Silo.Tests;
+
+/// <summary>A silo with bad configuration stops at once and names what is wrong.</summary>
+public sealed class SiloConfigurationTests
+{
+    [Fact]
+    public async Task Kubernetes_hosting_outside_a_pod_fails_naming_the_missing_variables()
+    {
+        using ChildProcess silo = ChildProcess.Start("Silo", "flatlora-silo.dll",
+            ["--FlatLora:Silo:Kubernetes=true", "--Urls=http://127.0.0.1:0", "--FlatLora:Silo:GrpcPort=0"]);
+        int? exit = await silo.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit is not null and not 0, $"the silo should have stopped with an error:\n{silo.Output}");
+        Assert.Contains("FlatLora:Silo:Kubernetes is on but the pod does not set POD_NAME, POD_NAMESPACE, POD_IP", silo.Output);
+    }
+
+    [Fact]
+    public async Task An_unknown_clustering_provider_is_named()
+    {
+        using ChildProcess silo = ChildProcess.Start("Silo", "flatlora-silo.dll",
+            ["--FlatLora:Silo:Clustering=Consul", "--Urls=http://127.0.0.1:0", "--FlatLora:Silo:GrpcPort=0"]);
+        int? exit = await silo.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit is not null and not 0, silo.Output);
+        Assert.Contains("FlatLora:Silo:Clustering must be Localhost or Redis (got 'Consul')", silo.Output);
+    }
+}
