@@ -1,0 +1,168 @@
+using System.Reflection;
+using System.Text.Json;
+using FlatLora.Grains.Hosting;
+using FlatLora.Silo;
+using YamlDotNet.RepresentationModel;
+
+namespace FlatLora.Deploy.Tests;
+
+/// <summary>The Helm chart: lint, render and offline validation for the default, GPU and CPU-only values, and what the rendered manifests promise.</summary>
+public sealed class HelmChartTests
+{
+    public static TheoryData<string, string[]> Profiles => new()
+    {
+        { "default", [] },
+        { "gpu", ["values-gpu.yaml"] },
+        { "cpu", ["values-cpu.yaml"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Profiles))]
+    public void Lints_renders_and_validates_offline(string profile, string[] valuesFiles)
+    {
+        string[] lintArgs = ["lint", DeployTools.Chart, "--strict", .. valuesFiles.SelectMany(f => new[] { "-f", Path.Combine(DeployTools.Chart, f) })];
+        (int exit, string output) = DeployTools.Exec(DeployTools.Helm, lintArgs);
+        Assert.True(exit == 0, $"helm lint ({profile}):\n{output}");
+
+        RenderedChart chart = RenderedChart.Render(profile, valuesFiles);
+        (exit, output) = DeployTools.Exec("node", [Path.Combine(DeployTools.Chart, "ci", "validate-manifests.mjs"), "--modules", DeployTools.ValidatorModules, chart.File]);
+        Assert.True(exit == 0, $"manifest validation ({profile}):\n{output}");
+        Assert.Contains($"{chart.Manifests.Count} manifest(s) checked, 0 problem(s)", output);
+    }
+
+    [Fact]
+    public void The_validator_rejects_wrong_types_and_unknown_fields()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"flatlora-bad-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(file, """
+            apiVersion: v1
+            kind: Service
+            metadata: { name: typo }
+            spec:
+              selector: { app: x }
+              ports: [{ name: http, port: "eighty" }]
+            ---
+            apiVersion: apps/v1
+            kind: StatefulSet
+            metadata: { name: misplaced }
+            spec:
+              serviceName: x
+              selector: { matchLabels: { app: x } }
+              template:
+                metadata: { labels: { app: x } }
+                spec:
+                  containers: [{ name: c, image: i, resource: { limits: { cpu: "1" } } }]
+            """);
+        (int exit, string output) = DeployTools.Exec("node", [Path.Combine(DeployTools.Chart, "ci", "validate-manifests.mjs"), "--modules", DeployTools.ValidatorModules, file]);
+        Assert.Equal(1, exit);
+        Assert.Contains("Service typo: data/spec/ports/0/port must be integer", output);
+        Assert.Contains("StatefulSet misplaced: unknown field StatefulSet.spec.template.spec.containers[0].resource", output);
+    }
+
+    [Fact]
+    public void Default_values_render_every_part_of_a_deployment()
+    {
+        RenderedChart chart = RenderedChart.Render("parts", []);
+        string[] kinds = chart.Manifests.Select(m => RenderedChart.Scalar(m, "kind")!).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["ConfigMap", "PersistentVolumeClaim", "PrometheusRule", "Role", "RoleBinding", "Secret", "Service", "Service", "Service", "Service",
+            "ServiceAccount", "ServiceMonitor", "StatefulSet", "StatefulSet"], kinds);
+
+        // Orleans' Kubernetes hosting: pod labels and downward-API variables.
+        YamlMappingNode silo = chart.Single("StatefulSet", "flatlora");
+        Assert.Equal("flatlora", RenderedChart.Scalar(silo, "spec", "template", "metadata", "labels", "orleans/serviceId"));
+        Assert.Equal("flatlora", RenderedChart.Scalar(silo, "spec", "template", "metadata", "labels", "orleans/clusterId"));
+        var env = chart.SiloEnvironment;
+        foreach (string variable in new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_SERVICE_ID", "ORLEANS_CLUSTER_ID" })
+            Assert.True(env.ContainsKey(variable), variable);
+        Assert.Equal("true", env["FlatLora__Silo__Kubernetes"]);
+        Assert.Equal("$(POD_IP)", env["FlatLora__Silo__AdvertisedIp"]);
+
+        // The gRPC gradient port is exposed on the pods and the headless service.
+        var ports = RenderedChart.Sequence(chart.Single("Service", "-silo"), "spec", "ports").Cast<YamlMappingNode>()
+            .ToDictionary(p => RenderedChart.Scalar(p, "name")!, p => RenderedChart.Scalar(p, "port"));
+        Assert.Equal("5050", ports["grpc"]);
+        Assert.Equal("30000", ports["gateway"]);
+        Assert.Equal("11111", ports["silo"]);
+        Assert.Equal("30000", RenderedChart.Scalar(RenderedChart.Sequence(chart.Single("Service", "-gateway"), "spec", "ports")[0], "port"));
+
+        // Everything a silo writes lands on the one shared ReadWriteMany volume.
+        Assert.Equal("ReadWriteMany", RenderedChart.Sequence(chart.Single("PersistentVolumeClaim", "-data"), "spec", "accessModes")[0].ToString());
+        Assert.Equal("/data", RenderedChart.Scalar(chart.SiloContainer, "workingDir"));
+
+        // The RBAC Orleans needs to watch pods and delete defunct ones.
+        var verbs = RenderedChart.Sequence((YamlMappingNode)RenderedChart.Sequence(chart.Single("Role", "flatlora"), "rules")[0], "verbs").Select(v => v.ToString()).ToList();
+        Assert.Equal(["get", "list", "watch", "delete"], verbs);
+
+        // The ServiceMonitor sets job="flatlora", which dashboards and alerts select on.
+        var relabel = (YamlMappingNode)RenderedChart.Sequence((YamlMappingNode)RenderedChart.Sequence(chart.Single("ServiceMonitor", "flatlora"), "spec", "endpoints")[0], "relabelings")[0];
+        Assert.Equal("job", RenderedChart.Scalar(relabel, "targetLabel"));
+        Assert.Equal("flatlora", RenderedChart.Scalar(relabel, "replacement"));
+    }
+
+    [Fact]
+    public void Gpu_values_request_gpus_on_gpu_nodes_and_cpu_values_none()
+    {
+        RenderedChart gpu = RenderedChart.Render("gpu-only", ["values-gpu.yaml"]);
+        Assert.Equal("1", RenderedChart.Scalar(gpu.SiloContainer, "resources", "limits", "nvidia.com/gpu"));
+        Assert.Equal("on", gpu.SiloEnvironment["FlatLora__Cluster__Cuda"]);
+        Assert.Equal("true", RenderedChart.Scalar(gpu.Single("StatefulSet", "flatlora"), "spec", "template", "spec", "nodeSelector", "nvidia.com/gpu.present"));
+        Assert.EndsWith(":0.1.0-gpu", RenderedChart.Scalar(gpu.SiloContainer, "image"), StringComparison.Ordinal);
+
+        RenderedChart cpu = RenderedChart.Render("cpu-only", ["values-cpu.yaml"]);
+        Assert.Null(RenderedChart.Node(cpu.SiloContainer, "resources", "limits", "nvidia.com/gpu"));
+        Assert.Equal("off", cpu.SiloEnvironment["FlatLora__Cluster__Cuda"]);
+        Assert.Equal("2", cpu.SiloEnvironment["FlatLora__Cluster__CpuSlots"]);
+        Assert.EndsWith(":0.1.0-cpu", RenderedChart.Scalar(cpu.SiloContainer, "image"), StringComparison.Ordinal);
+        Assert.Empty(cpu.OfKind("ServiceMonitor"));
+    }
+
+    [Fact]
+    public void Every_silo_setting_the_chart_sets_exists()
+    {
+        // A misspelt FlatLora__... variable would be ignored silently by .NET configuration.
+        RenderedChart chart = RenderedChart.Render("settings", ["values-cpu.yaml"]);
+        var sections = new Dictionary<string, Type> { ["FlatLora__Silo__"] = typeof(SiloSettings), ["FlatLora__Cluster__"] = typeof(FlatLoraClusterOptions) };
+        var settings = chart.SiloEnvironment.Keys.Where(k => k.StartsWith("FlatLora__", StringComparison.Ordinal)).ToList();
+        Assert.True(settings.Count >= 15, string.Join(", ", settings));
+        foreach (string variable in settings)
+        {
+            (string prefix, Type type) = sections.Select(s => (s.Key, s.Value)).Single(s => variable.StartsWith(s.Key, StringComparison.Ordinal));
+            string property = variable[prefix.Length..];
+            Assert.True(type.GetProperty(property, BindingFlags.Public | BindingFlags.Instance) is not null, $"{variable}: {type.Name} has no property {property}");
+        }
+    }
+
+    [Fact]
+    public void Dashboards_and_alert_rules_ship_unchanged()
+    {
+        RenderedChart chart = RenderedChart.Render("files", []);
+        YamlMappingNode dashboards = chart.Single("ConfigMap", "-dashboards");
+        Assert.Equal("1", RenderedChart.Scalar(dashboards, "metadata", "labels", "grafana_dashboard"));
+        var data = (YamlMappingNode)RenderedChart.Node(dashboards, "data")!;
+        string[] files = Directory.GetFiles(Path.Combine(DeployTools.Chart, "dashboards"), "*.json");
+        Assert.Equal(3, files.Length);
+        Assert.Equal(files.Length, data.Children.Count);
+        foreach (string file in files)
+        {
+            string shipped = RenderedChart.Scalar(data, Path.GetFileName(file))!;
+            using JsonDocument a = JsonDocument.Parse(shipped), b = JsonDocument.Parse(File.ReadAllText(file));
+            Assert.True(JsonElement.DeepEquals(a.RootElement, b.RootElement), Path.GetFileName(file));
+        }
+
+        var alerts = RenderedChart.Sequence((YamlMappingNode)RenderedChart.Sequence(chart.Single("PrometheusRule", "flatlora"), "spec", "groups")[0], "rules")
+            .Select(r => RenderedChart.Scalar(r, "alert")).ToList();
+        Assert.Equal(["FlatLoraRunStalled", "FlatLoraShardDown", "FlatLoraDevicesDown", "FlatLoraNonFiniteLoss", "FlatLoraQueueStuck"], alerts);
+    }
+
+    [Theory]
+    [InlineData("mode=tpu", "mode must be one of the following")]
+    [InlineData("replica=3", "Additional property replica is not allowed")]
+    [InlineData("cluster.heartbeatTimeout=30s", "heartbeatTimeout")]
+    [InlineData("redis.enabled=false", "redis.external.address is required when redis.enabled is false")]
+    public void Bad_values_fail_naming_the_value(string set, string message)
+    {
+        (int exit, string output) = DeployTools.Exec(DeployTools.Helm, ["template", "flatlora", DeployTools.Chart, "--set", set]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(message, output);
+    }
+}
