@@ -20,4 +20,10 @@ public sealed record TrainingSpec
 
     /// <summary>Write a metrics line and a progress update every this many optimizer steps.</summary>
     public int LogEvery { get; init; } = 10;
+
+    /// <summary>
+    /// Keep only each decoder layer's input during forward and recompute the layer in backward: activation memory
+    /// drops from every layer's intermediates to one layer's, for about one extra forward pass of compute.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
 }

@@ -9,9 +9,14 @@ public static class PeakMemory
         if (!File.Exists(status))
             return null;
         string? line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        if (line is null)
-            return null;
-        string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return long.TryParse(parts[1], out long kib) ? kib / 1024.0 / 1024.0 : null;
+        return line is null ? null : ParseStatusLine(line);
+    }
+
+    /// <summary>GiB of a /proc status line such as "VmHWM:\t  612345 kB".</summary>
+    internal static double? ParseStatusLine(string line)
+    {
+        // A tab, then padding that vanishes once the value has 8 digits (10 GB and more).
+        string[] parts = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length >= 2 && long.TryParse(parts[1], out long kib) ? kib / 1024.0 / 1024.0 : null;
     }
 }

@@ -18,8 +18,6 @@ public static class TrainBenchmark
 {
     public static TrainBenchmarkResult Run(TrainBenchmarkOptions o, Action<string>? progress = null)
     {
-        if (o.Checkpointing)
-            throw new NotSupportedException("--checkpointing: gradient checkpointing is not implemented yet");
         if (o.Steps < 1 || o.Warmup < 0 || o.Batch < 1 || o.Sequence < 2)
             throw new ArgumentException("--steps, --batch must be ≥ 1, --warmup ≥ 0 and --seq ≥ 2");
         LlamaConfig config = BenchShapes.Get(o.Shape);
@@ -30,7 +28,7 @@ public static class TrainBenchmark
             Model = new ModelSpec { Dtype = o.Dtype },
             Lora = new LoraSpec { Rank = o.Rank, Alpha = o.Alpha ?? 2 * o.Rank, Dropout = 0, Targets = [.. o.Targets] },
             Method = new MethodSpec { Name = o.Method, Rho = o.Rho },
-            Training = new TrainingSpec { BatchSize = o.Batch, MicroBatchSize = o.Batch, MaxSteps = totalSteps },
+            Training = new TrainingSpec { BatchSize = o.Batch, MicroBatchSize = o.Batch, MaxSteps = totalSteps, GradientCheckpointing = o.Checkpointing },
             Optimizer = new OptimizerSpec { Lr = 1e-4, WarmupSteps = 0, Schedule = "constant" },
             Device = o.Device,
             Seed = o.Seed,

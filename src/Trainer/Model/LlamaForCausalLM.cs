@@ -35,6 +35,9 @@ public sealed class LlamaForCausalLM : nn.Module
     public Device Device { get; }
     public LlamaModel Decoder => _model;
 
+    /// <summary>Recompute each decoder layer in backward instead of keeping its activations (see <see cref="LlamaModel"/>).</summary>
+    internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault) => _model.EnableGradientCheckpointing(onBackwardFault);
+
     /// <summary>The bias-free linear layer a model without LoRA uses.</summary>
     public static LinearFactory PlainLinear(ScalarType dtype, Device device) =>
         (_, inFeatures, outFeatures) => nn.Linear(inFeatures, outFeatures, hasBias: false, device: device, dtype: dtype);

@@ -11,6 +11,7 @@ public sealed class LlamaModel : nn.Module
     [ComponentName(Name = "layers")] private readonly ModuleList<LlamaDecoderLayer> _layers;
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
     private readonly RotaryEmbedding _rotaryEmb;
+    private Action<Exception>? _checkpointFaults;   // set: recompute each layer in backward (gradient checkpointing)
 
     public LlamaModel(LlamaConfig config, string path, LinearFactory linear, ScalarType dtype, Device device)
         : base(nameof(LlamaModel))
@@ -29,6 +30,12 @@ public sealed class LlamaModel : nn.Module
 
     public int LayerCount => _layers.Count;
 
+    /// <summary>
+    /// Turns gradient checkpointing on for training forwards (grad enabled, training mode): each layer keeps only
+    /// its input and is recomputed in backward. Faults in a recomputation go to <paramref name="onBackwardFault"/>.
+    /// </summary>
+    internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault) => _checkpointFaults = onBackwardFault;
+
     /// <param name="inputIds">(B, T) token ids.</param>
     /// <param name="positions">(B, T) positions; null means 0..T-1 after whatever the cache holds.</param>
     /// <param name="mask">(B, 1, T, S) boolean attention mask, or null for plain causal attention.</param>
@@ -43,8 +50,13 @@ public sealed class LlamaModel : nn.Module
         Tensor h = _embedTokens.forward(inputIds);                                                 // (B, T, C)
         (Tensor cos, Tensor sin) = _rotaryEmb.Tables(positions, h.dtype);                          // (B, 1, T, hD)
         var context = new AttentionContext(cos, sin, mask, cache);
+        bool checkpointing = _checkpointFaults is not null && training && is_grad_enabled() && cache is null;
         foreach (LlamaDecoderLayer layer in _layers)
-            h = layer.forward(h, context);
+        {
+            h = checkpointing
+                ? CheckpointedLayerFunction.Run(layer, h, context, layer.parameters().Where(p => p.requires_grad).ToList(), _checkpointFaults!)
+                : layer.forward(h, context);
+        }
         return _norm.forward(h).MoveToOuterDisposeScope();
     }
 

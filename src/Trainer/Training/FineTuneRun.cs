@@ -35,6 +35,7 @@ public sealed class FineTuneRun : IDisposable
     private readonly DataOrder _order;
     private readonly CheckpointStore _checkpoints;
     private readonly DriftRegularizer _robustness;
+    private readonly BackwardFaults _checkpointFaults = new();
     private readonly ulong? _frozenDigestAtStart;
     private readonly List<double> _stepSeconds = [];
     private long _tokensProcessed;
@@ -60,6 +61,14 @@ public sealed class FineTuneRun : IDisposable
         else
             WeightLoader.LoadBaseWeights(Model, baseModel.WeightFiles);
         Model.train();
+        if (spec.Training.GradientCheckpointing)
+        {
+            // TorchSharp can save and restore only the CPU random state, which the recomputed dropout masks need.
+            if (spec.Lora.Dropout > 0 && _device.type != TorchSharp.DeviceType.CPU)
+                throw new NotSupportedException("training.gradient_checkpointing with lora.dropout > 0 works on the CPU only: TorchSharp cannot " +
+                    "restore the CUDA random state for the recomputed dropout masks. Set lora.dropout: 0 (as Flat-LoRA's paper does) or turn checkpointing off.");
+            Model.EnableGradientCheckpointing(_checkpointFaults.Record);
+        }
         _loraParameters = LoraInjector.LoraParameters(Model).Select(p => p.Parameter).ToList();
         OptimizerSpec o = spec.Optimizer;
         _optimizer = optim.AdamW(_loraParameters, lr: o.Lr, beta1: o.Beta1, beta2: o.Beta2, eps: o.Eps, weight_decay: o.WeightDecay);
@@ -253,6 +262,7 @@ public sealed class FineTuneRun : IDisposable
         }
         objective.backward();
         Perturbation?.ThrowIfBackwardFaulted();
+        _checkpointFaults.ThrowIfAny();
         return new MicroBatchLoss(crossEntropy.item<float>(), driftSum, norm, examples.Sum(e => (long)e.InputIds.Length));
     }
 
