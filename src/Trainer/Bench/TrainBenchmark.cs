@@ -91,6 +91,7 @@ public static class TrainBenchmark
             Sequence = o.Sequence,
             Rank = o.Rank,
             Targets = o.Targets,
+            Checkpointing = o.Checkpointing,
             Steps = o.Steps,
             Warmup = o.Warmup,
             MsPerStep = mean * 1000,

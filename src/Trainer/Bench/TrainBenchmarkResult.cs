@@ -14,6 +14,7 @@ public sealed record TrainBenchmarkResult
     [JsonPropertyName("seq")] public int Sequence { get; init; }
     [JsonPropertyName("rank")] public int Rank { get; init; }
     [JsonPropertyName("targets")] public required IReadOnlyList<string> Targets { get; init; }
+    [JsonPropertyName("checkpointing")] public bool Checkpointing { get; init; }
     [JsonPropertyName("steps")] public int Steps { get; init; }
     [JsonPropertyName("warmup")] public int Warmup { get; init; }
     [JsonPropertyName("ms_per_step")] public double MsPerStep { get; init; }
