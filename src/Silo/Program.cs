@@ -1,4 +1,8 @@
 using FlatLora.Silo;
+using FlatLora.Trainer.Hardware;
+
+// A CUDA libtorch named by $FLATLORA_LIBTORCH is loaded before anything touches torch.
+LibTorchLocator.Preload();
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();

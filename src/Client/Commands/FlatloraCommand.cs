@@ -3,6 +3,7 @@ using FlatLora.Abstractions;
 using FlatLora.Client.Cluster;
 using FlatLora.Spec;
 using FlatLora.Trainer.Data;
+using FlatLora.Trainer.Hardware;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Training;
 
@@ -26,11 +27,13 @@ internal abstract class FlatloraCommand : Command
         TextWriter error = parseResult.InvocationConfiguration.Error;
         try
         {
+            // Before anything touches torch: TorchSharp's native library binds to the first libtorch loaded.
+            LibTorchLocator.Preload(parseResult.GetValue(GlobalOptions.LibTorch));
             return await ExecuteAsync(parseResult, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SpecException or SpecRejectedException or DataFormatException or SafeTensorsFormatException
                                        or FileNotFoundException or DirectoryNotFoundException or ArgumentException
-                                       or NotSupportedException or InvalidDataException or KeyNotFoundException)
+                                       or NotSupportedException or InvalidDataException or KeyNotFoundException or DllNotFoundException)
         {
             await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return ExitCodes.InvalidInput;

@@ -14,7 +14,10 @@ internal static class GlobalOptions
     public static readonly Option<int> LocalSlots = new("--slots") { Description = "CPU slots of the --local silo", DefaultValueFactory = _ => 1, Recursive = true };
     public static readonly Option<double> ConnectTimeout = new("--connect-timeout") { Description = "Seconds to wait for the cluster", DefaultValueFactory = _ => 15, Recursive = true };
 
-    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots, ConnectTimeout];
+    public static readonly Option<string?> LibTorch = new("--libtorch")
+    { Description = "Folder of the libtorch to run on, e.g. PyTorch's torch/lib for CUDA ($FLATLORA_LIBTORCH)", Recursive = true };
+
+    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots, ConnectTimeout, LibTorch];
 
     public static ConnectionOptions Connection(ParseResult parseResult)
     {

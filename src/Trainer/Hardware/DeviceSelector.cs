@@ -25,8 +25,9 @@ public static class DeviceSelector
     {
         if (!cuda.is_available())
             throw new InvalidOperationException(
-                $"device: '{device}' was requested but CUDA did not initialise (torch.cuda.is_available() is false with the " +
-                "libtorch this process loaded). Use device: cpu, or run on a GPU node with a CUDA libtorch on LD_LIBRARY_PATH.");
+                $"device: '{device}' was requested but CUDA did not initialise (torch.cuda.is_available() is false). What was tried:" +
+                Environment.NewLine + LibTorchLocator.CudaDiagnosis() + Environment.NewLine +
+                $"Use device: cpu, or give a CUDA libtorch with --libtorch DIR or ${LibTorchLocator.Variable} (PyTorch's torch/lib works).");
         return new Device(device);
     }
 }
