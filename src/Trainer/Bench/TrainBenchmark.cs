@@ -92,6 +92,7 @@ public static class TrainBenchmark
             Rank = o.Rank,
             Targets = o.Targets,
             Checkpointing = o.Checkpointing,
+            FlatNoise = o.Method == MethodSpec.Flat ? FlatNoise(run.Model.Device) : null,
             Steps = o.Steps,
             Warmup = o.Warmup,
             MsPerStep = mean * 1000,
@@ -106,6 +107,14 @@ public static class TrainBenchmark
             FinalLoss = loss,
             Threads = get_num_threads(),
         };
+    }
+
+    private static string FlatNoise(Device device)
+    {
+        if (device.type != TorchSharp.DeviceType.CUDA)
+            return "generated on the CPU";
+        Flat.Cuda.CudaNoiseKernel.For(device, out string description);
+        return description;
     }
 
     private static void Synchronize(Device device)

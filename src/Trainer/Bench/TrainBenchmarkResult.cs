@@ -15,6 +15,9 @@ public sealed record TrainBenchmarkResult
     [JsonPropertyName("rank")] public int Rank { get; init; }
     [JsonPropertyName("targets")] public required IReadOnlyList<string> Targets { get; init; }
     [JsonPropertyName("checkpointing")] public bool Checkpointing { get; init; }
+
+    /// <summary>How Flat-LoRA's noise was produced (fused CUDA kernel, or CPU generation and why); null for LoRA.</summary>
+    [JsonPropertyName("flat_noise")] public string? FlatNoise { get; init; }
     [JsonPropertyName("steps")] public int Steps { get; init; }
     [JsonPropertyName("warmup")] public int Warmup { get; init; }
     [JsonPropertyName("ms_per_step")] public double MsPerStep { get; init; }

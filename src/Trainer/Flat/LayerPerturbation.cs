@@ -71,6 +71,10 @@ internal sealed class LayerPerturbation : IDisposable
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
+        // On a GPU, one fused kernel does the same math without a weight-sized fp32 temporary or a host copy.
+        if (_layer.Weight.device.type == TorchSharp.DeviceType.CUDA && _layer.Weight.is_contiguous()
+            && Cuda.CudaNoiseKernel.For(_layer.Weight.device, out _) is { } kernel)
+            return kernel.PerturbedWeight(_layer.Weight, _rowScale, Stream).MoveToOuterDisposeScope();
         Tensor perturbed = Epsilon().add_(_layer.Weight);                         // fp32: W promoted exactly
         return perturbed.to(_layer.Weight.dtype).MoveToOuterDisposeScope();
     }

@@ -93,6 +93,9 @@ public static class LibTorchLocator
             ? $"- {source}: {directory} does not exist"
             : $"- {source}: {directory} ({(File.Exists(Path.Combine(directory, "libtorch_cuda.so")) ? "has libtorch_cuda.so" : File.Exists(Path.Combine(directory, "libtorch.so")) ? "libtorch without CUDA" : "no libtorch")})";
 
+    /// <summary>The folder of the libtorch this process loaded, if any.</summary>
+    public static string? LoadedDirectory() => LoadedLibraries().Cpu is string cpu ? Path.GetDirectoryName(cpu) : null;
+
     /// <summary>Paths of the loaded libtorch_cpu.so and libtorch_cuda.so, from /proc/self/maps.</summary>
     private static (string? Cpu, string? Cuda) LoadedLibraries()
     {

@@ -74,7 +74,14 @@ public sealed class FineTuneRun : IDisposable
         _optimizer = optim.AdamW(_loraParameters, lr: o.Lr, beta1: o.Beta1, beta2: o.Beta2, eps: o.Eps, weight_decay: o.WeightDecay);
         _order = new DataOrder(data.Train.Count, spec.Training.BatchSize, spec.Seed);
         if (spec.Method.IsFlat)
+        {
             Perturbation = new FlatLoraPerturbation(LoraInjector.LoraLayers(Model), spec.Seed, spec.Method.Rho, Plan.TotalSteps);
+            if (_device.type == TorchSharp.DeviceType.CUDA)
+            {
+                Flat.Cuda.CudaNoiseKernel.For(_device, out string noise);
+                _options.Observer.OnInfo($"Flat-LoRA noise on {_device}: {noise}.");
+            }
+        }
         _checkpoints = new CheckpointStore(_options.CheckpointRoot ?? Path.Combine(spec.OutputDir, "checkpoints"), spec.Checkpoint.Keep);
         _robustness = new DriftRegularizer(spec.Robustness, baseModel.Tokenizer, spec.Data.MaxSeqLen, spec.Seed);
         _frozenDigestAtStart = _options.VerifyFrozenWeights ? FrozenWeightDigest.Compute(Model) : null;

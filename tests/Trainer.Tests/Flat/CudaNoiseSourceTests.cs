@@ -91,3 +91,25 @@ public sealed class CudaNoiseSourceTests
         return directory ?? throw new DirectoryNotFoundException("repository root not found above " + AppContext.BaseDirectory);
     }
 }
+
+/// <summary>Without a GPU driver the kernel is unavailable, and says so instead of failing the run.</summary>
+public sealed class CudaNoiseKernelFallbackTests
+{
+    [Fact]
+    public void The_embedded_source_is_the_checked_file()
+    {
+        string file = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Trainer", "Flat", "Cuda", "flat_noise.cu"));
+        Assert.Equal(file, Trainer.Flat.Cuda.CudaNoiseKernel.Source());
+    }
+
+    [Fact]
+    public void Without_a_driver_the_noise_falls_back_to_the_CPU_with_the_reason()
+    {
+        if (File.Exists("/proc/driver/nvidia/version"))
+            return;   // a GPU machine: the fallback is not what happens there
+        var kernel = Trainer.Flat.Cuda.CudaNoiseKernel.For(new TorchSharp.torch.Device("cuda:0"), out string description);
+        Assert.Null(kernel);
+        Assert.StartsWith("generated on the CPU and copied: the CUDA kernel is unavailable (", description);
+        Assert.Contains("libcuda", description);
+    }
+}

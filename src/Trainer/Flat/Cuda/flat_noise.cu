@@ -4,14 +4,14 @@
 // and add is rounded once, exactly as in C#. Without __CUDACC_RTC__ the same code compiles as C99 for the CPU
 // check in the tests.
 #ifdef __CUDACC_RTC__
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
+// No CUDA headers: NVRTC builds this alone, whatever headers the node's NVRTC ships.
 #define FN __device__ __forceinline__
 typedef unsigned int u32;
 typedef unsigned long long u64;
 #else
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 #define FN static inline
 typedef uint32_t u32;
 typedef uint64_t u64;
@@ -32,6 +32,15 @@ FN u32 float_to_bits(float f)
     return __float_as_uint(f);
 #else
     u32 b; memcpy(&b, &f, 4); return b;
+#endif
+}
+
+FN float sqrt_rn(float x)
+{
+#ifdef __CUDACC_RTC__
+    return __fsqrt_rn(x);
+#else
+    return sqrtf(x);
 #endif
 }
 
@@ -86,7 +95,7 @@ FN void box_muller(u32 a, u32 b, float* z0, float* z1)
     const float inv24 = 1.0f / 16777216.0f;
     float u1 = 1.0f - (float)(a >> 8) * inv24;
     float u2 = (float)(b >> 8) * inv24;
-    float radius = sqrtf(-2.0f * portable_log(u1));
+    float radius = sqrt_rn(-2.0f * portable_log(u1));   // correctly rounded on both sides
     float c, s;
     portable_cos_sin_turns(u2, &c, &s);
     *z0 = radius * c;
@@ -103,6 +112,19 @@ FN void normal_block(u64 block, u64 key, u32 stream_a, u32 stream_b, float z[4])
 }
 
 #ifdef __CUDACC_RTC__
+// bf16 and fp16 live in 16-bit words. bf16 rounds to nearest even as c10::BFloat16 does (NaN → 0x7FC0); fp16 uses
+// the hardware's round-to-nearest-even conversion, as ATen's.
+FN float bf16_to_float(unsigned short h) { return bits_to_float((u32)h << 16); }
+FN unsigned short float_to_bf16(float f)
+{
+    u32 bits = float_to_bits(f);
+    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (unsigned short)0x7FC0;
+    return (unsigned short)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
+FN float f16_to_float(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
+FN unsigned short float_to_f16(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+FN float f32_identity(float f) { return f; }
+
 // out = W + ε for a contiguous (rows, cols) weight; one thread per Philox block of four elements.
 #define PERTURBED_WEIGHT(NAME, T, TO_FLOAT, FROM_FLOAT)                                                        \
 extern "C" __global__ void NAME(const T* __restrict__ weight, T* __restrict__ out, const float* __restrict__ row_scale, \
@@ -121,8 +143,7 @@ extern "C" __global__ void NAME(const T* __restrict__ weight, T* __restrict__ ou
         }                                                                                                      \
     }                                                                                                          \
 }
-#define IDENTITY(x) (x)
-PERTURBED_WEIGHT(flat_perturbed_weight_f32, float, IDENTITY, IDENTITY)
-PERTURBED_WEIGHT(flat_perturbed_weight_bf16, __nv_bfloat16, __bfloat162float, __float2bfloat16_rn)
-PERTURBED_WEIGHT(flat_perturbed_weight_f16, __half, __half2float, __float2half_rn)
+PERTURBED_WEIGHT(flat_perturbed_weight_f32, float, f32_identity, f32_identity)
+PERTURBED_WEIGHT(flat_perturbed_weight_bf16, unsigned short, bf16_to_float, float_to_bf16)
+PERTURBED_WEIGHT(flat_perturbed_weight_f16, unsigned short, f16_to_float, float_to_f16)
 #endif
