@@ -111,9 +111,7 @@ FN void normal_block(u64 block, u64 key, u32 stream_a, u32 stream_b, float z[4])
     box_muller(c[2], c[3], &z[2], &z[3]);
 }
 
-#ifdef __CUDACC_RTC__
-// bf16 and fp16 live in 16-bit words. bf16 rounds to nearest even as c10::BFloat16 does (NaN → 0x7FC0); fp16 uses
-// the hardware's round-to-nearest-even conversion, as ATen's.
+// bf16 lives in a 16-bit word and rounds to nearest even, as c10::BFloat16 does (NaN → 0x7FC0).
 FN float bf16_to_float(unsigned short h) { return bits_to_float((u32)h << 16); }
 FN unsigned short float_to_bf16(float f)
 {
@@ -121,29 +119,49 @@ FN unsigned short float_to_bf16(float f)
     if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (unsigned short)0x7FC0;
     return (unsigned short)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
 }
+
+// Elements 4·block .. 4·block+3 of out = W + ε (row-major, `cols` per row): one Philox block, one division.
+#define PERTURB_BLOCK(T, TO_FLOAT, FROM_FLOAT)                                                                 \
+    {                                                                                                          \
+        float z[4];                                                                                            \
+        normal_block((u64)block, key, stream_a, stream_b, z);                                                  \
+        long long n = block * 4;                                                                               \
+        long long row = n / cols, col = n - row * cols;                                                        \
+        float scale = row_scale[row];                                                                          \
+        for (int k = 0; k < 4 && n < total; k++, n++, col++) {                                                 \
+            if (col == cols) { col = 0; row++; scale = row_scale[row]; }                                       \
+            float epsilon = z[k] * scale;                                                                      \
+            out[n] = FROM_FLOAT(epsilon + TO_FLOAT(weight[n]));                                                \
+        }                                                                                                      \
+    }
+
+#ifdef __CUDACC_RTC__
+// fp16 uses the hardware's round-to-nearest-even conversion, as ATen's.
 FN float f16_to_float(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
 FN unsigned short float_to_f16(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
 FN float f32_identity(float f) { return f; }
 
-// out = W + ε for a contiguous (rows, cols) weight; one thread per Philox block of four elements.
+// out = W + ε for a contiguous (rows, cols) weight; one thread per Philox block of four elements, grid-stride.
 #define PERTURBED_WEIGHT(NAME, T, TO_FLOAT, FROM_FLOAT)                                                        \
 extern "C" __global__ void NAME(const T* __restrict__ weight, T* __restrict__ out, const float* __restrict__ row_scale, \
                                 long long rows, long long cols, u64 key, u32 stream_a, u32 stream_b)           \
 {                                                                                                              \
     long long total = rows * cols;                                                                             \
     for (long long block = (long long)blockIdx.x * blockDim.x + threadIdx.x; block * 4 < total;              \
-         block += (long long)gridDim.x * blockDim.x) {                                                         \
-        float z[4];                                                                                            \
-        normal_block((u64)block, key, stream_a, stream_b, z);                                                  \
-        for (int k = 0; k < 4; k++) {                                                                          \
-            long long n = block * 4 + k;                                                                       \
-            if (n >= total) break;                                                                             \
-            float epsilon = z[k] * row_scale[n / cols];                                                        \
-            out[n] = FROM_FLOAT(epsilon + TO_FLOAT(weight[n]));                                                \
-        }                                                                                                      \
-    }                                                                                                          \
+         block += (long long)gridDim.x * blockDim.x)                                                           \
+        PERTURB_BLOCK(T, TO_FLOAT, FROM_FLOAT)                                                                 \
 }
 PERTURBED_WEIGHT(flat_perturbed_weight_f32, float, f32_identity, f32_identity)
 PERTURBED_WEIGHT(flat_perturbed_weight_bf16, unsigned short, bf16_to_float, float_to_bf16)
 PERTURBED_WEIGHT(flat_perturbed_weight_f16, unsigned short, f16_to_float, float_to_f16)
+#else
+// The same element loop on the CPU (float32), for the tests.
+#define CPU_IDENTITY(x) (x)
+static void perturbed_weight_f32_cpu(const float* weight, float* out, const float* row_scale, long long rows, long long cols,
+                                     u64 key, u32 stream_a, u32 stream_b)
+{
+    long long total = rows * cols;
+    for (long long block = 0; block * 4 < total; block++)
+        PERTURB_BLOCK(float, CPU_IDENTITY, CPU_IDENTITY)
+}
 #endif
