@@ -23,11 +23,22 @@ public class BenchTrainCommandTests
     }
 
     [Fact]
-    public async Task Unimplemented_options_say_so()
+    public async Task Checkpointing_runs_and_is_reported()
     {
-        var (code, _, error) = await CliRunner.RunAsync("bench", "train", "--checkpointing");
+        var (code, output, error) = await CliRunner.RunAsync("bench", "train", "--checkpointing", "--steps", "2", "--warmup", "0", "--json");
+        Assert.True(code == ExitCodes.Success, error);
+        using JsonDocument result = JsonDocument.Parse(output);
+        Assert.True(result.RootElement.GetProperty("checkpointing").GetBoolean());
+        Assert.Equal(0, result.RootElement.GetProperty("frozen_max_abs_change").GetDouble());
+        Assert.Equal("generated on the CPU", result.RootElement.GetProperty("flat_noise").GetString());
+    }
+
+    [Fact]
+    public async Task A_missing_libtorch_folder_is_named()
+    {
+        var (code, _, error) = await CliRunner.RunAsync("bench", "train", "--libtorch", "/no/such/torch/lib");
         Assert.Equal(ExitCodes.InvalidInput, code);
-        Assert.Contains("not implemented", error);
+        Assert.Contains("--libtorch: libtorch folder /no/such/torch/lib does not exist", error);
     }
 
     [Fact]

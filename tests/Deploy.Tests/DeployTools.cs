@@ -1,3 +1,4 @@
+using FlatLora.Tests.Shared;
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
@@ -14,18 +15,7 @@ internal static class DeployTools
     private static readonly string[] ValidatorPackages = ["kubernetes-models@5.1.0", "@kubernetes-models/prometheus-operator@6.0.0", "yaml@2.9.1"];
     private static readonly Lock Gate = new();
 
-    public static string RepositoryRoot
-    {
-        get
-        {
-            string? directory = AppContext.BaseDirectory;
-            while (directory is not null && !File.Exists(Path.Combine(directory, "FlatLora.Distributed.sln")))
-                directory = Path.GetDirectoryName(directory);
-            return directory ?? throw new DirectoryNotFoundException("cannot find the repository root above " + AppContext.BaseDirectory);
-        }
-    }
-
-    public static string Chart => Path.Combine(RepositoryRoot, "deploy", "helm");
+    public static string Chart => Path.Combine(RepositoryPaths.Root, "deploy", "helm");
 
     private static string ToolsRoot => Path.Combine(Trainer.Tasks.CacheDirectory.Path, "tools");
 
@@ -89,7 +79,7 @@ internal static class DeployTools
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? RepositoryRoot,
+            WorkingDirectory = workingDirectory ?? RepositoryPaths.Root,
         };
         Process process;
         try

@@ -1,3 +1,4 @@
+using FlatLora.Tests.Shared;
 using System.Diagnostics;
 using System.Text;
 
@@ -33,7 +34,7 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>Starts `dotnet {assembly}` from src/{project}/bin/{configuration}/net10.0 of this checkout.</summary>
     public static ChildProcess Start(string project, string assembly, IEnumerable<string> args)
     {
-        string path = Path.Combine(RepositoryRoot, "src", project, "bin", Configuration, "net10.0", assembly);
+        string path = Path.Combine(RepositoryPaths.Root, "src", project, "bin", Configuration, "net10.0", assembly);
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path} is not built; build the solution first", path);
         var start = new ProcessStartInfo("dotnet", [path, .. args])
@@ -114,15 +115,4 @@ internal sealed class ChildProcess : IDisposable
     }
 
     private static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-
-    public static string RepositoryRoot
-    {
-        get
-        {
-            string? directory = AppContext.BaseDirectory;
-            while (directory is not null && !File.Exists(Path.Combine(directory, "FlatLora.Distributed.sln")))
-                directory = Path.GetDirectoryName(directory);
-            return directory ?? throw new DirectoryNotFoundException("cannot find the repository root above " + AppContext.BaseDirectory);
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using FlatLora.Tests.Shared;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -8,7 +9,7 @@ internal static partial class DashboardQueries
 {
     public sealed record Query(string Dashboard, string Where, string Expression);
 
-    public static string Directory => Path.Combine(ChildProcess.RepositoryRoot, "deploy", "helm", "dashboards");
+    public static string Directory => Path.Combine(RepositoryPaths.Root, "deploy", "helm", "dashboards");
 
     public static IReadOnlyList<string> Files() =>
         System.IO.Directory.GetFiles(Directory, "*.json").Order(StringComparer.Ordinal).ToList();

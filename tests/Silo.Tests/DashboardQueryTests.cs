@@ -38,7 +38,7 @@ public sealed class DashboardQueryTests : IDisposable
     public async Task Every_panel_query_returns_data_from_a_silo_running_the_demo()
     {
         TinyBaseModel.EnsurePretrained(SilentObserver.Instance);
-        string rules = Path.Combine(ChildProcess.RepositoryRoot, "deploy", "helm", "rules", "flatlora-alerts.yaml");
+        string rules = Path.Combine(RepositoryPaths.Root, "deploy", "helm", "rules", "flatlora-alerts.yaml");
         using var cluster = new SiloCluster(_redis, $"dash-{Guid.NewGuid():N}");
         await cluster.StartSiloAsync("silo-a", cpuSlots: 2);
         using var prometheus = new PrometheusServer([cluster.HttpPort("silo-a")], rules);

@@ -1,3 +1,4 @@
+using FlatLora.Tests.Shared;
 using System.Text.Json;
 using FlatLora.Trainer.Bench;
 using FlatLora.Trainer.Model;
@@ -10,7 +11,7 @@ public sealed class ReferenceBenchmarkShapesTests
     [Fact]
     public void The_python_reference_uses_the_same_shapes()
     {
-        string script = File.ReadAllText(Path.Combine(RepositoryRoot(), "scripts", "bench_reference.py"));
+        string script = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "scripts", "bench_reference.py"));
         int begin = script.IndexOf("# shapes:begin", StringComparison.Ordinal), end = script.IndexOf("# shapes:end", StringComparison.Ordinal);
         Assert.True(begin >= 0 && end > begin, "shape markers missing in bench_reference.py");
         string literal = script[begin..end];
@@ -31,13 +32,5 @@ public sealed class ReferenceBenchmarkShapesTests
             Assert.Equal(expected.TieWordEmbeddings, actual.GetProperty("tie").GetBoolean());
             Assert.Equal(expected.RopeTheta, actual.GetProperty("theta").GetDouble());
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "FlatLora.Distributed.sln")))
-            directory = Path.GetDirectoryName(directory);
-        return directory ?? throw new DirectoryNotFoundException("repository root not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,3 +1,4 @@
+using FlatLora.Tests.Shared;
 using System.Diagnostics;
 using System.Globalization;
 using FlatLora.Trainer.Determinism;
@@ -105,7 +106,7 @@ public sealed class CudaNoiseSourceTests
 
     private static string Compile(TempDirectory dir)
     {
-        File.Copy(Path.Combine(RepositoryRoot(), "src", "Trainer", "Flat", "Cuda", "flat_noise.cu"), dir.File("flat_noise.cu"));
+        File.Copy(Path.Combine(RepositoryPaths.Root, "src", "Trainer", "Flat", "Cuda", "flat_noise.cu"), dir.File("flat_noise.cu"));
         File.WriteAllText(dir.File("harness.c"), Harness);
         Run("gcc", ["-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-o", dir.File("harness"), dir.File("harness.c"), "-lm"], dir.Path);
         return dir.File("harness");
@@ -132,14 +133,6 @@ public sealed class CudaNoiseSourceTests
             return stdout.Result;
         }
     }
-
-    private static string RepositoryRoot()
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "FlatLora.Distributed.sln")))
-            directory = Path.GetDirectoryName(directory);
-        return directory ?? throw new DirectoryNotFoundException("repository root not found above " + AppContext.BaseDirectory);
-    }
 }
 
 /// <summary>Without a GPU driver the kernel is unavailable, and says so instead of failing the run.</summary>
@@ -148,7 +141,7 @@ public sealed class CudaNoiseKernelFallbackTests
     [Fact]
     public void The_embedded_source_is_the_checked_file()
     {
-        string file = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Trainer", "Flat", "Cuda", "flat_noise.cu"));
+        string file = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "Trainer", "Flat", "Cuda", "flat_noise.cu"));
         Assert.Equal(file, Trainer.Flat.Cuda.CudaNoiseKernel.Source());
     }
 
