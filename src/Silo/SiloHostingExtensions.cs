@@ -99,11 +99,11 @@ public static class SiloHostingExtensions
         if (settings.Kubernetes)
         {
             // Orleans' Kubernetes hosting reads these; without them it fails later with a less helpful message.
-            string[] missing = ["POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_SERVICE_ID", "ORLEANS_CLUSTER_ID"];
+            string[] missing = ["POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_SERVICE_ID", "ORLEANS_CLUSTER_ID", "KUBERNETES_SERVICE_HOST"];
             missing = missing.Where(v => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v))).ToArray();
             if (missing.Length > 0)
                 throw new ArgumentException($"{SiloSettings.Section}:Kubernetes is on but the pod does not set {string.Join(", ", missing)} " +
-                    "(the Helm chart sets them from the downward API)");
+                    "(the Helm chart sets the first five from the downward API; Kubernetes sets KUBERNETES_SERVICE_HOST in every pod)");
         }
     }
 }
