@@ -82,6 +82,18 @@ public sealed class DashboardQueryTests : IDisposable
         }
         Assert.True(checkedQueries >= 30, $"only {checkedQueries} queries found");
 
+        // A misspelt metric in an alert would evaluate fine and never fire: every metric the rules read must exist.
+        var ruleMetrics = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(rules), @"\bflatlora_[a-z_]+\b")
+            .Select(m => m.Value).Distinct().ToList();
+        Assert.True(ruleMetrics.Count >= 4, string.Join(", ", ruleMetrics));
+        foreach (string metric in ruleMetrics)
+        {
+            (int exit, string result) = await PrometheusServer.PromtoolAsync("query", "range",
+                "--start", Unix(start), "--end", Unix(end), "--step", "1s", prometheus.Url, $"{{__name__=\"{metric}\"}}");
+            if (exit != 0 || !result.Contains("=>", StringComparison.Ordinal))
+                failures.Add($"alert rules read {metric}, which the silo never exported");
+        }
+
         // The alert rules evaluated against the same data without errors (a typo in a metric would only return nothing;
         // a type error shows here).
         using JsonDocument rulesState = JsonDocument.Parse(await prometheus.GetAsync("/api/v1/rules"));
