@@ -48,6 +48,39 @@ public class ClusterMetricsTests(ClusterFixture fixture)
         Assert.Equal(snapshot.Queue.Count, Read("flatlora.queue.depth").Sum(m => m.Value));
     }
 
+    [Fact]
+    public async Task A_diverged_run_counts_one_nonfinite_loss_on_a_series_that_started_at_zero()
+    {
+        string id = ClusterWaits.NewId("nan");
+        var additions = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (published, l) =>
+        {
+            if (published.Meter.Name == TrainingMeter.Name && published.Name == "flatlora.training.nonfinite_losses")
+                l.EnableMeasurementEvents(published);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "experiment" && (string?)tag.Value == id)
+                    additions.Enqueue(value);
+            }
+        });
+        listener.Start();
+        var spec = new TrainSpec
+        {
+            Method = new MethodSpec { Name = "lora" },
+            Training = new TrainingSpec { MaxSteps = 5 },
+            Experiment = new ExperimentSection { Name = "fail", Seeds = [1], MaxRetries = 0 },
+            OutputDir = Path.Combine(Path.GetTempPath(), "flatlora-grain-tests"),
+        };
+        await Grains.GetGrain<IExperimentGrain>(id).SubmitAsync(new ExperimentRequest { Spec = spec });
+        Assert.Equal(RunState.Failed, (await ClusterWaits.FinalAsync(Grains, id)).State);
+        // 0 when the first step is reported (so Prometheus' increase() sees the step), then 1 when the run diverges.
+        Assert.Equal([0L, 1L], additions.ToArray());
+    }
+
     private sealed record Reading(int Value, IReadOnlyDictionary<string, string> Tags);
 
     /// <summary>One collection of an instrument of the cluster meter, over every silo in this process.</summary>

@@ -30,7 +30,7 @@ public sealed class FakeShardJobRunner : IShardJobRunner
             if (cancellationToken.WaitHandle.WaitOne(20))
                 return End(ShardResult.Cancelled);
             if (mode == "fail" && step == 2)
-                return End(ShardResult.Failed, "the loss is NaN (scripted)");
+                return End(ShardResult.Failed, "the loss is NaN (scripted)") with { NonFiniteLoss = true };
             if (mode == "flaky" && job.Attempt == 1 && step == 2)
                 return End(ShardResult.FailedRetryable, "lost a peer (scripted)");
             reporter.Progress(job, new ProgressEvent
