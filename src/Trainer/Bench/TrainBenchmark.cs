@@ -43,12 +43,15 @@ public static class TrainBenchmark
 
         var seconds = new List<double>();
         double loss = double.NaN;
+        double? peakDevice = null;
         for (int step = 0; step < totalSteps; step++)
         {
             var watch = Stopwatch.StartNew();
             StepReport report = run.TrainStep();
             Synchronize(run.Model.Device);
             watch.Stop();
+            if (run.Model.Device.type == TorchSharp.DeviceType.CUDA && DeviceMemory.UsedGiB() is double used)
+                peakDevice = Math.Max(peakDevice ?? 0, used);
             loss = report.Loss;
             if (step >= o.Warmup)
                 seconds.Add(watch.Elapsed.TotalSeconds);
@@ -100,7 +103,7 @@ public static class TrainBenchmark
             TokensPerSecond = tokensPerStep / mean,
             ModelTflops = flopsPerToken * tokensPerStep / mean / 1e12,
             PeakHostMemoryGiB = PeakMemory.HostGiB(),
-            PeakDeviceMemoryGiB = null,
+            PeakDeviceMemoryGiB = peakDevice,
             BaseParameters = config.ParameterCount,
             LoraParameters = loraParameters,
             FrozenMaxAbsChange = maxChange,

@@ -28,7 +28,7 @@ public sealed record TrainBenchmarkResult
     [JsonPropertyName("model_tflops")] public double ModelTflops { get; init; }
     [JsonPropertyName("peak_host_memory_gib")] public double? PeakHostMemoryGiB { get; init; }
 
-    /// <summary>Peak GPU allocation; null on CPU (and where the runtime does not expose it).</summary>
+    /// <summary>Peak GPU memory in use as the driver sees it (total − free), sampled after each step; null on the CPU.</summary>
     [JsonPropertyName("peak_device_memory_gib")] public double? PeakDeviceMemoryGiB { get; init; }
     [JsonPropertyName("base_parameters")] public long BaseParameters { get; init; }
     [JsonPropertyName("lora_parameters")] public long LoraParameters { get; init; }

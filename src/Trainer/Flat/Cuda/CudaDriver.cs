@@ -21,6 +21,7 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Library, EntryPoint = "cuLaunchKernel")]
     public static partial int cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedBytes, IntPtr stream, void** parameters, void** extra);
+    [LibraryImport(Library, EntryPoint = "cuMemGetInfo_v2")] public static partial int cuMemGetInfo(out nuint free, out nuint total);
     [LibraryImport(Library, EntryPoint = "cuGetErrorString")] public static partial int cuGetErrorString(int error, out IntPtr text);
 
     /// <summary>Throws with the driver's message unless <paramref name="result"/> is CUDA_SUCCESS.</summary>
