@@ -16,7 +16,7 @@ internal static class DeviceMemory
         {
             return CudaDriver.cuMemGetInfo(out nuint free, out nuint total) == 0 ? (total - free) / 1073741824.0 : null;
         }
-        catch (DllNotFoundException)
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             return null;
         }
