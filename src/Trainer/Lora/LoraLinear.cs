@@ -64,8 +64,11 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         Tensor h = _dropout > 0 && training ? F.dropout(x, _dropout, training: true) : x;
         // Compute the low-rank branch in the activation dtype; autograd casts gradients back to the fp32 masters.
         Tensor low = F.linear(h, LoraA.to(x.dtype));                        // (B, T, r)
-        Tensor update = F.linear(low, LoraB.to(x.dtype)) * Scale;           // (B, T, out)
-        return (output + update).MoveToOuterDisposeScope();
+        // output + s·low·Bᵀ as one GEMM with its epilogue (beta = 1, alpha = s): no (B, T, out) temporaries for the
+        // scaled update and the sum, in forward or backward.
+        long[] shape = output.shape;
+        Tensor sum = addmm(output.reshape(-1, OutFeatures), low.reshape(-1, Rank), LoraB.to(x.dtype).t(), beta: 1, alpha: (float)Scale);
+        return sum.view(shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>PEFT's init: A Kaiming-uniform (a = √5, so U(±1/√in)), B zero, so training starts at the base model.</summary>
