@@ -59,11 +59,24 @@ internal sealed class LayerPerturbation : IDisposable
     public PerturbationCapture Capture() => new(this, Step);
 
     /// <summary>ε for the active step, (out, in) fp32 on the weight's device.</summary>
-    public Tensor Epsilon()
+    public Tensor Epsilon() => Epsilon(Stream, _rowScale, _layer.Weight);
+
+    /// <summary>ε = scale_i·z_ij from <paramref name="stream"/>, fp32 on <paramref name="weight"/>'s device.</summary>
+    internal static Tensor Epsilon(CounterNormal stream, Tensor rowScale, Tensor weight)
     {
         using var scope = NewDisposeScope();
-        Tensor z = NoiseFill.StandardNormal(Stream, _layer.OutFeatures, _layer.InFeatures).to(_layer.Weight.device);
-        return z.mul_(_rowScale.unsqueeze(1)).MoveToOuterDisposeScope();
+        Tensor z = NoiseFill.StandardNormal(stream, weight.shape[0], weight.shape[1]).to(weight.device);
+        return z.mul_(rowScale.to(weight.device).unsqueeze(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// W + ε the generic way: ε in fp32, W promoted exactly, one rounding to the weight dtype. The definition the
+    /// CUDA kernel must reproduce bit for bit.
+    /// </summary>
+    internal static Tensor PerturbedWeight(CounterNormal stream, Tensor rowScale, Tensor weight)
+    {
+        using var scope = NewDisposeScope();
+        return Epsilon(stream, rowScale, weight).add_(weight).to(weight.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>W + ε in the weight dtype, as a new transient tensor. W itself is only read.</summary>
@@ -75,8 +88,7 @@ internal sealed class LayerPerturbation : IDisposable
         if (_layer.Weight.device.type == TorchSharp.DeviceType.CUDA && _layer.Weight.is_contiguous()
             && Cuda.CudaNoiseKernel.For(_layer.Weight.device, out _) is { } kernel)
             return kernel.PerturbedWeight(_layer.Weight, _rowScale, Stream).MoveToOuterDisposeScope();
-        Tensor perturbed = Epsilon().add_(_layer.Weight);                         // fp32: W promoted exactly
-        return perturbed.to(_layer.Weight.dtype).MoveToOuterDisposeScope();
+        return PerturbedWeight(Stream, _rowScale, _layer.Weight).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -105,7 +105,7 @@ internal sealed unsafe class CudaNoiseKernel
         foreach (ScalarType dtype in _functions.Keys)
         {
             Tensor weight = (randn(rows, cols) * 0.02f).to(dtype);
-            Tensor expected = NoiseFill.StandardNormal(stream, rows, cols).mul_(scale.unsqueeze(1)).add_(weight).to(dtype);
+            Tensor expected = LayerPerturbation.PerturbedWeight(stream, scale, weight);
             Tensor actual = PerturbedWeight(weight.to(device), scale.to(device), stream).cpu();
             // Widening to float32 is exact for every dtype here; the sign bit catches +0 vs −0.
             Tensor a32 = actual.to(float32), e32 = expected.to(float32);
