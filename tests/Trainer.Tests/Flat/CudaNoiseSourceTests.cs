@@ -1,5 +1,4 @@
 using FlatLora.Tests.Shared;
-using System.Diagnostics;
 using System.Globalization;
 using FlatLora.Trainer.Determinism;
 
@@ -114,27 +113,7 @@ public sealed class CudaNoiseSourceTests
         return dir.File("harness");
     }
 
-    private static string Run(string command, string[] args, string directory)
-    {
-        var start = new ProcessStartInfo(command, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"{command} is needed for this test (.ci/run installs gcc): {e.Message}", e);
-        }
-        using (process)
-        {
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            string stderr = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            Assert.True(process.ExitCode == 0, $"{command} failed: {stderr}");
-            return stdout.Result;
-        }
-    }
+    private static string Run(string command, string[] args, string directory) => ExternalTool.RunChecked(command, args, directory);
 }
 
 /// <summary>Without a GPU driver the kernel is unavailable, and says so instead of failing the run.</summary>
