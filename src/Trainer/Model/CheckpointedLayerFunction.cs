@@ -17,9 +17,9 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
 {
     private const string LayerKey = "layer";
     private const string FaultKey = "fault";
-    private const string CountKey = "parameters";
+    private const string TrainableKey = "parameters";
     private const string HasMaskKey = "has-mask";
-    private const int ObjectArguments = 3;   // layer, fault sink, parameter count
+    private const int ObjectArguments = 4;   // layer, fault sink, the parameter list, its count
 
     public override string Name => "CheckpointedDecoderLayer";
 
@@ -29,7 +29,8 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
     {
         if (context.Cache is not null)
             throw new InvalidOperationException("gradient checkpointing is for training; generation with a key/value cache runs without it");
-        return apply([input, context.Cos, context.Sin, context.Mask ?? empty(0), .. trainable, layer, onBackwardFault, trainable.Count]);
+        // The parameters go in twice: as tensor inputs (for autograd) and as the caller's list (for backward).
+        return apply([input, context.Cos, context.Sin, context.Mask ?? empty(0), .. trainable, layer, onBackwardFault, trainable, trainable.Count]);
     }
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -43,7 +44,7 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
         ctx.save_for_backward([input, cos, sin, hasMask ? mask : cos, random.get_rng_state()]);
         ctx.save_data(LayerKey, layer);
         ctx.save_data(FaultKey, vars[5 + count]);
-        ctx.save_data(CountKey, count);
+        ctx.save_data(TrainableKey, vars[6 + count]);
         ctx.save_data(HasMaskKey, hasMask);
         using var noGrad = no_grad();
         return layer.forward(input, new AttentionContext(cos, sin, hasMask ? mask : null, null));
@@ -53,19 +54,16 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
     {
         var layer = (LlamaDecoderLayer)ctx.get_data(LayerKey);
         var onFault = (Action<Exception>)ctx.get_data(FaultKey);
-        int count = (int)ctx.get_data(CountKey);
+        var trainable = ((IReadOnlyList<Tensor>)ctx.get_data(TrainableKey)).ToList();
         bool hasMask = (bool)ctx.get_data(HasMaskKey);
         using var scope = NewDisposeScope();
         List<Tensor> saved = ctx.get_saved_variables();
         Tensor savedInput = saved[0];
-        var trainable = layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
         List<Tensor> result;
         // This runs inside libtorch's autograd engine, where an escaping exception kills the process: a fault is
         // handed to the run (raised after backward returns) and the gradients are poisoned with NaN meanwhile.
         try
         {
-            if (trainable.Count != count)
-                throw new InvalidOperationException($"checkpointed layer: {trainable.Count} trainable parameters in backward, {count} in forward");
             result = Recompute(layer, saved, hasMask, trainable, gradOutput);
         }
         catch (Exception e)

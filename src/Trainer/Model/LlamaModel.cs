@@ -12,6 +12,7 @@ public sealed class LlamaModel : nn.Module
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
     private readonly RotaryEmbedding _rotaryEmb;
     private Action<Exception>? _checkpointFaults;   // set: recompute each layer in backward (gradient checkpointing)
+    private IReadOnlyList<Tensor>[] _trainableByLayer = [];
 
     public LlamaModel(LlamaConfig config, string path, LinearFactory linear, ScalarType dtype, Device device)
         : base(nameof(LlamaModel))
@@ -34,7 +35,12 @@ public sealed class LlamaModel : nn.Module
     /// Turns gradient checkpointing on for training forwards (grad enabled, training mode): each layer keeps only
     /// its input and is recomputed in backward. Faults in a recomputation go to <paramref name="onBackwardFault"/>.
     /// </summary>
-    internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault) => _checkpointFaults = onBackwardFault;
+    internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault)
+    {
+        _checkpointFaults = onBackwardFault;
+        // The trainable (LoRA) parameters are fixed once adapters are injected: collected once, not per forward.
+        _trainableByLayer = _layers.Select(l => (IReadOnlyList<Tensor>)l.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList()).ToArray();
+    }
 
     /// <param name="inputIds">(B, T) token ids.</param>
     /// <param name="positions">(B, T) positions; null means 0..T-1 after whatever the cache holds.</param>
@@ -51,11 +57,11 @@ public sealed class LlamaModel : nn.Module
         (Tensor cos, Tensor sin) = _rotaryEmb.Tables(positions, h.dtype);                          // (B, 1, T, hD)
         var context = new AttentionContext(cos, sin, mask, cache);
         bool checkpointing = _checkpointFaults is not null && training && is_grad_enabled() && cache is null;
-        foreach (LlamaDecoderLayer layer in _layers)
+        for (int i = 0; i < _layers.Count; i++)
         {
             h = checkpointing
-                ? CheckpointedLayerFunction.Run(layer, h, context, layer.parameters().Where(p => p.requires_grad).ToList(), _checkpointFaults!)
-                : layer.forward(h, context);
+                ? CheckpointedLayerFunction.Run(_layers[i], h, context, _trainableByLayer[i], _checkpointFaults!)
+                : _layers[i].forward(h, context);
         }
         return _norm.forward(h).MoveToOuterDisposeScope();
     }
