@@ -96,7 +96,9 @@ public sealed class DataParallelFaultTests : IDisposable
         Assert.Equal(Enumerable.Range(0, Steps), steps.Distinct().Order());
         int restart = Enumerable.Range(1, steps.Count - 1).FirstOrDefault(i => steps[i] <= steps[i - 1]);
         int redone = restart == 0 ? 0 : steps[restart - 1] + 1 - steps[restart];
-        Assert.True(restart == 0 || steps[restart - 1] + 1 >= killedAt, $"the log before the resume ends at step {steps[restart - 1]}, yet the kill came at {killedAt}");
+        // No restart in the log means the resume began right after the last logged step: nothing to check here.
+        if (restart > 0)
+            Assert.True(steps[restart - 1] + 1 >= killedAt, $"the log before the resume ends at step {steps[restart - 1]}, yet the kill came at {killedAt}");
         Assert.True(redone <= CheckpointInterval, $"{redone} steps were redone after the resume: more than one checkpoint interval ({CheckpointInterval})");
         Assert.Equal(Steps - 1, steps[^1]);
     }
