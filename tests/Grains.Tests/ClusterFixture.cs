@@ -31,6 +31,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder)
         {
             siloBuilder.Services.AddSingleton<IShardJobRunner, FakeShardJobRunner>();
+            siloBuilder.Services.AddSingleton<IShardReporter>(sp => new OutcomeDroppingReporter(sp.GetRequiredService<GrainShardReporter>()));
             siloBuilder.AddMemoryGrainStorage(StorageNames.Default);
             siloBuilder.AddFlatLoraGrains(o =>
             {

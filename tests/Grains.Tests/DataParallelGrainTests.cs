@@ -71,4 +71,20 @@ public class DataParallelGrainTests(ClusterFixture fixture)
         Assert.Equal(RunState.Completed, waited.State);
         Assert.Contains(lost, waited.Seeds[0].Devices);
     }
+
+    [Fact]
+    public async Task Ranks_that_fall_silent_on_healthy_devices_are_retried_on_those_devices_not_quarantined()
+    {
+        // Both ranks end at step 2 of attempt 1 and their outcomes are lost: the seed run only sees silence. The shards
+        // still answer, so neither device is lost and attempt 2 runs at full width instead of shrinking or waiting.
+        string id = ClusterWaits.NewId("silent");
+        await Grains.GetGrain<IExperimentGrain>(id).SubmitAsync(new ExperimentRequest { Spec = Spec("lost-outcome", minWorldSize: 1) });
+        ExperimentStatus final = await ClusterWaits.FinalAsync(Grains, id);
+        Assert.Equal(RunState.Completed, final.State);
+        Assert.Equal(2, final.Seeds[0].Attempt);
+        Assert.Equal(2, final.Seeds[0].Devices.Count);
+        Assert.All(JobsOf(id).Where(j => j.Attempt == 2), j => Assert.Equal(2, j.WorldSize));
+        ClusterSnapshot cluster = await Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync();
+        Assert.DoesNotContain(cluster.Devices, d => d.State == DeviceState.Down);
+    }
 }

@@ -7,7 +7,8 @@ namespace FlatLora.Grains.Tests;
 /// <summary>
 /// A stand-in for training that makes cluster tests fast and scriptable. It runs training.max_steps fake steps of
 /// 20 ms, reporting progress, and behaves by experiment.name: "fail" fails for good at step 2; "flaky" fails
-/// retryably at step 2 on its first attempt; "hang" runs until cancelled. Metrics are a fixed function of the seed
+/// retryably at step 2 on its first attempt; "lost-outcome" does the same on every rank and <see cref="OutcomeDroppingReporter"/>
+/// drops those outcomes; "hang" runs until cancelled. Metrics are a fixed function of the seed
 /// and method so aggregates can be checked exactly.
 /// </summary>
 public sealed class FakeShardJobRunner : IShardJobRunner
@@ -31,7 +32,7 @@ public sealed class FakeShardJobRunner : IShardJobRunner
                 return End(ShardResult.Cancelled);
             if (mode == "fail" && step == 2)
                 return End(ShardResult.Failed, "the loss is NaN (scripted)") with { NonFiniteLoss = true };
-            if (mode == "flaky" && job.Attempt == 1 && step == 2)
+            if (mode is "flaky" or "lost-outcome" && job.Attempt == 1 && step == 2)
                 return End(ShardResult.FailedRetryable, "lost a peer (scripted)");
             reporter.Progress(job, new ProgressEvent
             {

@@ -18,6 +18,7 @@ public sealed partial class SeedRunGrain(
     IOptions<FlatLoraClusterOptions> options,
     ILogger<SeedRunGrain> logger) : Grain, ISeedRunGrain
 {
+    private static readonly TimeSpan ShardProbeTimeout = TimeSpan.FromSeconds(10);
     private readonly Dictionary<int, DateTime> _heartbeats = [];
     private readonly HashSet<int> _finishedRanks = [];
     private double _tokensPerSecond;
@@ -341,8 +342,35 @@ public sealed partial class SeedRunGrain(
         }
         int rank = silent[0];
         string device = rank < S.Devices.Count ? S.Devices[rank].ShardKey : "?";
-        var lost = silent.Where(r => r < S.Devices.Count).Select(r => S.Devices[r]).ToList();
+        var lost = new List<DeviceInfo>();
+        foreach (int r in silent.Where(r => r < S.Devices.Count))
+        {
+            if (await IsLostAsync(S.Devices[r], timeout))
+                lost.Add(S.Devices[r]);
+        }
         await EndAttemptAsync(retryable: true, $"rank {rank} on {device} sent no heartbeat for {timeout.TotalSeconds:F0} s", lost);
+    }
+
+    /// <summary>
+    /// Whether a silent rank's device should be kept out of the next grant. Silence alone does not say the device is
+    /// bad: the rank may have ended and its outcome been lost with this grain's previous silo. So the shard is asked:
+    /// a device that answers and is not stuck in this run is healthy; one that does not answer, or still runs this
+    /// run without heartbeats, is lost.
+    /// </summary>
+    private async Task<bool> IsLostAsync(DeviceInfo device, TimeSpan timeout)
+    {
+        try
+        {
+            ShardStatus status = await GrainFactory.GetGrain<IShardGrain>(device.ShardKey).GetStatusAsync()
+                .WaitAsync(TimeSpan.FromTicks(Math.Min(timeout.Ticks, ShardProbeTimeout.Ticks)));
+            bool stuck = status.RunKey == Key && (status.LastHeartbeatUtc is not DateTime beat || DateTime.UtcNow - beat > timeout);
+            return stuck;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogProbeFailed(logger, Key, device.ShardKey, e.Message);
+            return true;
+        }
     }
 
     private void NotifyMessage(string message)
@@ -394,6 +422,9 @@ public sealed partial class SeedRunGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SeedRun {Key}: inventory unreachable, will ask again: {Error}")]
     private static partial void LogInventoryUnreachable(ILogger logger, string key, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SeedRun {Key}: silent shard {Shard} did not answer a status probe: {Error}")]
+    private static partial void LogProbeFailed(ILogger logger, string key, string shard, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "SeedRun {Key}: could not cancel {Shard}: {Error}")]
     private static partial void LogCancelFailed(ILogger logger, string key, string shard, string error);
