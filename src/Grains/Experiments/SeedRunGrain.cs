@@ -363,8 +363,8 @@ public sealed partial class SeedRunGrain(
         {
             ShardStatus status = await GrainFactory.GetGrain<IShardGrain>(device.ShardKey).GetStatusAsync()
                 .WaitAsync(TimeSpan.FromTicks(Math.Min(timeout.Ticks, ShardProbeTimeout.Ticks)));
-            bool stuck = status.RunKey == Key && (status.LastHeartbeatUtc is not DateTime beat || DateTime.UtcNow - beat > timeout);
-            return stuck;
+            bool stuckInThisRun = status.RunKey == Key && (status.LastHeartbeatUtc is not DateTime beat || DateTime.UtcNow - beat > timeout);
+            return stuckInThisRun;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
