@@ -342,12 +342,10 @@ public sealed partial class SeedRunGrain(
         }
         int rank = silent[0];
         string device = rank < S.Devices.Count ? S.Devices[rank].ShardKey : "?";
-        var lost = new List<DeviceInfo>();
-        foreach (int r in silent.Where(r => r < S.Devices.Count))
-        {
-            if (await IsLostAsync(S.Devices[r], timeout))
-                lost.Add(S.Devices[r]);
-        }
+        // Probed together: a dead silo costs one probe timeout, not one per rank it hosted.
+        var suspects = silent.Where(r => r < S.Devices.Count).Select(r => S.Devices[r]).ToList();
+        bool[] verdicts = await Task.WhenAll(suspects.Select(d => IsLostAsync(d, timeout)));
+        var lost = suspects.Where((_, i) => verdicts[i]).ToList();
         await EndAttemptAsync(retryable: true, $"rank {rank} on {device} sent no heartbeat for {timeout.TotalSeconds:F0} s", lost);
     }
 
