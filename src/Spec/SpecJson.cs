@@ -2,13 +2,15 @@ using System.Text.Json;
 
 namespace FlatLora.Spec;
 
-/// <summary>Specs as snake_case JSON: for deep copies, fingerprints and storage.</summary>
+/// <summary>Specs and reports as snake_case JSON: for deep copies, the wire (Orleans' JSON codec) and storage.</summary>
 public static class SpecJson
 {
     public static readonly JsonSerializerOptions Options = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = false,
+        // Reports (a loss before the first step) may hold NaN, which plain JSON has no number for.
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     public static string Serialize<T>(T spec) => JsonSerializer.Serialize(spec, Options);

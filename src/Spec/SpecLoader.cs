@@ -37,13 +37,29 @@ public static class SpecLoader
         {
             throw new SpecException([Describe(e, text, sourceName, typeof(T))]);
         }
-        foreach (string assignment in overrides ?? [])
-            ApplyOverride(spec, assignment);
-        return spec;
+        return WithOverrides(spec, overrides);
     }
 
-    /// <summary>Sets one field from a <c>section.field=value</c> string, the value read as YAML.</summary>
-    public static void ApplyOverride(object spec, string assignment)
+    /// <summary>
+    /// A copy of <paramref name="spec"/> with <c>section.field=value</c> overrides, each value read as YAML. The copy is
+    /// built by the deserializer from the spec's own tree with the overrides placed in it, so no field is ever set after
+    /// construction and the spec records stay immutable.
+    /// </summary>
+    public static T WithOverrides<T>(T spec, IEnumerable<string>? overrides) where T : class, new()
+    {
+        List<string> assignments = overrides?.ToList() ?? [];
+        if (assignments.Count == 0)
+            return spec;
+        var tree = (YamlMappingNode)ParseNode(SpecJson.Serialize(spec));
+        foreach (string assignment in assignments)
+            Place(tree, typeof(T), assignment);
+        var document = new StringWriter(CultureInfo.InvariantCulture);
+        new YamlStream(new YamlDocument(tree)).Save(document, assignAnchors: false);
+        return Deserializer.Deserialize<T>(document.ToString()) ?? new T();
+    }
+
+    /// <summary>Checks one override against the record types and puts its value node into the tree.</summary>
+    private static void Place(YamlMappingNode tree, Type rootType, string assignment)
     {
         int equals = assignment.IndexOf('=', StringComparison.Ordinal);
         if (equals <= 0)
@@ -51,31 +67,44 @@ public static class SpecLoader
         string path = assignment[..equals].Trim();
         string value = assignment[(equals + 1)..];
 
-        object target = spec;
+        YamlMappingNode section = tree;
+        Type type = rootType;
         string[] parts = path.Split('.');
         for (int i = 0; i < parts.Length; i++)
         {
-            IReadOnlyDictionary<string, PropertyInfo> fields = SpecNaming.Fields(target.GetType());
+            IReadOnlyDictionary<string, PropertyInfo> fields = SpecNaming.Fields(type);
             string walked = string.Join('.', parts[..(i + 1)]);
             if (!fields.TryGetValue(parts[i], out PropertyInfo? property))
                 throw new SpecException(walked, $"unknown field (expected one of: {string.Join(", ", fields.Keys)})", "(override)");
+            var key = new YamlScalarNode(parts[i]);
             if (i < parts.Length - 1)
             {
                 if (!SpecNaming.IsSection(property.PropertyType))
                     throw new SpecException(walked, "is a value, not a section", "(override)");
-                target = property.GetValue(target) ?? throw new SpecException(walked, "section is missing", "(override)");
+                if (!section.Children.TryGetValue(key, out YamlNode? child) || child is not YamlMappingNode inner)
+                    throw new SpecException(walked, "section is missing", "(override)");
+                section = inner;
+                type = property.PropertyType;
                 continue;
             }
+            string yaml = value.Length == 0 ? "''" : value;
             try
             {
-                object? parsed = Deserializer.Deserialize(value.Length == 0 ? "''" : value, property.PropertyType);
-                property.SetValue(target, parsed);
+                Deserializer.Deserialize(yaml, property.PropertyType);   // the value alone, for an error that names the field
             }
             catch (YamlException e)
             {
                 throw new SpecException(path, $"cannot read '{value}' as {Describe(property.PropertyType)} ({Innermost(e).Message})", "(override)");
             }
+            section.Children[key] = ParseNode(yaml);
         }
+    }
+
+    private static YamlNode ParseNode(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return stream.Documents[0].RootNode;
     }
 
     private static SpecError Describe(YamlException e, string text, string sourceName, Type rootType)

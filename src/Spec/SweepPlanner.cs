@@ -40,21 +40,18 @@ public static class SweepPlanner
         var configurations = new List<SweepConfiguration>();
         foreach (var overrides in points)
         {
-            TrainSpec spec = SpecJson.Clone(baseSpec);
-            if (sweep.Seeds.Length > 0)
-                spec = spec with { Experiment = spec.Experiment with { Seeds = sweep.Seeds } };
+            TrainSpec spec = sweep.Seeds.Length > 0 ? baseSpec with { Experiment = baseSpec.Experiment with { Seeds = sweep.Seeds } } : baseSpec;
             var configuration = new SweepConfiguration(configurations.Count, overrides, spec);
             try
             {
-                foreach ((string field, string value) in overrides)
-                    SpecLoader.ApplyOverride(spec, $"{field}={value}");
+                configuration = configuration with { Spec = SpecLoader.WithOverrides(spec, overrides.Select(o => $"{o.Key}={o.Value}")) };
             }
             catch (SpecException e)
             {
                 errors.AddRange(e.Errors.Select(x => x with { Location = $"configuration {configuration.Label}" }));
                 continue;
             }
-            errors.AddRange(TrainSpecValidator.Validate(spec).Select(x => x with { Location = $"configuration {configuration.Label}" }));
+            errors.AddRange(TrainSpecValidator.Validate(configuration.Spec).Select(x => x with { Location = $"configuration {configuration.Label}" }));
             configurations.Add(configuration);
         }
         SpecException.ThrowIfAny(errors);

@@ -1,3 +1,4 @@
+using FlatLora.Spec.Reporting;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Execution;
@@ -42,7 +43,7 @@ public sealed class FakeShardJobRunner : IShardJobRunner
                 Kind = ProgressKind.Step,
                 Step = Math.Min(step, steps),
                 TotalSteps = steps,
-                Loss = 1.0 / step,
+                Figures = new StepFigures { Step = Math.Min(step, steps) - 1, TotalSteps = steps, Loss = 1.0 / step },
                 State = RunState.Running,
             }, checkpoint);
         }

@@ -1,4 +1,4 @@
-using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec.Reporting;
 using FlatLora.Grains.Statistics;
 
 namespace FlatLora.Grains.Tests;

@@ -78,6 +78,35 @@ public class SpecLoaderTests
         Assert.Equal(5, spec.Optimizer.WarmupSteps);
     }
 
+    [Fact]
+    public void Overrides_build_a_new_spec_and_keep_every_other_field_exactly()
+    {
+        TrainSpec preset = TrainPresets.Tiny() with { Optimizer = TrainPresets.Tiny().Optimizer with { WarmupSteps = 3, Lr = 1.0 / 3 } };
+        string before = SpecJson.Serialize(preset);
+        TrainSpec changed = SpecLoader.WithOverrides(preset, ["lora.rank=16", "robustness.perturb=[typo]"]);
+        Assert.Equal(before, SpecJson.Serialize(preset));   // the original is untouched
+        TrainSpec expected = preset with
+        {
+            Lora = preset.Lora with { Rank = 16 },
+            Robustness = preset.Robustness with { Perturb = ["typo"] },
+        };
+        Assert.Equal(SpecJson.Serialize(expected), SpecJson.Serialize(changed));
+    }
+
+    [Fact]
+    public void Overrides_round_trip_a_sweep_spec_with_its_inline_base()
+    {
+        var sweep = new SweepSpec
+        {
+            Name = "s",
+            Spec = TrainPresets.Tiny(),
+            Grid = new() { ["method.name"] = ["lora", "flat"] },
+            Asha = new AshaSpec { Rungs = [10, 20] },
+        };
+        SweepSpec changed = SpecLoader.WithOverrides(sweep, ["max_concurrent=5"]);
+        Assert.Equal(SpecJson.Serialize(sweep with { MaxConcurrent = 5 }), SpecJson.Serialize(changed));
+    }
+
     [Theory]
     [InlineData("lora.rnak=3", "lora.rnak", "unknown field")]
     [InlineData("lora.rank=many", "lora.rank", "as an integer")]

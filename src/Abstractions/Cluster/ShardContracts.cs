@@ -1,5 +1,6 @@
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Spec;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Abstractions.Cluster;
 
@@ -56,7 +57,8 @@ public sealed record ShardOutcome
     [Id(1)] public int Rank { get; init; }
     [Id(2)] public ShardResult Result { get; init; }
     [Id(3)] public string? Error { get; init; }
-    [Id(4)] public RunMetrics? Metrics { get; init; }
+    /// <summary>Rank 0's figures of a completed run (id 4 held the earlier, Orleans-typed form).</summary>
+    [Id(9)] public RunMetrics? Metrics { get; init; }
     [Id(5)] public string? LastCheckpoint { get; init; }
     [Id(6)] public required string Device { get; init; }
 

@@ -1,3 +1,5 @@
+using FlatLora.Spec.Reporting;
+
 namespace FlatLora.Abstractions.Experiments;
 
 /// <summary>Where one seeded run stands.</summary>
@@ -8,13 +10,18 @@ public sealed record SeedRunStatus
     [Id(1)] public RunState State { get; init; }
     [Id(2)] public long Step { get; init; }
     [Id(3)] public long TotalSteps { get; init; }
-    [Id(4)] public double Loss { get; init; } = double.NaN;
-    [Id(5)] public double TokensPerSecond { get; init; }
-    [Id(6)] public double EtaSeconds { get; init; }
     [Id(7)] public int Attempt { get; init; }
     [Id(8)] public IReadOnlyList<string> Devices { get; init; } = [];
     [Id(9)] public string? LastCheckpoint { get; init; }
     [Id(10)] public string? Error { get; init; }
-    [Id(11)] public RunMetrics? Metrics { get; init; }
     [Id(12)] public string? OutputDirectory { get; init; }
+
+    /// <summary>Rank 0's latest step (ids 4–6 held its loss, tokens/s and ETA once); null before the first.</summary>
+    [Id(13)] public StepFigures? Latest { get; init; }
+
+    /// <summary>The completed run's figures (id 11 held the earlier, Orleans-typed form).</summary>
+    [Id(14)] public RunMetrics? Metrics { get; init; }
+
+    /// <summary>Tokens per second of the whole run: every rank processes as many as rank 0.</summary>
+    public double TokensPerSecond => (Latest?.TokensPerSecond ?? 0) * Math.Max(1, Devices.Count);
 }

@@ -4,26 +4,42 @@ using FlatLora.Client.Cluster;
 
 namespace FlatLora.Client.Commands;
 
-/// <summary>A command that talks to a cluster: connects (or starts --local), runs, and disconnects.</summary>
-internal abstract class ClusterCommandBase(string name, string description) : FlatloraCommand(name, description)
+/// <summary>
+/// A command that reads and checks its input (a spec, a sweep) before it connects, so bad input never needs a cluster,
+/// then connects (or starts --local), runs on the cluster with that input, and disconnects. The input is passed
+/// along, never kept in a field: a command object is parsed and invoked many times.
+/// </summary>
+internal abstract class ClusterCommandBase<TInput>(string name, string description) : FlatloraCommand(name, description)
 {
     protected sealed override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        await PrepareAsync(parseResult, cancellationToken).ConfigureAwait(false);
+        TInput input = Prepare(parseResult);
         await using ClusterConnection cluster = await ClusterConnection.ConnectAsync(GlobalOptions.Connection(parseResult), cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(parseResult, cluster, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(parseResult, input, cluster, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Work before connecting, such as validating a spec, so bad input never needs a cluster.</summary>
-    protected virtual Task PrepareAsync(ParseResult parseResult, CancellationToken cancellationToken) => Task.CompletedTask;
+    protected abstract TInput Prepare(ParseResult parseResult);
+
+    protected abstract Task<int> ExecuteAsync(ParseResult parseResult, TInput input, ClusterConnection cluster, CancellationToken cancellationToken);
+}
+
+/// <summary>A command that talks to a cluster and reads no input of its own before connecting.</summary>
+internal abstract class ClusterCommandBase(string name, string description) : ClusterCommandBase<ClusterCommandBase.NoInput>(name, description)
+{
+    internal readonly record struct NoInput;
+
+    protected sealed override NoInput Prepare(ParseResult parseResult) => default;
+
+    protected sealed override Task<int> ExecuteAsync(ParseResult parseResult, NoInput input, ClusterConnection cluster, CancellationToken cancellationToken) =>
+        ExecuteAsync(parseResult, cluster, cancellationToken);
 
     protected abstract Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken);
 
     /// <summary>"experiment" or "sweep" for an id the cluster knows; a clear error otherwise.</summary>
-    protected static async Task<string> KindOfAsync(ClusterConnection cluster, string id)
+    protected static async Task<string> KindOfAsync(ClusterConnection cluster, string id, TextWriter notices)
     {
         IReadOnlyList<RegistryEntry> entries = await ClusterRetry.ReadAsync(() => cluster.Grains.GetGrain<IExperimentRegistryGrain>(0).ListAsync(),
-            Console.Error, CancellationToken.None).ConfigureAwait(false);
+            notices, CancellationToken.None).ConfigureAwait(false);
         return entries.FirstOrDefault(e => e.Id == id)?.Kind
             ?? throw new KeyNotFoundException($"the cluster knows no experiment or sweep '{id}' (see `flatlora status`)");
     }

@@ -14,7 +14,7 @@ internal sealed class ClusterInfoCommand : ClusterCommandBase
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
     {
-        ClusterSnapshot snapshot = await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync, Console.Error, cancellationToken).ConfigureAwait(false);
+        ClusterSnapshot snapshot = await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
         { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
         console.Profile.Width = 200;

@@ -31,10 +31,10 @@ internal sealed class ExportCommand : ClusterCommandBase
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
     {
         string id = parseResult.GetValue(IdArgument)!;
-        if (await KindOfAsync(cluster, id).ConfigureAwait(false) == "sweep")
+        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep")
             throw new ArgumentException($"export takes an experiment id; `flatlora results {id}` lists each configuration's experiment");
         IExperimentGrain experiment = cluster.Grains.GetGrain<IExperimentGrain>(id);
-        ExperimentStatus status = await ClusterRetry.ReadAsync(experiment.GetStatusAsync, Console.Error, cancellationToken).ConfigureAwait(false);
+        ExperimentStatus status = await ClusterRetry.ReadAsync(experiment.GetStatusAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
         long? only = parseResult.GetValue(SeedOption);
         var seeds = status.Seeds.Where(s => s.State == RunState.Completed && s.Metrics?.AdapterDirectory is not null && (only is null || s.Seed == only)).ToList();
         if (seeds.Count == 0)

@@ -24,10 +24,10 @@ internal sealed class ResultsCommand : ClusterCommandBase
         string id = parseResult.GetValue(IdArgument)!;
         string format = parseResult.GetValue(FormatOption)!;
         TextWriter output = parseResult.InvocationConfiguration.Output;
-        if (await KindOfAsync(cluster, id).ConfigureAwait(false) == "sweep")
-            ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), format, output);
+        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep")
+            ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), format, output);
         else
-            ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), format, output);
+            ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), format, output);
         return ExitCodes.Success;
     }
 }

@@ -23,13 +23,13 @@ internal sealed class StatusCommand : ClusterCommandBase
         TextWriter output = parseResult.InvocationConfiguration.Output;
         if (parseResult.GetValue(IdArgument) is string id)
         {
-            if (await KindOfAsync(cluster, id).ConfigureAwait(false) == "sweep")
-                ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), "table", output);
+            if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep")
+                ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), "table", output);
             else
-                ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), "table", output);
+                ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), "table", output);
             return ExitCodes.Success;
         }
-        IReadOnlyList<RegistryEntry> entries = await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentRegistryGrain>(0).ListAsync, Console.Error, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<RegistryEntry> entries = await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentRegistryGrain>(0).ListAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
         var table = new Table().AddColumns("id", "kind", "name", "state", "progress", "created (UTC)");
         foreach (RegistryEntry entry in entries)
         {

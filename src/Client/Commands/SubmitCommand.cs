@@ -9,14 +9,12 @@ using Spectre.Console;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora submit FILE`: validate a spec here, then hand it to the cluster as an experiment (one run per seed).</summary>
-internal sealed class SubmitCommand : ClusterCommandBase
+internal sealed class SubmitCommand : ClusterCommandBase<TrainSpec>
 {
     private static readonly Argument<FileInfo> FileArgument = new("file") { Description = "Spec file (YAML or JSON); experiment.seeds picks the seeds" };
     private static readonly Option<string[]> SetOption = new("--set") { Description = "Override a spec field (repeatable)" };
     private static readonly Option<bool> WatchOption = new("--watch", "-w") { Description = "Follow progress until the experiment ends (always on with --local)" };
     private static readonly Option<string> FormatOption = new("--format") { Description = "Results format: table, json or csv", DefaultValueFactory = _ => "table" };
-
-    private TrainSpec? _spec;
 
     public SubmitCommand() : base("submit", "Submit an experiment to the cluster")
     {
@@ -27,18 +25,18 @@ internal sealed class SubmitCommand : ClusterCommandBase
         Options.Add(FormatOption);
     }
 
-    protected override Task PrepareAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    protected override TrainSpec Prepare(ParseResult parseResult)
     {
-        _spec = SpecLoader.LoadFile<TrainSpec>(parseResult.GetValue(FileArgument)!.FullName, parseResult.GetValue(SetOption));
-        SpecException.ThrowIfAny(TrainSpecValidator.Validate(_spec));
-        return Task.CompletedTask;
+        TrainSpec spec = SpecLoader.LoadFile<TrainSpec>(parseResult.GetValue(FileArgument)!.FullName, parseResult.GetValue(SetOption));
+        ValidTrainSpec.From(spec);   // every bad field reported here, without a cluster; the cluster checks it again as it enters
+        return spec;
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, TrainSpec spec, ClusterConnection cluster, CancellationToken cancellationToken)
     {
-        string id = NewId("exp");
+        string id = ClusterCommandBase.NewId("exp");
         IExperimentGrain experiment = cluster.Grains.GetGrain<IExperimentGrain>(id);
-        ExperimentStatus status = await experiment.SubmitAsync(new ExperimentRequest { Spec = _spec! }).ConfigureAwait(false);
+        ExperimentStatus status = await experiment.SubmitAsync(new ExperimentRequest { Spec = spec }).ConfigureAwait(false);
         TextWriter output = parseResult.InvocationConfiguration.Output;
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
         if (!parseResult.GetValue(WatchOption) && !cluster.IsLocal)
@@ -52,7 +50,7 @@ internal sealed class SubmitCommand : ClusterCommandBase
         }
         console.WriteLine($"Submitted {id} ({status.Seeds.Count} seed(s)).");
         RunState final = await Watching.ExperimentAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
-        ResultsView.Write(await ClusterRetry.ReadAsync(experiment.GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
-        return ExitCodeFor(final);
+        ResultsView.Write(await ClusterRetry.ReadAsync(experiment.GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
+        return ClusterCommandBase.ExitCodeFor(final);
     }
 }

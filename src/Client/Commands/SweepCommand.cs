@@ -9,13 +9,11 @@ using Spectre.Console;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora sweep FILE`: expand and validate a sweep here, then run it on the cluster.</summary>
-internal sealed class SweepCommand : ClusterCommandBase
+internal sealed class SweepCommand : ClusterCommandBase<SweepRequest>
 {
     private static readonly Argument<FileInfo> FileArgument = new("file") { Description = "Sweep file (YAML or JSON)" };
     private static readonly Option<bool> WatchOption = new("--watch", "-w") { Description = "Follow progress until the sweep ends (always on with --local)" };
     private static readonly Option<string> FormatOption = new("--format") { Description = "Results format: table, json or csv", DefaultValueFactory = _ => "table" };
-
-    private SweepRequest? _request;
 
     public SweepCommand() : base("sweep", "Run a hyperparameter sweep (grid / random search × seeds)")
     {
@@ -25,28 +23,27 @@ internal sealed class SweepCommand : ClusterCommandBase
         Options.Add(FormatOption);
     }
 
-    protected override Task PrepareAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    protected override SweepRequest Prepare(ParseResult parseResult)
     {
         (SweepSpec sweep, TrainSpec baseSpec) = SweepPlanner.Load(parseResult.GetValue(FileArgument)!.FullName);
         SweepPlanner.Expand(sweep, baseSpec);   // every configuration valid before anything is created
-        _request = new SweepRequest(sweep, baseSpec);
-        return Task.CompletedTask;
+        return new SweepRequest(sweep, baseSpec);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, SweepRequest request, ClusterConnection cluster, CancellationToken cancellationToken)
     {
-        string id = NewId("sweep");
+        string id = ClusterCommandBase.NewId("sweep");
         ISweepGrain sweep = cluster.Grains.GetGrain<ISweepGrain>(id);
-        SweepStatus status = await sweep.SubmitAsync(_request!).ConfigureAwait(false);
+        SweepStatus status = await sweep.SubmitAsync(request).ConfigureAwait(false);
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
-        console.WriteLine($"Submitted sweep {id}: {status.Configurations.Count} configuration(s) × {_request!.Base.ExperimentSeeds.Count} seed(s).");
+        console.WriteLine($"Submitted sweep {id}: {status.Configurations.Count} configuration(s) × {request.Base.ExperimentSeeds.Count} seed(s).");
         if (!parseResult.GetValue(WatchOption) && !cluster.IsLocal)
         {
             await parseResult.InvocationConfiguration.Output.WriteLineAsync(id).ConfigureAwait(false);
             return ExitCodes.Success;
         }
         RunState final = await Watching.SweepAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
-        ResultsView.Write(await ClusterRetry.ReadAsync(sweep.GetResultsAsync, Console.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
-        return ExitCodeFor(final);
+        ResultsView.Write(await ClusterRetry.ReadAsync(sweep.GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
+        return ClusterCommandBase.ExitCodeFor(final);
     }
 }

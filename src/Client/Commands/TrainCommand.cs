@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using FlatLora.Client.Rendering;
 using FlatLora.Spec;
+using FlatLora.Spec.Reporting;
 using FlatLora.Trainer.Training;
 
 namespace FlatLora.Client.Commands;
@@ -43,15 +44,15 @@ internal sealed class TrainCommand : FlatloraCommand
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        TrainSpec spec = LoadSpec(parseResult);
-        SpecException.ThrowIfAny(TrainSpecValidator.Validate(spec));
+        ValidTrainSpec valid = ValidTrainSpec.From(LoadSpec(parseResult));
+        TrainSpec spec = valid.Spec;
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
         bool resume = parseResult.GetResult(ResumeOption) is not null;
         string? resumeFrom = parseResult.GetValue(ResumeOption);
 
         TrainResult result = await TrainingProgress.RunAsync(console, spec.Training.LogEvery, observer =>
         {
-            using var run = FineTuneRun.Create(spec, new RunOptions { Observer = observer });
+            using var run = FineTuneRun.Create(valid, new RunOptions { Observer = observer });
             if (resume)
             {
                 string checkpoint = resumeFrom ?? run.LatestCheckpoint()
@@ -87,17 +88,15 @@ internal sealed class TrainCommand : FlatloraCommand
         FileInfo? config = parseResult.GetValue(ConfigOption);
         if (config is not null)
             return SpecLoader.LoadFile<TrainSpec>(config.FullName, overrides);
-        TrainSpec preset = TrainPresets.Tiny(parseResult.GetValue(MethodOption) ?? MethodSpec.Flat);
-        foreach (string assignment in overrides)
-            SpecLoader.ApplyOverride(preset, assignment);
-        return preset;
+        return SpecLoader.WithOverrides(TrainPresets.Tiny(parseResult.GetValue(MethodOption) ?? MethodSpec.Flat), overrides);
     }
 
-    private static string Describe(TrainSpec spec, TrainResult r)
+    private static string Describe(TrainSpec spec, TrainResult result)
     {
+        RunMetrics r = result.Metrics;
         string method = spec.Method.IsFlat ? string.Create(CultureInfo.InvariantCulture, $"Flat-LoRA (ρ={spec.Method.Rho})") : "LoRA";
-        string eval = r.FinalEval is null ? "" : string.Create(CultureInfo.InvariantCulture,
-            $"; eval exact match {r.FinalEval.ExactMatch:P1}, token accuracy {r.FinalEval.TokenAccuracy:P1}");
+        string eval = result.FinalEval is null ? "" : string.Create(CultureInfo.InvariantCulture,
+            $"; eval exact match {r.EvalExactMatch:P1}, token accuracy {r.EvalTokenAccuracy:P1}");
         string frozen = r.FrozenWeightsUnchanged switch { true => "yes", false => "NO", null => "not checked" };
         return string.Create(CultureInfo.InvariantCulture,
             $"""

@@ -19,7 +19,7 @@ internal sealed class WatchCommand : ClusterCommandBase
     {
         string id = parseResult.GetValue(IdArgument)!;
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
-        RunState final = await KindOfAsync(cluster, id).ConfigureAwait(false) == "sweep"
+        RunState final = await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep"
             ? await Watching.SweepAsync(cluster, id, console, cancellationToken).ConfigureAwait(false)
             : await Watching.ExperimentAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
         await parseResult.InvocationConfiguration.Output.WriteLineAsync($"{id}: {final}").ConfigureAwait(false);

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Sweeps;
 using Spectre.Console;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Client.Rendering;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlatLora.Spec.Reporting;
 using FlatLora.Trainer.Training;
 using Spectre.Console;
 
@@ -46,17 +47,17 @@ public sealed class TrainingProgress : ITrainingObserver
 
     public void OnStep(StepReport report)
     {
-        StepReport r = report;
+        StepFigures r = report.Figures;
         string line = string.Create(CultureInfo.InvariantCulture,
-            $"step {r.Step + 1}/{r.TotalSteps}  loss {r.Loss:F4}  lr {r.LearningRate:0.00e+00}  σ {r.Sigma:0.0000}  " +
-            $"{r.TokensPerSecond / 1000:F1}k tok/s  ETA {r.Eta:hh\\:mm\\:ss}");
+            $"step {r.StepsDone}/{r.TotalSteps}  loss {r.Loss:F4}  lr {r.LearningRate:0.00e+00}  σ {r.Sigma:0.0000}  " +
+            $"{r.TokensPerSecond / 1000:F1}k tok/s  ETA {Durations.Clock(r.EtaSeconds)}");
         if (_bar is not null)
         {
             _bar.MaxValue = r.TotalSteps;
-            _bar.Value = r.Step + 1;
+            _bar.Value = r.StepsDone;
             _bar.Description = Markup.Escape(line);
         }
-        else if ((r.Step + 1) % _logEvery == 0 || r.Step + 1 == r.TotalSteps)
+        else if (StepLogging.IsDue(r, _logEvery))
         {
             _console.WriteLine(line);
         }

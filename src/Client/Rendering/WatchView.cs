@@ -1,5 +1,6 @@
 using System.Globalization;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec.Reporting;
 using Spectre.Console;
 
 namespace FlatLora.Client.Rendering;
@@ -53,13 +54,12 @@ public sealed class WatchView(IAsyncEnumerable<ProgressEvent> events, string roo
         if (e.Kind == ProgressKind.State)
             row.State = e.State;
         if (e.Kind == ProgressKind.Step)
-        {
             row.State = RunState.Running;
+        if (e.Kind == ProgressKind.Step || e.Figures is not null)
+        {
             row.Step = e.Step;
             row.Total = e.TotalSteps;
-            row.Loss = e.Loss;
-            row.TokensPerSecond = e.TokensPerSecond;
-            row.Eta = e.EtaSeconds;
+            row.Latest = e.Figures ?? row.Latest;
         }
     }
 
@@ -71,8 +71,9 @@ public sealed class WatchView(IAsyncEnumerable<ProgressEvent> events, string roo
             double fraction = row.Total > 0 ? (double)row.Step / row.Total : row.State.IsFinal() ? 1 : 0;
             string bar = new string('█', (int)(fraction * 20)) + new string('░', 20 - (int)(fraction * 20));
             table.AddRow(Markup.Escape(_labels.GetValueOrDefault(row.Experiment, row.Experiment)), row.Seed.ToString(CultureInfo.InvariantCulture),
-                StateMarkup(row.State), bar, $"{row.Step}/{row.Total}", Number(row.Loss, "F4"),
-                Number(row.TokensPerSecond, "F0"), row.State == RunState.Running ? TimeSpan.FromSeconds(row.Eta).ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) : "");
+                StateMarkup(row.State), bar, $"{row.Step}/{row.Total}", Number(row.Latest?.Loss ?? double.NaN, "F4"),
+                Number(row.Latest?.TokensPerSecond ?? double.NaN, "F0"),
+                row.State == RunState.Running && row.Latest is { } latest ? Durations.Clock(latest.EtaSeconds) : "");
         }
     }
 
@@ -92,13 +93,13 @@ public sealed class WatchView(IAsyncEnumerable<ProgressEvent> events, string roo
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{who}: eval @ step {e.Step}: loss {e.EvalLoss:F4}, exact match {e.EvalExactMatch:P1}, token accuracy {e.EvalTokenAccuracy:P1}") + drift);
                 break;
-            case ProgressKind.Step:
+            case ProgressKind.Step when e.Figures is { } step:
                 string key = $"{e.ExperimentId}/{e.Seed}";
-                if (e.Step < e.TotalSteps && _lastLine.TryGetValue(key, out DateTime last) && DateTime.UtcNow - last < TimeSpan.FromSeconds(5))
+                if (!step.IsLast && _lastLine.TryGetValue(key, out DateTime last) && DateTime.UtcNow - last < TimeSpan.FromSeconds(5))
                     return;
                 _lastLine[key] = DateTime.UtcNow;
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{who}: step {e.Step}/{e.TotalSteps} loss {e.Loss:F4} {e.TokensPerSecond / 1000:F1}k tok/s ETA {TimeSpan.FromSeconds(e.EtaSeconds):hh\\:mm\\:ss}"));
+                    $"{who}: step {step.StepsDone}/{step.TotalSteps} loss {step.Loss:F4} {step.TokensPerSecond / 1000:F1}k tok/s ETA {Durations.Clock(step.EtaSeconds)}"));
                 break;
         }
     }
@@ -121,8 +122,6 @@ public sealed class WatchView(IAsyncEnumerable<ProgressEvent> events, string roo
         public RunState State { get; set; }
         public long Step { get; set; }
         public long Total { get; set; }
-        public double Loss { get; set; } = double.NaN;
-        public double TokensPerSecond { get; set; }
-        public double Eta { get; set; }
+        public StepFigures? Latest { get; set; }
     }
 }

@@ -31,7 +31,7 @@ public static class Watching
             {
                 console.WriteLine($"(progress stream interrupted: {e.GetBaseException().Message}; reconnecting)");
             }
-            RunState state = await ClusterRetry.ReadAsync(poll, Console.Error, cancellationToken).ConfigureAwait(false);
+            RunState state = await ClusterRetry.ReadAsync(poll, console.Profile.Out.Writer, cancellationToken).ConfigureAwait(false);
             if (state.IsFinal())
                 return state;
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);

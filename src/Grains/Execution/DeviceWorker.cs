@@ -19,6 +19,7 @@ public sealed partial class DeviceWorker : IDisposable
     private readonly Thread _thread;
     private ShardJob? _current;
     private CancellationTokenSource? _cancel;
+    private long _lastHeartbeatTicks;
 
     public DeviceWorker(string device, IShardJobRunner runner, IShardReporter reporter, TimeSpan heartbeatInterval, ILogger logger)
     {
@@ -42,7 +43,15 @@ public sealed partial class DeviceWorker : IDisposable
         }
     }
 
-    public DateTime? LastHeartbeatUtc { get; private set; }
+    /// <summary>When the device thread's heartbeat timer last fired for the running job (written on the timer thread).</summary>
+    public DateTime? LastHeartbeatUtc
+    {
+        get
+        {
+            long ticks = Interlocked.Read(ref _lastHeartbeatTicks);
+            return ticks == 0 ? null : new DateTime(ticks, DateTimeKind.Utc);
+        }
+    }
 
     /// <summary>Queues the job unless the device already has one; <paramref name="busyWith"/> names that run.</summary>
     public bool TryStart(ShardJob job, out string? busyWith)
@@ -122,7 +131,7 @@ public sealed partial class DeviceWorker : IDisposable
 
     private void Beat(ShardJob job)
     {
-        LastHeartbeatUtc = DateTime.UtcNow;
+        Interlocked.Exchange(ref _lastHeartbeatTicks, DateTime.UtcNow.Ticks);
         Report(() => _reporter.Heartbeat(job));
     }
 

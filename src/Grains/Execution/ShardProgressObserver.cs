@@ -1,10 +1,11 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec.Reporting;
 using FlatLora.Trainer.Training;
 
 namespace FlatLora.Grains.Execution;
 
-/// <summary>Turns trainer callbacks into progress events, at most one step event per log interval or per second.</summary>
+/// <summary>Turns trainer callbacks into progress events: a step event when logging is due, or at most once a second.</summary>
 internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporter) : ITrainingObserver
 {
     private DateTime _lastStepReport = DateTime.MinValue;
@@ -13,29 +14,12 @@ internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporte
 
     public void OnStep(StepReport report)
     {
-        bool last = report.Step + 1 == report.TotalSteps;
-        bool due = (report.Step + 1) % job.Spec.Training.LogEvery == 0 || DateTime.UtcNow - _lastStepReport > TimeSpan.FromSeconds(1);
-        if (!last && !due)
+        StepFigures step = report.Figures;
+        bool due = StepLogging.IsDue(step, job.Spec.Training.LogEvery) || DateTime.UtcNow - _lastStepReport > TimeSpan.FromSeconds(1);
+        if (!due)
             return;
         _lastStepReport = DateTime.UtcNow;
-        reporter.Progress(job, Event(ProgressKind.Step) with
-        {
-            Step = report.Step + 1,
-            TotalSteps = report.TotalSteps,
-            Loss = report.Loss,
-            LearningRate = report.LearningRate,
-            Sigma = report.Sigma,
-            TokensPerSecond = report.TokensPerSecond,
-            EtaSeconds = report.Eta.TotalSeconds,
-            StepSeconds = report.StepSeconds,
-            GradNorm = report.GradNorm,
-            Tokens = report.Tokens,
-            Samples = report.Samples,
-            ExchangeBytes = report.ExchangeBytes,
-            ExchangeSeconds = report.ExchangeSeconds,
-            DriftPenalty = report.DriftPenalty ?? double.NaN,
-            NormPenalty = report.NormPenalty ?? double.NaN,
-        }, LastCheckpoint);
+        reporter.Progress(job, Event(ProgressKind.Step) with { Step = step.StepsDone, TotalSteps = step.TotalSteps, Figures = step }, LastCheckpoint);
     }
 
     public void OnEval(EvalReport report) => reporter.Progress(job, Event(ProgressKind.Eval) with

@@ -1,5 +1,4 @@
 using FlatLora.Abstractions.Cluster;
-using FlatLora.Abstractions.Experiments;
 using FlatLora.Spec;
 using FlatLora.Grains.Hosting;
 using FlatLora.Trainer.Data;
@@ -8,6 +7,7 @@ using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Training;
 using Microsoft.Extensions.Options;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Execution;
 
@@ -33,27 +33,14 @@ public sealed class TrainingJobRunner(GradientInbox inbox, IOptions<FlatLoraClus
         };
         try
         {
-            TrainSpec spec = job.Spec with { Device = TorchDevice(device) };
+            // The seed run derived this spec (seed, output folder) and the device is this shard's: checked here, once.
+            ValidTrainSpec spec = ValidTrainSpec.From(job.Spec with { Device = TorchDevice(device) });
             using RankExchange exchange = RankExchange.Join(job, inbox, options.Value.CollectiveTimeout);
             using var run = FineTuneRun.Create(spec, new RunOptions { Observer = observer, Exchange = exchange.Exchange });
             if (ResumePoint(job, run) is string checkpoint)
                 run.ResumeFrom(checkpoint);
             TrainResult result = run.Train(cancellationToken);
-            return Outcome(ShardResult.Completed, metrics: new RunMetrics
-            {
-                Steps = result.Steps,
-                InitialLoss = result.InitialLoss,
-                FinalLoss = result.FinalLoss,
-                EvalLoss = result.FinalEval?.Loss ?? double.NaN,
-                EvalExactMatch = result.FinalEval?.ExactMatch ?? double.NaN,
-                EvalTokenAccuracy = result.FinalEval?.TokenAccuracy ?? double.NaN,
-                EvalSegmentDrift = result.FinalEval?.Drift?.Overall.Mean ?? double.NaN,
-                EvalHighDriftShare = result.FinalEval?.Drift?.Overall.HighDriftShare ?? double.NaN,
-                TokensPerSecond = result.TokensPerSecond,
-                ElapsedSeconds = result.ElapsedSeconds,
-                AdapterDirectory = Path.GetFullPath(result.AdapterDirectory),
-                FrozenWeightsUnchanged = result.FrozenWeightsUnchanged,
-            });
+            return Outcome(ShardResult.Completed, metrics: result.Metrics with { AdapterDirectory = Path.GetFullPath(result.Metrics.AdapterDirectory!) });
         }
         catch (OperationCanceledException)
         {

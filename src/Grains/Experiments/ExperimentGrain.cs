@@ -4,6 +4,7 @@ using FlatLora.Abstractions.Sweeps;
 using FlatLora.Grains.Statistics;
 using FlatLora.Spec;
 using Microsoft.Extensions.Logging;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Experiments;
 
@@ -30,7 +31,7 @@ public sealed partial class ExperimentGrain(
         if (state.RecordExists)
             throw new InvalidOperationException($"experiment {Key} already exists");
         TrainSpec spec = request.Spec;
-        SpecException.ThrowIfAny(TrainSpecValidator.Validate(spec));
+        ValidTrainSpec.From(spec);   // the cluster's edge: a spec from the wire is checked here, before anything is stored
 
         S.Spec = spec;
         S.State = RunState.Queued;
@@ -107,15 +108,7 @@ public sealed partial class ExperimentGrain(
             return;   // a late event after the seed ended
         if (progress.Kind == ProgressKind.Step)
         {
-            S.Seeds[progress.Seed] = seed with
-            {
-                Step = progress.Step,
-                TotalSteps = progress.TotalSteps,
-                Loss = progress.Loss,
-                TokensPerSecond = progress.TokensPerSecond,
-                EtaSeconds = progress.EtaSeconds,
-                State = RunState.Running,
-            };
+            S.Seeds[progress.Seed] = seed with { Step = progress.Step, TotalSteps = progress.TotalSteps, Latest = progress.Figures, State = RunState.Running };
         }
         _events.Publish(progress);
         if (S.SweepId is not null)
@@ -206,9 +199,7 @@ public sealed partial class ExperimentGrain(
         State = seed.State,
         Step = seed.Step,
         TotalSteps = seed.TotalSteps,
-        Loss = seed.Loss,
-        TokensPerSecond = seed.TokensPerSecond,
-        EtaSeconds = seed.EtaSeconds,
+        Figures = seed.Latest,
         Message = seed.Error,
     };
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Hosting;
+using FlatLora.Spec.Reporting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,8 +22,7 @@ public sealed partial class SeedRunGrain(
     private static readonly TimeSpan ShardProbeTimeout = TimeSpan.FromSeconds(10);
     private readonly Dictionary<int, DateTime> _heartbeats = [];
     private readonly HashSet<int> _finishedRanks = [];
-    private double _tokensPerSecond;
-    private double _etaSeconds;
+    private StepFigures? _latest;
     private bool _attemptEnding;
     private IGrainTimer? _watchdog;
     private IGrainTimer? _queueKeeper;
@@ -131,9 +131,7 @@ public sealed partial class SeedRunGrain(
         {
             S.Step = progress.Event.Step;
             S.TotalSteps = progress.Event.TotalSteps;
-            S.Loss = progress.Event.Loss;
-            _tokensPerSecond = progress.Event.TokensPerSecond * S.Devices.Count;
-            _etaSeconds = progress.Event.EtaSeconds;
+            _latest = progress.Event.Figures;
         }
         if (S.Plan is not null)
             _ = GrainFactory.GetGrain<IExperimentGrain>(S.Plan.ExperimentId).OnSeedProgressAsync(progress.Event);
@@ -167,7 +165,6 @@ public sealed partial class SeedRunGrain(
                     // One-way reports may arrive out of order: the outcome, not the last progress event, says where it ended.
                     S.Metrics = outcome.Metrics;
                     S.Step = S.TotalSteps = outcome.Metrics.Steps;
-                    S.Loss = outcome.Metrics.FinalLoss;
                 }
                 if (_finishedRanks.Count == S.Devices.Count)
                     await FinishAsync(RunState.Completed, null);
@@ -398,9 +395,7 @@ public sealed partial class SeedRunGrain(
         State = S.State,
         Step = S.Step,
         TotalSteps = S.TotalSteps,
-        Loss = S.Loss,
-        TokensPerSecond = _tokensPerSecond,
-        EtaSeconds = _etaSeconds,
+        Latest = _latest,
         Attempt = S.Attempt,
         Devices = S.Devices.Select(d => d.ShardKey).ToList(),
         LastCheckpoint = S.LastCheckpoint,

@@ -1,5 +1,6 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Experiments;
 
@@ -12,13 +13,11 @@ public sealed class SeedRunGrainState
     [Id(2)] public int Attempt { get; set; }
     [Id(3)] public List<DeviceInfo> Devices { get; set; } = [];
     [Id(4)] public string? LastCheckpoint { get; set; }
-    [Id(5)] public RunMetrics? Metrics { get; set; }
     [Id(6)] public string? Error { get; set; }
     [Id(7)] public bool CancelRequested { get; set; }
     [Id(8)] public bool StopRequested { get; set; }
     [Id(9)] public long Step { get; set; }
     [Id(10)] public long TotalSteps { get; set; }
-    [Id(11)] public double Loss { get; set; } = double.NaN;
     [Id(12)] public DateTime? StartedUtc { get; set; }
     [Id(13)] public DateTime? FinishedUtc { get; set; }
 
@@ -27,4 +26,7 @@ public sealed class SeedRunGrainState
 
     /// <summary>The last attempt's devices may still be held by this run in the inventory.</summary>
     [Id(15)] public bool ReleasePending { get; set; }
+
+    /// <summary>The completed run's figures (id 5 held the earlier, Orleans-typed form; id 11 the latest loss).</summary>
+    [Id(16)] public RunMetrics? Metrics { get; set; }
 }

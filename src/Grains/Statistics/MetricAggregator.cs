@@ -1,4 +1,5 @@
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Statistics;
 

@@ -5,6 +5,7 @@ using FlatLora.Grains.Experiments;
 using FlatLora.Grains.Statistics;
 using FlatLora.Spec;
 using Microsoft.Extensions.Logging;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Sweeps;
 

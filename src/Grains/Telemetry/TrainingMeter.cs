@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Telemetry;
 
@@ -33,8 +34,10 @@ public sealed class TrainingMeter : IDisposable
     private readonly ConcurrentDictionary<(string Experiment, long Seed, int Rank, string Method), LatestStep> _latest = new();
 
     /// <summary>The latest reported step of one rank of a run: what the gauges show while it trains.</summary>
-    private sealed record LatestStep(double Loss, double LearningRate, double Sigma, double GradNorm, double TokensPerSecond,
-        double EtaSeconds, double Progress, double UnixSeconds);
+    private sealed record LatestStep(StepFigures Figures, double UnixSeconds)
+    {
+        public double Progress => Figures.TotalSteps > 0 ? (double)Figures.StepsDone / Figures.TotalSteps : 0;
+    }
 
     public TrainingMeter(IMeterFactory meters, ILocalSiloDetails silo)
     {
@@ -58,12 +61,12 @@ public sealed class TrainingMeter : IDisposable
         _meter.CreateObservableGauge("flatlora.robustness.high_drift_share", ObserveHighDriftShare,
             "1", "Share of segments above robustness.high_drift at the latest evaluation");
         // Per-run gauges exist while the run trains on this node: their absence means no run, not a zero.
-        _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Loss), null, "Latest training loss (nats per target token)");
-        _meter.CreateObservableGauge("flatlora.training.learning_rate", () => Observe(v => v.LearningRate), null, "Learning rate of the latest step");
-        _meter.CreateObservableGauge("flatlora.flat.sigma", () => Observe(v => v.Sigma), null, "Flat-LoRA noise scale σ_t of the latest step (0 for LoRA)");
-        _meter.CreateObservableGauge("flatlora.training.grad_norm", () => Observe(v => v.GradNorm), null, "LoRA gradient norm before clipping");
-        _meter.CreateObservableGauge("flatlora.training.throughput", () => Observe(v => v.TokensPerSecond), "{token}/s", "Tokens per second of the latest step");
-        _meter.CreateObservableGauge("flatlora.training.eta", () => Observe(v => v.EtaSeconds), "s", "Estimated time to the run's last step");
+        _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Figures.Loss), null, "Latest training loss (nats per target token)");
+        _meter.CreateObservableGauge("flatlora.training.learning_rate", () => Observe(v => v.Figures.LearningRate), null, "Learning rate of the latest step");
+        _meter.CreateObservableGauge("flatlora.flat.sigma", () => Observe(v => v.Figures.Sigma), null, "Flat-LoRA noise scale σ_t of the latest step (0 for LoRA)");
+        _meter.CreateObservableGauge("flatlora.training.grad_norm", () => Observe(v => v.Figures.GradNorm), null, "LoRA gradient norm before clipping");
+        _meter.CreateObservableGauge("flatlora.training.throughput", () => Observe(v => v.Figures.TokensPerSecond), "{token}/s", "Tokens per second of the latest step");
+        _meter.CreateObservableGauge("flatlora.training.eta", () => Observe(v => v.Figures.EtaSeconds), "s", "Estimated time to the run's last step");
         _meter.CreateObservableGauge("flatlora.training.progress", () => Observe(v => v.Progress), "1", "Steps done over total steps");
         _meter.CreateObservableGauge("flatlora.training.last_step.time", () => Observe(v => v.UnixSeconds), "s",
             "Unix time of the latest reported step: a stalled run stops moving it");
@@ -76,8 +79,8 @@ public sealed class TrainingMeter : IDisposable
             case ProgressKind.Eval:
                 RecordDrift(job, progress);
                 break;
-            case ProgressKind.Step:
-                RecordStep(job, progress, Math.Max(1, stepsSinceLastReport));
+            case ProgressKind.Step when progress.Figures is { } figures:
+                RecordStep(job, figures, progress.TimestampUtc, Math.Max(1, stepsSinceLastReport));
                 break;
             case ProgressKind.Message when progress.CheckpointSeconds > 0:
                 _checkpointDuration.Record(progress.CheckpointSeconds, RunTags(job));
@@ -85,25 +88,22 @@ public sealed class TrainingMeter : IDisposable
         }
     }
 
-    private void RecordStep(ShardJob job, ProgressEvent progress, long steps)
+    private void RecordStep(ShardJob job, StepFigures step, DateTime timestampUtc, long steps)
     {
         TagList tags = RunTags(job);
         if (!_latest.ContainsKey(RunKey(job)))
             _nonFiniteLosses.Add(0, tags);   // the series exists from the start, so increase() sees a divergence
         // Steps between two reports are counted at the reported step's size: every step of a run has the same batch.
-        _tokens.Add(progress.Tokens * steps, tags);
-        _samples.Add(progress.Samples * steps, tags);
+        _tokens.Add(step.Tokens * steps, tags);
+        _samples.Add(step.Samples * steps, tags);
         _steps.Add(steps, tags);
-        _stepDuration.Record(progress.StepSeconds, tags);
-        if (progress.ExchangeBytes > 0)
+        _stepDuration.Record(step.StepSeconds, tags);
+        if (step.ExchangeBytes > 0)
         {
-            _exchangeBytes.Add(progress.ExchangeBytes * steps, tags);
-            _exchangeDuration.Record(progress.ExchangeSeconds, tags);
+            _exchangeBytes.Add(step.ExchangeBytes * steps, tags);
+            _exchangeDuration.Record(step.ExchangeSeconds, tags);
         }
-        _latest[RunKey(job)] = new LatestStep(progress.Loss, progress.LearningRate,
-            progress.Sigma, progress.GradNorm, progress.TokensPerSecond, progress.EtaSeconds,
-            progress.TotalSteps > 0 ? (double)progress.Step / progress.TotalSteps : 0,
-            new DateTimeOffset(progress.TimestampUtc).ToUnixTimeMilliseconds() / 1000.0);
+        _latest[RunKey(job)] = new LatestStep(step, new DateTimeOffset(timestampUtc).ToUnixTimeMilliseconds() / 1000.0);
     }
 
     private void RecordDrift(ShardJob job, ProgressEvent progress)

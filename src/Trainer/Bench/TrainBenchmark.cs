@@ -37,7 +37,7 @@ public static class TrainBenchmark
         var baseModel = BaseModel.Random($"bench:{o.Shape}", config, new IdOnlyTokenizer(config.VocabSize), o.Seed);
         TrainingData data = RandomTokenData.Create(o.Batch * totalSteps, o.Sequence, config.VocabSize, o.Seed);
         progress?.Invoke($"Building {o.Shape} ({config.ParameterCount / 1e6:F1}M parameters, {o.Dtype}) on {o.Device}...");
-        using var run = new FineTuneRun(spec, baseModel, data, new RunOptions { VerifyFrozenWeights = false });
+        using var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, data, new RunOptions { VerifyFrozenWeights = false });
         var frozen = run.Model.named_parameters().Where(p => !LoraInjector.IsLoraName(p.name)).Select(p => (Tensor)p.parameter).ToList();
         List<Tensor> before = frozen.Select(t => t.detach().cpu().clone().DetachFromDisposeScope()).ToList();
 
@@ -52,10 +52,10 @@ public static class TrainBenchmark
             watch.Stop();
             if (run.Model.Device.type == TorchSharp.DeviceType.CUDA && DeviceMemory.UsedGiB() is double used)
                 peakDevice = Math.Max(peakDevice ?? 0, used);
-            loss = report.Loss;
+            loss = report.Figures.Loss;
             if (step >= o.Warmup)
                 seconds.Add(watch.Elapsed.TotalSeconds);
-            progress?.Invoke($"step {step + 1}/{totalSteps}{(step < o.Warmup ? " (warmup)" : "")}: {watch.Elapsed.TotalMilliseconds:F1} ms, loss {report.Loss:F4}");
+            progress?.Invoke($"step {step + 1}/{totalSteps}{(step < o.Warmup ? " (warmup)" : "")}: {watch.Elapsed.TotalMilliseconds:F1} ms, loss {report.Figures.Loss:F4}");
         }
         double maxChange = 0;
         for (int i = 0; i < frozen.Count; i++)

@@ -5,8 +5,8 @@ namespace FlatLora.Trainer.Data;
 /// <summary>
 /// Which examples each optimizer step sees, on every rank. Each epoch is a seeded permutation (Fisher–Yates over
 /// a Philox stream, identical on every platform); step s takes the next <c>globalBatch</c> examples of it (the
-/// epoch's last batch may be shorter, so nothing is dropped); rank r of W takes positions r, r+W, r+2W, ... of the
-/// step's batch. Every example is seen exactly once per epoch, by exactly one rank.
+/// epoch's last batch may be shorter, so nothing is dropped); rank r of W takes the r-th contiguous block of the
+/// step's batch (see <see cref="RankShare"/>). Every example is seen exactly once per epoch, by exactly one rank.
 /// </summary>
 public sealed class DataOrder
 {

@@ -1,11 +1,10 @@
-using FlatLora.Trainer.Flat;
 using static TorchSharp.torch;
 
 namespace FlatLora.Trainer.Distributed;
 
 /// <summary>
-/// Sums LoRA gradients (and the step's loss sum) over all ranks of a data-parallel run, and checks that every
-/// rank drew the same Flat-LoRA perturbation. Single-process runs use <see cref="SingleProcessExchange"/>.
+/// Sums LoRA gradients (and the step's loss sums) over all ranks of a data-parallel run, and checks that every
+/// rank reports the same consistency hash for the step. Single-process runs use <see cref="SingleProcessExchange"/>.
 /// </summary>
 public interface IGradientExchange
 {
@@ -20,9 +19,10 @@ public interface IGradientExchange
 
     /// <summary>
     /// In place: each gradient, and each of the step's <paramref name="scalars"/> (loss sums), becomes the sum over
-    /// ranks. Throws when a peer does not answer in time or a perturbation fingerprint differs.
+    /// ranks. Throws when a peer does not answer in time or its <paramref name="consistencyHash"/> differs (ranks whose
+    /// seeds, steps or weights disagree, e.g. Flat-LoRA noise that is not the same).
     /// </summary>
-    void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, PerturbationFingerprint fingerprint,
+    void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, ulong consistencyHash,
         CancellationToken cancellationToken = default);
 }
 
@@ -36,7 +36,7 @@ public sealed class SingleProcessExchange : IGradientExchange
     public long LastBytesSent => 0;
     public TimeSpan LastDuration => TimeSpan.Zero;
 
-    public void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, PerturbationFingerprint fingerprint,
+    public void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, ulong consistencyHash,
         CancellationToken cancellationToken = default)
     {
     }

@@ -5,7 +5,7 @@ namespace FlatLora.Trainer.Distributed;
 /// chunk r+1, then W−1 all-gather hops hand every finished chunk round the ring. Each rank sends 2(W−1)/W of the
 /// buffer per call, whatever W is. Every chunk is summed once, in a fixed order, then copied: all ranks end with
 /// bit-identical values, so their LoRA weights never drift apart. The first hop also compares the neighbours'
-/// Flat-LoRA fingerprints.
+/// consistency hashes (for Flat-LoRA, a hash of the step's ε).
 /// </summary>
 public sealed class RingAllReduce(RingMailbox mailbox, IRingTransport next, int worldSize, TimeSpan timeout)
 {
@@ -25,8 +25,8 @@ public sealed class RingAllReduce(RingMailbox mailbox, IRingTransport next, int 
             RingMessage incoming = await ExchangeAsync(step, phase: 0, hop, buffer, send, receive, fingerprint, cancellationToken).ConfigureAwait(false);
             if (hop == 0 && incoming.Fingerprint != fingerprint)
                 throw new FingerprintMismatchException(
-                    $"step {step}: rank {Previous} perturbed with ε-hash {incoming.Fingerprint:x16} but rank {Rank} with {fingerprint:x16}; " +
-                    "their seeds, steps or LoRA weights disagree");
+                    $"step {step}: rank {Previous} reports consistency hash {incoming.Fingerprint:x16} but rank {Rank} {fingerprint:x16}; " +
+                    "their seeds, steps, perturbations or LoRA weights disagree");
             (int start, int length) = Range(receive, buffer.Length);
             for (int i = 0; i < length; i++)
                 buffer[start + i] += incoming.Values[i];

@@ -1,4 +1,3 @@
-using FlatLora.Trainer.Flat;
 using FlatLora.Trainer.Tensors;
 using static TorchSharp.torch;
 
@@ -7,7 +6,7 @@ namespace FlatLora.Trainer.Distributed;
 /// <summary>
 /// Data-parallel gradient exchange: the LoRA gradients (and the step's loss sums) are flattened into one fp32 buffer,
 /// summed over the ring, and written back. Only LoRA gradients travel: base weights never do, and Flat-LoRA noise is
-/// regenerated on every rank from the shared seed.
+/// regenerated on every rank from the shared seed (the ranks compare a hash of it, passed in as a plain number).
 /// </summary>
 public sealed class RingGradientExchange : IGradientExchange, IAsyncDisposable
 {
@@ -34,7 +33,7 @@ public sealed class RingGradientExchange : IGradientExchange, IAsyncDisposable
     public long LastBytesSent { get; private set; }
     public TimeSpan LastDuration { get; private set; }
 
-    public void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, PerturbationFingerprint fingerprint,
+    public void AllReduce(long step, IReadOnlyList<Tensor> gradients, double[] scalars, ulong consistencyHash,
         CancellationToken cancellationToken = default)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -53,7 +52,7 @@ public sealed class RingGradientExchange : IGradientExchange, IAsyncDisposable
         for (int i = 0; i < scalars.Length; i++)
             buffer[total + i] = (float)scalars[i];
 
-        _ring.SumAsync(step, buffer, fingerprint.Hash, cancellationToken).GetAwaiter().GetResult();
+        _ring.SumAsync(step, buffer, consistencyHash, cancellationToken).GetAwaiter().GetResult();
 
         using (var scope = NewDisposeScope())
         using (no_grad())

@@ -2,16 +2,19 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using FlatLora.Trainer.Determinism;
 using FlatLora.Trainer.Lora;
+using FlatLora.Trainer.Methods;
+using FlatLora.Trainer.Training;
 using static TorchSharp.torch;
 
 namespace FlatLora.Trainer.Flat;
 
 /// <summary>
-/// Drives Flat-LoRA for a model: once per optimizer step it sets σ_t, computes each LoRA layer's row scales and
-/// switches the noise on for every micro-batch of that step. The noise of layer l at step t is the counter stream
-/// (seed, l, t), so any process regenerates the same ε without communicating it.
+/// Flat-LoRA as a training method: once per optimizer step it sets σ_t, computes each LoRA layer's row scales and
+/// switches the noise on for every micro-batch of that step. It places a <see cref="LayerPerturbation"/> as each
+/// layer's frozen projection. The noise of layer l at step t is the counter stream (seed, l, t), so any process
+/// regenerates the same ε without communicating it.
 /// </summary>
-public sealed class FlatLoraPerturbation : IDisposable
+public sealed class FlatLoraPerturbation : ITrainingMethod
 {
     private const int FingerprintRowsPerLayer = 4;
     private const int FingerprintColumnsPerRow = 2;
@@ -19,6 +22,11 @@ public sealed class FlatLoraPerturbation : IDisposable
     private readonly BackwardFaults _faults = new();
 
     public FlatLoraPerturbation(IReadOnlyList<LoraLinear> layers, long runSeed, double rho, long totalSteps)
+        : this(layers, runSeed, rho, totalSteps, kernel: null)
+    {
+    }
+
+    private FlatLoraPerturbation(IReadOnlyList<LoraLinear> layers, long runSeed, double rho, long totalSteps, Cuda.CudaNoiseKernel? kernel)
     {
         if (rho < 0 || !double.IsFinite(rho))
             throw new ArgumentOutOfRangeException(nameof(rho), rho, "ρ must be a finite number ≥ 0");
@@ -27,10 +35,29 @@ public sealed class FlatLoraPerturbation : IDisposable
         Rho = rho;
         TotalSteps = totalSteps;
         long noiseKey = Seeding.Derive(runSeed, "flat-lora-noise");
-        _layers = layers.Select((layer, index) => new LayerPerturbation(layer, index, noiseKey, _faults)).ToList();
+        _layers = layers.Select((layer, index) => new LayerPerturbation(layer, index, noiseKey, _faults, kernel)).ToList();
         foreach (LayerPerturbation layer in _layers)
-            layer.Layer.Perturbation = layer;
+            layer.Layer.Projection = layer;
     }
+
+    /// <summary>
+    /// Flat-LoRA for a run on <paramref name="device"/>. On a GPU the fused noise kernel is resolved once for the run;
+    /// where it is unavailable the noise is generated on the CPU, and the observer is told which path is used and why.
+    /// </summary>
+    public static FlatLoraPerturbation Create(IReadOnlyList<LoraLinear> layers, long runSeed, double rho, long totalSteps, Device device,
+        ITrainingObserver observer)
+    {
+        Cuda.CudaNoiseKernel? kernel = null;
+        if (device.type == TorchSharp.DeviceType.CUDA)
+        {
+            kernel = Cuda.CudaNoiseKernel.For(device, out string noise);
+            observer.OnInfo($"Flat-LoRA noise on {device}: {noise}.");
+        }
+        return new FlatLoraPerturbation(layers, runSeed, rho, totalSteps, kernel);
+    }
+
+    /// <summary>Layer <paramref name="index"/>'s perturbation state (tests and diagnostics).</summary>
+    internal LayerPerturbation Layer(int index) => _layers[index];
 
     public double Rho { get; }
     public long TotalSteps { get; }
@@ -69,6 +96,8 @@ public sealed class FlatLoraPerturbation : IDisposable
         ? throw new InvalidOperationException("no Flat-LoRA step is active")
         : _layers[layer].Epsilon();
 
+    public ulong ConsistencyHash(long step) => Fingerprint(step).Hash;
+
     /// <summary>Hash of ε at fixed positions of every layer for the active step.</summary>
     public PerturbationFingerprint Fingerprint(long step)
     {
@@ -104,7 +133,7 @@ public sealed class FlatLoraPerturbation : IDisposable
     {
         foreach (LayerPerturbation layer in _layers)
         {
-            layer.Layer.Perturbation = null;
+            layer.Layer.Projection = PlainProjection.Instance;
             layer.Dispose();
         }
         _layers.Clear();

@@ -6,23 +6,27 @@ using F = TorchSharp.torch.nn.functional;
 namespace FlatLora.Trainer.Flat;
 
 /// <summary>
-/// Flat-LoRA state of one LoRA layer. It keeps O(out) memory: ‖W_i‖² (constant, W is frozen) and this step's row
-/// scales σ_t·‖W'_i‖/√in. The noise itself, ε = scale_i·z_ij with z from the counter stream (run seed, layer,
-/// step), is regenerated whenever it is needed and never stored.
+/// Flat-LoRA state of one LoRA layer, and the layer's frozen projection while Flat-LoRA runs: x·(W + ε)ᵀ during a
+/// perturbed step, x·Wᵀ otherwise. It keeps O(out) memory: ‖W_i‖² (constant, W is frozen) and this step's row scales
+/// σ_t·‖W'_i‖/√in. The noise itself, ε = scale_i·z_ij with z from the counter stream (run seed, layer, step), is
+/// regenerated whenever it is needed and never stored.
 /// </summary>
-internal sealed class LayerPerturbation : IDisposable
+internal sealed class LayerPerturbation : IFrozenProjection, IDisposable
 {
     private readonly LoraLinear _layer;
     private readonly long _noiseKey;
     private readonly Tensor _rowScale;            // (out) fp32
     private readonly BackwardFaults _faults;
+    private readonly Cuda.CudaNoiseKernel? _kernel;
     private Tensor? _baseRowNormSquared;          // (out) fp32, ‖W_i‖²
 
-    public LayerPerturbation(LoraLinear layer, int index, long noiseKey, BackwardFaults faults)
+    /// <param name="kernel">The run's fused noise kernel for the layer's GPU, or null to generate the noise on the CPU.</param>
+    public LayerPerturbation(LoraLinear layer, int index, long noiseKey, BackwardFaults faults, Cuda.CudaNoiseKernel? kernel = null)
     {
         _faults = faults;
         _layer = layer;
         _noiseKey = noiseKey;
+        _kernel = kernel;
         Index = index;
         _rowScale = zeros(layer.OutFeatures, dtype: float32, device: layer.Weight.device).DetachFromDisposeScope();
     }
@@ -52,6 +56,8 @@ internal sealed class LayerPerturbation : IDisposable
     }
 
     public void Deactivate() => IsActive = false;
+
+    public Tensor Forward(Tensor x, Tensor weight) => IsActive ? PerturbedLinearFunction.apply(x, Capture()) : F.linear(x, weight);
 
     public void RecordBackwardFault(Exception fault) => _faults.Record(fault);
 
@@ -85,9 +91,8 @@ internal sealed class LayerPerturbation : IDisposable
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         // On a GPU, one fused kernel does the same math without a weight-sized fp32 temporary or a host copy.
-        if (_layer.Weight.device.type == TorchSharp.DeviceType.CUDA && _layer.Weight.is_contiguous()
-            && Cuda.CudaNoiseKernel.For(_layer.Weight.device, out _) is { } kernel)
-            return kernel.PerturbedWeight(_layer.Weight, _rowScale, Stream).MoveToOuterDisposeScope();
+        if (_kernel is not null && _layer.Weight.device.type == TorchSharp.DeviceType.CUDA && _layer.Weight.is_contiguous())
+            return _kernel.PerturbedWeight(_layer.Weight, _rowScale, Stream).MoveToOuterDisposeScope();
         return PerturbedWeight(Stream, _rowScale, _layer.Weight).MoveToOuterDisposeScope();
     }
 

@@ -1,5 +1,4 @@
 using FlatLora.Trainer.Determinism;
-using FlatLora.Trainer.Flat;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -9,8 +8,8 @@ namespace FlatLora.Trainer.Lora;
 
 /// <summary>
 /// A frozen linear layer plus a low-rank update: y = x·Wᵀ + s·B(A(dropout(x))), s = alpha/r. A and B stay fp32
-/// (master weights) whatever the base dtype. Under Flat-LoRA the base product becomes x·(W + ε)ᵀ, computed without
-/// ever writing to W (see <see cref="PerturbedLinearFunction"/>).
+/// (master weights) whatever the base dtype. The frozen product x·Wᵀ goes through <see cref="Projection"/>, which a
+/// method may replace (Flat-LoRA computes x·(W + ε)ᵀ there without ever writing W); the layer itself knows no method.
 /// Parameter names follow PEFT: <c>weight</c>, <c>lora_A.weight</c>, <c>lora_B.weight</c>.
 /// </summary>
 public sealed class LoraLinear : nn.Module<Tensor, Tensor>
@@ -29,7 +28,9 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         Rank = options.Rank;
         Scale = options.Scale;
         _dropout = options.Dropout;
-        _weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device), requires_grad: false);
+        // Parameter takes the tensor's storage and leaves it an empty shell, which is disposed here rather than by the GC.
+        using (Tensor storage = empty(outFeatures, inFeatures, dtype: dtype, device: device))
+            _weight = new Parameter(storage, requires_grad: false);
         _loraA = nn.Linear(inFeatures, options.Rank, hasBias: false, device: device, dtype: float32);
         _loraB = nn.Linear(options.Rank, outFeatures, hasBias: false, device: device, dtype: float32);
         RegisterComponents();
@@ -49,15 +50,13 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public Parameter LoraA => _loraA.weight!;
     public Parameter LoraB => _loraB.weight!;
 
-    /// <summary>Set by <see cref="FlatLoraPerturbation"/> while an optimizer step perturbs this layer.</summary>
-    internal LayerPerturbation? Perturbation { get; set; }
+    /// <summary>How the frozen weight is applied; placed by the builder of a method (plain x·Wᵀ by default).</summary>
+    public IFrozenProjection Projection { get; set; } = PlainProjection.Instance;
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        Tensor output = Perturbation is { IsActive: true } perturbation
-            ? PerturbedLinearFunction.apply(x, perturbation.Capture())
-            : F.linear(x, _weight);
+        Tensor output = Projection.Forward(x, _weight);
         if (Merged)
             return output.MoveToOuterDisposeScope();
 
@@ -75,6 +74,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public void ResetLora(long runSeed)
     {
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();   // the in-place ops below return wrappers of their own
         double bound = 1.0 / Math.Sqrt(InFeatures);
         using var generator = new Generator(unchecked((ulong)Seeding.Derive(runSeed, "lora-init", Path)));
         using Tensor a = rand(LoraA.shape, dtype: float32, generator: generator);

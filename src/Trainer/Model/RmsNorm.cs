@@ -12,7 +12,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     public RmsNorm(long size, double eps, ScalarType dtype, Device device) : base(nameof(RmsNorm))
     {
-        _weight = new Parameter(ones(size, dtype: dtype, device: device), requires_grad: false);
+        // Parameter takes the tensor's storage and leaves it an empty shell, which is disposed here rather than by the GC.
+        using (Tensor storage = ones(size, dtype: dtype, device: device))
+            _weight = new Parameter(storage, requires_grad: false);
         _eps = eps;
         RegisterComponents();
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Trainer.Training;
 
@@ -19,9 +20,22 @@ public sealed class MetricsLog : IDisposable
 
     public void Write(JsonObject record) => _writer.WriteLine(record.ToJsonString(JsonOptions));
 
-    public void WriteStep(StepReport r)
+    public void WriteStep(StepReport report)
     {
-        JsonObject record = StepRecord(r);
+        StepFigures r = report.Figures;
+        var record = new JsonObject
+        {
+            ["kind"] = "step",
+            ["step"] = r.Step,
+            ["loss"] = Finite(r.Loss),
+            ["lr"] = r.LearningRate,
+            ["sigma"] = r.Sigma,
+            ["grad_norm"] = Finite(r.GradNorm),
+            ["tokens"] = r.Tokens,
+            ["step_seconds"] = Math.Round(r.StepSeconds, 6),
+            ["tokens_per_second"] = Math.Round(r.TokensPerSecond, 1),
+            ["perturbation_hash"] = report.ConsistencyHash.ToString("x16"),
+        };
         if (r.DriftPenalty is double drift)
             record["drift_penalty"] = Finite(drift);
         if (r.NormPenalty is double norm)
@@ -33,20 +47,6 @@ public sealed class MetricsLog : IDisposable
         }
         Write(record);
     }
-
-    private static JsonObject StepRecord(StepReport r) => new()
-    {
-        ["kind"] = "step",
-        ["step"] = r.Step,
-        ["loss"] = Finite(r.Loss),
-        ["lr"] = r.LearningRate,
-        ["sigma"] = r.Sigma,
-        ["grad_norm"] = Finite(r.GradNorm),
-        ["tokens"] = r.Tokens,
-        ["step_seconds"] = Math.Round(r.StepSeconds, 6),
-        ["tokens_per_second"] = Math.Round(r.TokensPerSecond, 1),
-        ["perturbation_hash"] = r.Fingerprint.Hash.ToString("x16"),
-    };
 
     public void WriteEval(EvalReport r)
     {

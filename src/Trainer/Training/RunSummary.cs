@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlatLora.Spec;
+using FlatLora.Spec.Reporting;
 using FlatLora.Trainer.Data;
 
 namespace FlatLora.Trainer.Training;
@@ -8,7 +9,7 @@ namespace FlatLora.Trainer.Training;
 /// <summary>Writes <c>summary.json</c>: the run's setup and outcome in one small file.</summary>
 public static class RunSummary
 {
-    public static void Write(string path, TrainSpec spec, RunPlan plan, TrainResult result, TrainingData data)
+    public static void Write(string path, TrainSpec spec, RunPlan plan, RunMetrics metrics, TrainingData data)
     {
         static JsonNode? Number(double v) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 6)) : null;
         var summary = new JsonObject
@@ -18,24 +19,17 @@ public static class RunSummary
             ["seed"] = spec.Seed,
             ["lora_rank"] = spec.Lora.Rank,
             ["lora_alpha"] = spec.Lora.Alpha,
-            ["steps"] = result.Steps,
+            ["steps"] = metrics.Steps,
             ["total_steps"] = plan.TotalSteps,
             ["world_size"] = plan.WorldSize,
             ["train_examples"] = data.Train.Count,
             ["eval_examples"] = data.Eval.Count,
             ["truncated_examples"] = data.TruncatedCount,
-            ["initial_loss"] = Number(result.InitialLoss),
-            ["final_loss"] = Number(result.FinalLoss),
-            ["eval_loss"] = result.FinalEval is null ? null : Number(result.FinalEval.Loss),
-            ["eval_token_accuracy"] = result.FinalEval is null ? null : Number(result.FinalEval.TokenAccuracy),
-            ["eval_exact_match"] = result.FinalEval is null ? null : Number(result.FinalEval.ExactMatch),
-            ["eval_segment_drift"] = result.FinalEval?.Drift is { } drift ? Number(drift.Overall.Mean) : null,
-            ["eval_high_drift_share"] = result.FinalEval?.Drift is { } share ? Number(share.Overall.HighDriftShare) : null,
-            ["tokens_per_second"] = Number(result.TokensPerSecond),
-            ["elapsed_seconds"] = Number(result.ElapsedSeconds),
-            ["frozen_weights_unchanged"] = result.FrozenWeightsUnchanged,
-            ["adapter_dir"] = result.AdapterDirectory,
         };
+        foreach (string name in RunMetrics.Names)
+            summary[name] = Number(metrics.Get(name));
+        summary["frozen_weights_unchanged"] = metrics.FrozenWeightsUnchanged;
+        summary["adapter_dir"] = metrics.AdapterDirectory;
         File.WriteAllText(path, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 }

@@ -24,7 +24,7 @@ public class DataParallelEquivalenceTests
                 new InProcessRingTransport(inbox, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(60));
             try
             {
-                using var run = new FineTuneRun(spec with { OutputDir = Path.Combine(spec.OutputDir, $"rank{rank}") }, baseModel, TestModels.Data(),
+                using var run = new FineTuneRun(ValidTrainSpec.From(spec with { OutputDir = Path.Combine(spec.OutputDir, $"rank{rank}") }), baseModel, TestModels.Data(),
                     new RunOptions { Exchange = exchange, VerifyFrozenWeights = false });
                 for (int i = 0; i < steps; i++)
                     run.TrainStep();
@@ -44,7 +44,7 @@ public class DataParallelEquivalenceTests
 
     private static List<Tensor> TrainSingle(TrainSpec spec, BaseModel baseModel, int steps)
     {
-        using var run = new FineTuneRun(spec, baseModel, TestModels.Data());
+        using var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, TestModels.Data());
         for (int i = 0; i < steps; i++)
             run.TrainStep();
         return TestModels.Snapshot(run.LoraParameters);
@@ -101,7 +101,7 @@ public class DataParallelEquivalenceTests
             TrainSpec spec = Spec(dir.File($"r{rank}"), "flat", 6) with { Seed = rank == 0 ? 1 : 2 };
             try
             {
-                using var run = new FineTuneRun(spec, baseModel, TestModels.Data(), new RunOptions { Exchange = exchange, VerifyFrozenWeights = false });
+                using var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, TestModels.Data(), new RunOptions { Exchange = exchange, VerifyFrozenWeights = false });
                 for (int i = 0; i < 3; i++)
                     run.TrainStep();
             }
@@ -129,7 +129,7 @@ public class DataParallelEquivalenceTests
         var inbox = new GradientInbox();
         inbox.Register("exp/3", 1, 1, [7]);   // rank 1 exists but never sends
         var exchange = new RingGradientExchange(inbox, "exp/3", 1, 0, 2, [7], new InProcessRingTransport(inbox, TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(1));
-        using var run = new FineTuneRun(Spec(dir.File("r0"), "lora", 6), baseModel, TestModels.Data(), new RunOptions { Exchange = exchange });
+        using var run = new FineTuneRun(ValidTrainSpec.From(Spec(dir.File("r0"), "lora", 6)), baseModel, TestModels.Data(), new RunOptions { Exchange = exchange });
         var error = Assert.Throws<CollectiveTimeoutException>(() => run.TrainStep());
         Assert.Contains("no gradients from rank 1", error.Message);
     }

@@ -63,7 +63,7 @@ public class FlatLoraPerturbationTests
         double sigma = perturbation.BeginStep(1);                              // σ = 1·½(1 − cos(π/2)) = 0.5
         using Tensor merged = ExplicitMergedWeight(layer);
         using Tensor expected = merged.pow(2).sum(1).div(64).sqrt() * sigma;
-        Assert.True(expected.allclose(layer.Perturbation!.RowScale, 1e-5, 1e-7));
+        Assert.True(expected.allclose(perturbation.Layer(0).RowScale, 1e-5, 1e-7));
     }
 
     [Fact]
@@ -138,7 +138,7 @@ public class FlatLoraPerturbationTests
         using var perturbation = new FlatLoraPerturbation([layer], 1, rho: 0.05, totalSteps: 10);
         Assert.Equal(0, perturbation.BeginStep(0));
         Assert.Null(perturbation.ActiveStep);
-        Assert.False(layer.Perturbation!.IsActive);
+        Assert.False(perturbation.Layer(0).IsActive);
         Assert.Equal(PerturbationFingerprint.Inactive(0), perturbation.Fingerprint(0));
     }
 

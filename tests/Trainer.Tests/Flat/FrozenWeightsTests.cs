@@ -1,3 +1,4 @@
+using FlatLora.Spec;
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Training;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ public class FrozenWeightsTests
         ScalarType scalar = dtype == "bfloat16" ? bfloat16 : float32;
         var baseModel = TestModels.RandomBase(dir.Path, dtype: scalar);
         var spec = TestModels.Spec(dir.File("run"), method: "flat", rho: 0.1, steps: 50, dtype: dtype);
-        using var run = new FineTuneRun(spec, baseModel, TestModels.Data(), new RunOptions());
+        using var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, TestModels.Data(), new RunOptions());
         var frozen = run.Model.named_parameters().Where(p => !LoraInjector.IsLoraName(p.name)).Select(p => (Tensor)p.parameter).ToList();
         var before = TestModels.Snapshot(frozen);
         ulong digest = FrozenWeightDigest.Compute(run.Model);
@@ -23,7 +24,7 @@ public class FrozenWeightsTests
         {
             StepReport report = run.TrainStep();
             if (i > 0)
-                Assert.True(report.Sigma > 0);
+                Assert.True(report.Figures.Sigma > 0);
         }
         for (int i = 0; i < frozen.Count; i++)
             Assert.True(TestModels.BitEqual(before[i], frozen[i]), $"frozen tensor {i} changed");

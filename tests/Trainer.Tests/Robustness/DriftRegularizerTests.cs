@@ -94,7 +94,7 @@ public class DriftRegularizerTests(Xunit.Abstractions.ITestOutputHelper output)
         double Drift(double weight)
         {
             TrainSpec spec = TestModels.Spec(dir.File($"w{weight}"), method: "lora", steps: 40) with { Robustness = robustness with { Weight = weight } };
-            using var run = new FineTuneRun(spec, baseModel, TestModels.Data());
+            using var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, TestModels.Data());
             for (int i = 0; i < 40; i++)
                 run.TrainStep();
             return run.Evaluate().Drift!.Overall.Mean;

@@ -49,7 +49,7 @@ public sealed class GradientCheckpointingTests
         using var dir = new TempDirectory();
         TrainSpec spec = TestModels.Spec(dir.File("run"), method: "flat", steps: 2);
         spec = spec with { Training = spec.Training with { GradientCheckpointing = true } };
-        using var run = new FineTuneRun(spec, TestModels.RandomBase(dir.Path), TestModels.Data());
+        using var run = new FineTuneRun(ValidTrainSpec.From(spec), TestModels.RandomBase(dir.Path), TestModels.Data());
         var frozen = run.Model.named_parameters().Where(p => !LoraInjector.IsLoraName(p.name)).ToList();
         List<Tensor> before = TestModels.Snapshot(frozen.Select(p => (Tensor)p.parameter));
         run.TrainStep();
@@ -63,10 +63,10 @@ public sealed class GradientCheckpointingTests
 
     private static (List<Tensor> Lora, List<double> Losses) Train(TrainSpec spec, BaseModel baseModel, TrainingData data)
     {
-        using var run = new FineTuneRun(spec, baseModel, data);
+        using var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, data);
         var losses = new List<double>();
         for (int step = 0; step < spec.Training.MaxSteps; step++)
-            losses.Add(run.TrainStep().Loss);
+            losses.Add(run.TrainStep().Figures.Loss);
         return (TestModels.Snapshot(run.LoraParameters), losses);
     }
 }

@@ -11,7 +11,7 @@ public class TrainingTests
 {
     private static List<Tensor> TrainSteps(TrainSpec spec, BaseModel baseModel, int steps)
     {
-        using var run = new FineTuneRun(spec, baseModel, TestModels.Data());
+        using var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, TestModels.Data());
         for (int i = 0; i < steps; i++)
             run.TrainStep();
         return TestModels.Snapshot(run.LoraParameters);
@@ -40,14 +40,14 @@ public class TrainingTests
 
         TrainSpec interrupted = spec with { OutputDir = dir.File("interrupted") };
         string checkpoint;
-        using (var first = new FineTuneRun(interrupted, baseModel, TestModels.Data()))
+        using (var first = new FineTuneRun(ValidTrainSpec.From(interrupted), baseModel, TestModels.Data()))
         {
             for (int i = 0; i < 6; i++)
                 first.TrainStep();
             checkpoint = first.SaveCheckpoint()!;
             first.TrainStep();   // work after the checkpoint is lost with the process
         }
-        using var second = new FineTuneRun(interrupted, baseModel, TestModels.Data());
+        using var second = new FineTuneRun(ValidTrainSpec.From(interrupted), baseModel, TestModels.Data());
         second.ResumeFrom(checkpoint);
         Assert.Equal(6, second.Step);
         while (second.Step < 12)
@@ -62,12 +62,12 @@ public class TrainingTests
         var baseModel = TestModels.RandomBase(dir.Path);
         TrainSpec spec = TestModels.Spec(dir.File("run"), steps: 4);
         string checkpoint;
-        using (var run = new FineTuneRun(spec, baseModel, TestModels.Data()))
+        using (var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, TestModels.Data()))
         {
             run.TrainStep();
             checkpoint = run.SaveCheckpoint()!;
         }
-        using var other = new FineTuneRun(spec with { Method = new MethodSpec { Name = "flat", Rho = 0.2 } }, baseModel, TestModels.Data());
+        using var other = new FineTuneRun(ValidTrainSpec.From(spec with { Method = new MethodSpec { Name = "flat", Rho = 0.2 } }), baseModel, TestModels.Data());
         var error = Assert.Throws<InvalidOperationException>(() => other.ResumeFrom(checkpoint));
         Assert.Contains("differs in: method", error.Message);
     }
@@ -77,7 +77,7 @@ public class TrainingTests
     {
         using var dir = new TempDirectory();
         var baseModel = TestModels.RandomBase(dir.Path);
-        using var run = new FineTuneRun(TestModels.Spec(dir.File("run"), steps: 10), baseModel, TestModels.Data());
+        using var run = new FineTuneRun(ValidTrainSpec.From(TestModels.Spec(dir.File("run"), steps: 10)), baseModel, TestModels.Data());
         run.TrainStep();
         run.TrainStep();
         string checkpoint = run.SaveCheckpoint()!;
@@ -91,7 +91,7 @@ public class TrainingTests
         Assert.Equal(2, run.Step);
         // Every other LoRA tensor is untouched by the failed step, and the checkpoint still loads.
         Assert.All(good.Zip(run.LoraParameters).Skip(2), pair => Assert.True(TestModels.BitEqual(pair.First, pair.Second)));
-        using var resumed = new FineTuneRun(TestModels.Spec(dir.File("run"), steps: 10), baseModel, TestModels.Data());
+        using var resumed = new FineTuneRun(ValidTrainSpec.From(TestModels.Spec(dir.File("run"), steps: 10)), baseModel, TestModels.Data());
         resumed.ResumeFrom(checkpoint);
         Assert.All(good.Zip(resumed.LoraParameters), pair => Assert.True(TestModels.BitEqual(pair.First, pair.Second)));
     }
@@ -101,7 +101,7 @@ public class TrainingTests
     {
         using var dir = new TempDirectory();
         var baseModel = TestModels.RandomBase(dir.Path);
-        using var run = new FineTuneRun(TestModels.Spec(dir.File("run"), method: "flat", rho: 0.2, steps: 20), baseModel, TestModels.Data());
+        using var run = new FineTuneRun(ValidTrainSpec.From(TestModels.Spec(dir.File("run"), method: "flat", rho: 0.2, steps: 20)), baseModel, TestModels.Data());
         run.TrainStep();   // creates the optimizer state
         run.TrainStep();
         long baseline = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
@@ -117,12 +117,12 @@ public class TrainingTests
         using var dir = new TempDirectory();
         var baseModel = TestModels.RandomBase(dir.Path);
         TrainSpec spec = TestModels.Spec(dir.File("run"), steps: 6) with { Checkpoint = new CheckpointSpec { Interval = 2, Keep = 2 } };
-        using var run = new FineTuneRun(spec, baseModel, TestModels.Data());
+        using var run = new FineTuneRun(ValidTrainSpec.From(spec), baseModel, TestModels.Data());
         TrainResult result = run.Train();
-        Assert.Equal(6, result.Steps);
-        Assert.True(result.FrozenWeightsUnchanged);
-        Assert.True(File.Exists(Path.Combine(result.AdapterDirectory, "adapter_model.safetensors")));
-        Assert.True(File.Exists(Path.Combine(result.AdapterDirectory, "adapter_config.json")));
+        Assert.Equal(6, result.Metrics.Steps);
+        Assert.True(result.Metrics.FrozenWeightsUnchanged);
+        Assert.True(File.Exists(Path.Combine(result.Metrics.AdapterDirectory!, "adapter_model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(result.Metrics.AdapterDirectory!, "adapter_config.json")));
         string[] metrics = File.ReadAllLines(Path.Combine(spec.OutputDir, "metrics.jsonl"));
         Assert.Equal(6, metrics.Count(l => l.Contains("\"kind\":\"step\"", StringComparison.Ordinal)));
         Assert.Equal(2, metrics.Count(l => l.Contains("\"kind\":\"eval\"", StringComparison.Ordinal)));
@@ -139,7 +139,7 @@ public class TrainingTests
         var baseModel = TestModels.RandomBase(dir.Path);
         using var cancel = new CancellationTokenSource();
         var observer = new CancelAfter(3, cancel);
-        using var run = new FineTuneRun(TestModels.Spec(dir.File("run"), steps: 50), baseModel, TestModels.Data(), new RunOptions { Observer = observer });
+        using var run = new FineTuneRun(ValidTrainSpec.From(TestModels.Spec(dir.File("run"), steps: 50)), baseModel, TestModels.Data(), new RunOptions { Observer = observer });
         Assert.Throws<OperationCanceledException>(() => run.Train(cancel.Token));
         Assert.Equal(3, run.Step);
         Assert.EndsWith("step-000003", run.LastCheckpoint);
@@ -149,7 +149,7 @@ public class TrainingTests
     {
         public void OnStep(StepReport report)
         {
-            if (report.Step + 1 == steps)
+            if (report.Figures.Step + 1 == steps)
                 source.Cancel();
         }
     }
@@ -168,9 +168,9 @@ public class TrainingTests
             Data = new DataSpec { MaxSeqLen = 64 },
             OutputDir = dir.File("run"),
         };
-        using var run = FineTuneRun.Create(spec);
+        using var run = FineTuneRun.Create(ValidTrainSpec.From(spec));
         TrainResult result = run.Train();
-        Assert.True(result.FinalLoss < 0.35 * result.InitialLoss, $"loss {result.InitialLoss:F3} -> {result.FinalLoss:F3}");
+        Assert.True(result.Metrics.FinalLoss < 0.35 * result.Metrics.InitialLoss, $"loss {result.Metrics.InitialLoss:F3} -> {result.Metrics.FinalLoss:F3}");
         Assert.True(result.FinalEval!.TokenAccuracy > 0.6, $"token accuracy {result.FinalEval.TokenAccuracy:F3}");
     }
 }

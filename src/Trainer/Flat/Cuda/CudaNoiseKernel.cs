@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using FlatLora.Trainer.Determinism;
 using FlatLora.Trainer.Hardware;
@@ -15,7 +14,7 @@ namespace FlatLora.Trainer.Flat.Cuda;
 internal sealed unsafe class CudaNoiseKernel
 {
     private const int ThreadsPerBlock = 256;
-    private static readonly ConcurrentDictionary<int, Lazy<(CudaNoiseKernel? Kernel, string Description)>> Kernels = new();
+    private static readonly DeviceKernelCache<CudaNoiseKernel> Kernels = new(Create, k => k.Description);
 
     private readonly IntPtr _context;
     private readonly Dictionary<ScalarType, IntPtr> _functions;
@@ -26,49 +25,40 @@ internal sealed unsafe class CudaNoiseKernel
         _functions = functions;
     }
 
-    /// <summary>The kernel for a CUDA device, or null with the reason the CPU path is used instead.</summary>
-    public static CudaNoiseKernel? For(Device device, out string description)
-    {
-        (CudaNoiseKernel? kernel, string text) = Kernels.GetOrAdd(Math.Max(0, device.index), ordinal =>
-            new Lazy<(CudaNoiseKernel?, string)>(() => Create(ordinal), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
-        description = text;
-        return kernel;
-    }
+    public string Description { get; private set; } = "";
 
-    private static (CudaNoiseKernel?, string) Create(int ordinal)
+    /// <summary>The kernel for a CUDA device, or null with the reason the CPU path is used instead (tried again next time).</summary>
+    public static CudaNoiseKernel? For(Device device, out string description) => Kernels.For(Math.Max(0, device.index), out description);
+
+    /// <summary>Compiles, loads and self-checks the kernel; throws saying what failed.</summary>
+    private static CudaNoiseKernel Create(int ordinal)
     {
-        try
+        CudaDriver.Check(CudaDriver.cuInit(0), "cuInit");
+        CudaDriver.Check(CudaDriver.cuDeviceGet(out int device, ordinal), "cuDeviceGet");
+        CudaDriver.Check(CudaDriver.cuDeviceGetAttribute(out int major, CudaDriver.ComputeCapabilityMajor, device), "cuDeviceGetAttribute");
+        CudaDriver.Check(CudaDriver.cuDeviceGetAttribute(out int minor, CudaDriver.ComputeCapabilityMinor, device), "cuDeviceGetAttribute");
+        // PyTorch works in the device's primary context; the kernel joins it.
+        CudaDriver.Check(CudaDriver.cuDevicePrimaryCtxRetain(out IntPtr context, device), "cuDevicePrimaryCtxRetain");
+        CudaDriver.Check(CudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        Nvrtc nvrtc = Nvrtc.Load(TorchLibDirectory());
+        // --fmad=false: every multiply and add rounded once, as in C#; PTX for the device's architecture.
+        byte[] ptx = nvrtc.CompileToPtx(Source(), "flat_noise.cu", ["--fmad=false", $"--gpu-architecture=compute_{major}{minor}"]);
+        IntPtr module;
+        fixed (byte* image = ptx)
+            CudaDriver.Check(CudaDriver.cuModuleLoadData(out module, image), "cuModuleLoadData");
+        var functions = new Dictionary<ScalarType, IntPtr>();
+        foreach ((ScalarType dtype, string name) in new[] { (ScalarType.Float32, "flat_perturbed_weight_f32"),
+                     (ScalarType.BFloat16, "flat_perturbed_weight_bf16"), (ScalarType.Float16, "flat_perturbed_weight_f16") })
         {
-            CudaDriver.Check(CudaDriver.cuInit(0), "cuInit");
-            CudaDriver.Check(CudaDriver.cuDeviceGet(out int device, ordinal), "cuDeviceGet");
-            CudaDriver.Check(CudaDriver.cuDeviceGetAttribute(out int major, CudaDriver.ComputeCapabilityMajor, device), "cuDeviceGetAttribute");
-            CudaDriver.Check(CudaDriver.cuDeviceGetAttribute(out int minor, CudaDriver.ComputeCapabilityMinor, device), "cuDeviceGetAttribute");
-            // PyTorch works in the device's primary context; the kernel joins it.
-            CudaDriver.Check(CudaDriver.cuDevicePrimaryCtxRetain(out IntPtr context, device), "cuDevicePrimaryCtxRetain");
-            CudaDriver.Check(CudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
-            Nvrtc nvrtc = Nvrtc.Load(TorchLibDirectory());
-            // --fmad=false: every multiply and add rounded once, as in C#; PTX for the device's architecture.
-            byte[] ptx = nvrtc.CompileToPtx(Source(), "flat_noise.cu", ["--fmad=false", $"--gpu-architecture=compute_{major}{minor}"]);
-            IntPtr module;
-            fixed (byte* image = ptx)
-                CudaDriver.Check(CudaDriver.cuModuleLoadData(out module, image), "cuModuleLoadData");
-            var functions = new Dictionary<ScalarType, IntPtr>();
-            foreach ((ScalarType dtype, string name) in new[] { (ScalarType.Float32, "flat_perturbed_weight_f32"),
-                         (ScalarType.BFloat16, "flat_perturbed_weight_bf16"), (ScalarType.Float16, "flat_perturbed_weight_f16") })
-            {
-                CudaDriver.Check(CudaDriver.cuModuleGetFunction(out IntPtr function, module, name), $"cuModuleGetFunction({name})");
-                functions[dtype] = function;
-            }
-            var kernel = new CudaNoiseKernel(context, functions);
-            string? mismatch = kernel.SelfCheck(new Device(TorchSharp.DeviceType.CUDA, ordinal));
-            return mismatch is null
-                ? (kernel, $"fused CUDA kernel (NVRTC {Path.GetFileName(nvrtc.Path)}, compute_{major}{minor}), bit-identical to the CPU generator")
-                : (null, $"generated on the CPU and copied: {mismatch}");
+            CudaDriver.Check(CudaDriver.cuModuleGetFunction(out IntPtr function, module, name), $"cuModuleGetFunction({name})");
+            functions[dtype] = function;
         }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
-        {
-            return (null, $"generated on the CPU and copied: the CUDA kernel is unavailable ({e.Message})");
-        }
+        var kernel = new CudaNoiseKernel(context, functions);
+        string? mismatch = kernel.SelfCheck(new Device(TorchSharp.DeviceType.CUDA, ordinal));
+        if (mismatch is not null)
+            throw new InvalidOperationException(mismatch);
+        kernel.Description = $"fused CUDA kernel (NVRTC {Path.GetFileName(nvrtc.Path)}, compute_{major}{minor}), bit-identical to the CPU generator";
+        return kernel;
     }
 
     /// <summary>W + ε for a contiguous CUDA weight, in the weight's dtype.</summary>

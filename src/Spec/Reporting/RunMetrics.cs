@@ -1,23 +1,26 @@
-namespace FlatLora.Abstractions.Experiments;
+namespace FlatLora.Spec.Reporting;
 
-/// <summary>Outcome figures of one seeded run (NaN where a figure does not exist, e.g. no eval set).</summary>
-[GenerateSerializer]
+/// <summary>
+/// Outcome figures of one seeded run (NaN where a figure does not exist, e.g. no eval set). The trainer produces it,
+/// summary.json, the seed run and the results tables all carry it as is. Plain, so the trainer can build it; Orleans
+/// carries it as JSON like the specs.
+/// </summary>
 public sealed record RunMetrics
 {
-    [Id(0)] public long Steps { get; init; }
-    [Id(1)] public double InitialLoss { get; init; } = double.NaN;
-    [Id(2)] public double FinalLoss { get; init; } = double.NaN;
-    [Id(3)] public double EvalLoss { get; init; } = double.NaN;
-    [Id(4)] public double EvalExactMatch { get; init; } = double.NaN;
-    [Id(5)] public double EvalTokenAccuracy { get; init; } = double.NaN;
-    [Id(6)] public double TokensPerSecond { get; init; } = double.NaN;
-    [Id(7)] public double ElapsedSeconds { get; init; } = double.NaN;
-    [Id(8)] public string? AdapterDirectory { get; init; }
-    [Id(9)] public bool? FrozenWeightsUnchanged { get; init; }
+    public long Steps { get; init; }
+    public double InitialLoss { get; init; } = double.NaN;
+    public double FinalLoss { get; init; } = double.NaN;
+    public double EvalLoss { get; init; } = double.NaN;
+    public double EvalExactMatch { get; init; } = double.NaN;
+    public double EvalTokenAccuracy { get; init; } = double.NaN;
+    public double TokensPerSecond { get; init; } = double.NaN;
+    public double ElapsedSeconds { get; init; } = double.NaN;
+    public string? AdapterDirectory { get; init; }
+    public bool? FrozenWeightsUnchanged { get; init; }
 
     /// <summary>S2R2 at the final evaluation: mean segment drift (nats) and the share of high-drift segments.</summary>
-    [Id(10)] public double EvalSegmentDrift { get; init; } = double.NaN;
-    [Id(11)] public double EvalHighDriftShare { get; init; } = double.NaN;
+    public double EvalSegmentDrift { get; init; } = double.NaN;
+    public double EvalHighDriftShare { get; init; } = double.NaN;
 
     /// <summary>Metric by the name sweeps and results use (eval_exact_match, final_loss, ...).</summary>
     public double Get(string metric) => metric switch

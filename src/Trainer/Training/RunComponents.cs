@@ -1,0 +1,80 @@
+using FlatLora.Spec;
+using FlatLora.Trainer.Flat;
+using FlatLora.Trainer.Hardware;
+using FlatLora.Trainer.Lora;
+using FlatLora.Trainer.Methods;
+using FlatLora.Trainer.Model;
+using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Robustness;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FlatLora.Trainer.Training;
+
+/// <summary>
+/// What a run owns that holds native memory: the model with LoRA, AdamW, the training method, plus the parts built
+/// with them. <see cref="Build"/> disposes whatever it already made when a later part fails (a corrupt weight file, a
+/// kernel check that throws), so a long-lived silo does not leak a half-built run on every failed start.
+/// </summary>
+internal sealed class RunComponents : IDisposable
+{
+    private RunComponents()
+    {
+    }
+
+    public LlamaForCausalLM Model { get; private set; } = null!;
+    public IReadOnlyList<Parameter> LoraParameters { get; private set; } = [];
+    public AdamW Optimizer { get; private set; } = null!;
+    public ITrainingMethod Method { get; private set; } = PlainLoraMethod.Instance;
+    public DriftRegularizer Robustness { get; private set; } = null!;
+
+    /// <summary>Faults of gradient checkpointing's recomputation, raised after backward.</summary>
+    public BackwardFaults CheckpointFaults { get; } = new();
+
+    /// <summary>Digest of the frozen weights at the start, when the run verifies them.</summary>
+    public ulong? FrozenDigest { get; private set; }
+
+    public static RunComponents Build(TrainSpec spec, BaseModel baseModel, RunPlan plan, Device device, RunOptions options)
+    {
+        var parts = new RunComponents();
+        try
+        {
+            parts.Model = LoraInjector.Build(baseModel.Config, LoraOptions.From(spec.Lora), DeviceSelector.Dtype(spec.Model.Dtype), device, spec.Seed);
+            if (baseModel.RandomInitSeed is long initSeed)
+                parts.Model.InitializeWeights(initSeed);
+            else
+                WeightLoader.LoadBaseWeights(parts.Model, baseModel.WeightFiles);
+            parts.Model.train();
+            if (spec.Training.GradientCheckpointing)
+                parts.EnableCheckpointing(spec, device);
+            parts.LoraParameters = LoraInjector.LoraParameters(parts.Model).Select(p => p.Parameter).ToList();
+            OptimizerSpec o = spec.Optimizer;
+            parts.Optimizer = optim.AdamW(parts.LoraParameters, lr: o.Lr, beta1: o.Beta1, beta2: o.Beta2, eps: o.Eps, weight_decay: o.WeightDecay);
+            parts.Method = TrainingMethods.Create(spec.Method, LoraInjector.LoraLayers(parts.Model), spec.Seed, plan.TotalSteps, device, options.Observer);
+            parts.Robustness = new DriftRegularizer(spec.Robustness, baseModel.Tokenizer, spec.Data.MaxSeqLen, spec.Seed);
+            parts.FrozenDigest = options.VerifyFrozenWeights ? FrozenWeightDigest.Compute(parts.Model) : null;
+            return parts;
+        }
+        catch
+        {
+            parts.Dispose();
+            throw;
+        }
+    }
+
+    private void EnableCheckpointing(TrainSpec spec, Device device)
+    {
+        // TorchSharp can save and restore only the CPU random state, which the recomputed dropout masks need.
+        if (spec.Lora.Dropout > 0 && device.type != TorchSharp.DeviceType.CPU)
+            throw new NotSupportedException("training.gradient_checkpointing with lora.dropout > 0 works on the CPU only: TorchSharp cannot " +
+                "restore the CUDA random state for the recomputed dropout masks. Set lora.dropout: 0 (as Flat-LoRA's paper does) or turn checkpointing off.");
+        Model.EnableGradientCheckpointing(CheckpointFaults.Record);
+    }
+
+    public void Dispose()
+    {
+        Method.Dispose();
+        Optimizer?.Dispose();
+        Model?.Dispose();
+    }
+}
