@@ -1,4 +1,5 @@
 using FlatLora.Abstractions;
+using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Execution;
 using FlatLora.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             siloBuilder.Services.AddSingleton<IShardJobRunner, FakeShardJobRunner>();
             siloBuilder.Services.AddSingleton<IShardReporter>(sp => new OutcomeDroppingReporter(sp.GetRequiredService<GrainShardReporter>()));
             siloBuilder.AddMemoryGrainStorage(StorageNames.Default);
+            siloBuilder.AddIncomingGrainCallFilter(FailFirstStart);
             siloBuilder.AddFlatLoraGrains(o =>
             {
                 o.CpuSlots = 1;
@@ -43,6 +45,17 @@ public sealed class ClusterFixture : IAsyncLifetime
             });
         }
     }
+
+    /// <summary>Seeds of experiments named "start-fails-once" refuse their first start (a silo dying mid-submit, say).</summary>
+    private static Task FailFirstStart(IIncomingGrainCallContext context)
+    {
+        if (context.InterfaceMethod.Name == nameof(ISeedRunGrain.StartAsync) && context.Request.GetArgument(0) is SeedRunPlan plan
+            && plan.Spec.Experiment.Name == "start-fails-once" && FailedStarts.TryAdd(plan.RunKey, 0))
+            throw new InvalidOperationException($"start of {plan.RunKey} refused (scripted)");
+        return context.Invoke();
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> FailedStarts = new();
 
     private sealed class ClientConfigurator : IClientBuilderConfigurator
     {

@@ -73,6 +73,18 @@ public class DataParallelGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_rank_that_finished_is_not_silent_while_rank_0_writes_the_final_checkpoint()
+    {
+        // Rank 1 ends with its last step; rank 0 then evaluates and checkpoints for longer than the heartbeat timeout.
+        string id = ClusterWaits.NewId("tail");
+        await Grains.GetGrain<IExperimentGrain>(id).SubmitAsync(new ExperimentRequest { Spec = Spec("slow-tail") });
+        ExperimentStatus final = await ClusterWaits.FinalAsync(Grains, id);
+        Assert.True(final.State == RunState.Completed, $"ended {final.State}: {final.Error}");
+        Assert.Equal(1, final.Seeds[0].Attempt);
+        Assert.All(JobsOf(id), j => Assert.Equal(1, j.Attempt));
+    }
+
+    [Fact]
     public async Task Ranks_that_fall_silent_on_healthy_devices_are_retried_on_those_devices_not_quarantined()
     {
         // Both ranks end at step 2 of attempt 1 and their outcomes are lost: the seed run only sees silence. The shards

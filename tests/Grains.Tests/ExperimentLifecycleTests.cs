@@ -47,6 +47,16 @@ public class ExperimentLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_seed_whose_start_failed_during_submit_is_started_again_and_the_experiment_completes()
+    {
+        string id = ClusterWaits.NewId("startfail");
+        await Grains.GetGrain<IExperimentGrain>(id).SubmitAsync(new ExperimentRequest { Spec = Spec("start-fails-once", seeds: [1, 2]) });
+        ExperimentStatus final = await ClusterWaits.FinalAsync(Grains, id);
+        Assert.Equal(RunState.Completed, final.State);
+        Assert.All(final.Seeds, s => Assert.Equal(RunState.Completed, s.State));
+    }
+
+    [Fact]
     public async Task An_invalid_spec_is_refused_naming_fields_and_nothing_is_stored()
     {
         string id = ClusterWaits.NewId("bad");

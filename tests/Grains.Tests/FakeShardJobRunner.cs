@@ -9,7 +9,10 @@ namespace FlatLora.Grains.Tests;
 /// A stand-in for training that makes cluster tests fast and scriptable. It runs training.max_steps fake steps of
 /// 20 ms, reporting progress, and behaves by experiment.name: "fail" fails for good at step 2; "flaky" fails
 /// retryably at step 2 on its first attempt; "lost-outcome" does the same on every rank and <see cref="OutcomeDroppingReporter"/>
-/// drops those outcomes; "hang" runs until cancelled. Metrics are a fixed function of the seed
+/// drops those outcomes; "hang" runs until cancelled; "slow-tail" has rank 0 spend 4 s (longer than the fixture's
+/// heartbeat timeout) on its final evaluation and checkpoint after the other ranks ended; "fail-on-cancel" runs until
+/// cancelled and then fails retryably (a peer refused it meanwhile); "slow-stop" runs until cancelled and takes 3 s to
+/// stop. Metrics are a fixed function of the seed
 /// and method so aggregates can be checked exactly.
 /// </summary>
 public sealed class FakeShardJobRunner : IShardJobRunner
@@ -27,10 +30,17 @@ public sealed class FakeShardJobRunner : IShardJobRunner
         string checkpoint = $"{job.Spec.OutputDir}/checkpoints/step-000001";
         ShardOutcome End(ShardResult result, string? error = null, RunMetrics? metrics = null) =>
             new() { Attempt = job.Attempt, Rank = job.Rank, Device = device, Result = result, Error = error, Metrics = metrics, LastCheckpoint = checkpoint };
-        for (long step = 1; mode == "hang" || step <= steps; step++)
+        bool untilCancelled = mode is "hang" or "fail-on-cancel" or "slow-stop";
+        for (long step = 1; untilCancelled || step <= steps; step++)
         {
             if (cancellationToken.WaitHandle.WaitOne(20))
+            {
+                if (mode == "fail-on-cancel")
+                    return End(ShardResult.FailedRetryable, "rank 1 refused the step (scripted, while cancelling)");
+                if (mode == "slow-stop")
+                    Thread.Sleep(3000);
                 return End(ShardResult.Cancelled);
+            }
             if (mode == "fail" && step == 2)
                 return End(ShardResult.Failed, "the loss is NaN (scripted)") with { NonFiniteLoss = true };
             if (mode is "flaky" or "lost-outcome" && job.Attempt == 1 && step == 2)
@@ -47,6 +57,8 @@ public sealed class FakeShardJobRunner : IShardJobRunner
                 State = RunState.Running,
             }, checkpoint);
         }
+        if (mode == "slow-tail" && job.Rank == 0 && cancellationToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(4)))
+            return End(ShardResult.Cancelled);
         return End(ShardResult.Completed, metrics: new RunMetrics
         {
             Steps = steps,
