@@ -7,23 +7,27 @@ namespace FlatLora.Trainer.Lora;
 /// <summary>Decides where LoRA goes: a <see cref="LinearFactory"/> that wraps the targeted projections.</summary>
 public static class LoraInjector
 {
-    public static LinearFactory Factory(LoraOptions options, ScalarType dtype, Device device)
+    /// <param name="dropout">Where training draws dropout masks (each LoRA layer its own stream, numbered in build order).</param>
+    public static LinearFactory Factory(LoraOptions options, ScalarType dtype, Device device, DropoutStreams? dropout = null)
     {
         var targets = options.Targets.ToHashSet(StringComparer.Ordinal);
         LinearFactory plain = LlamaForCausalLM.PlainLinear(dtype, device);
+        int ordinal = 0;
         return (path, inFeatures, outFeatures) =>
         {
             string name = path[(path.LastIndexOf('.') + 1)..];
             return targets.Contains(name)
-                ? new LoraLinear(path, inFeatures, outFeatures, options, dtype, device)
+                ? new LoraLinear(path, inFeatures, outFeatures, options, dtype, device, dropout, ordinal++)
                 : plain(path, inFeatures, outFeatures);
         };
     }
 
     /// <summary>Builds a Llama model with LoRA on the target layers, base frozen, LoRA initialised from the run seed.</summary>
-    public static LlamaForCausalLM Build(LlamaConfig config, LoraOptions options, ScalarType dtype, Device device, long runSeed)
+    /// <param name="dropout">The run's dropout streams, for a model that trains with lora.dropout > 0.</param>
+    public static LlamaForCausalLM Build(LlamaConfig config, LoraOptions options, ScalarType dtype, Device device, long runSeed,
+        DropoutStreams? dropout = null)
     {
-        var model = new LlamaForCausalLM(config, dtype, device, Factory(options, dtype, device));
+        var model = new LlamaForCausalLM(config, dtype, device, Factory(options, dtype, device, dropout));
         FreezeBase(model);
         foreach (LoraLinear layer in LoraLayers(model))
             layer.ResetLora(runSeed);

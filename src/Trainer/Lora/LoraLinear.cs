@@ -18,8 +18,13 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "lora_A")] private readonly Linear _loraA;       // weight (r, in), fp32
     [ComponentName(Name = "lora_B")] private readonly Linear _loraB;       // weight (out, r), fp32
     private readonly double _dropout;
+    private readonly DropoutStreams? _dropoutStreams;
+    private readonly int _ordinal;
 
-    public LoraLinear(string path, long inFeatures, long outFeatures, LoraOptions options, ScalarType dtype, Device device)
+    /// <param name="dropoutStreams">Where training draws the dropout masks; null for a layer that never trains with dropout.</param>
+    /// <param name="ordinal">This layer's place among the model's LoRA layers: its own mask stream.</param>
+    public LoraLinear(string path, long inFeatures, long outFeatures, LoraOptions options, ScalarType dtype, Device device,
+        DropoutStreams? dropoutStreams = null, int ordinal = 0)
         : base(nameof(LoraLinear))
     {
         Path = path;
@@ -28,6 +33,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         Rank = options.Rank;
         Scale = options.Scale;
         _dropout = options.Dropout;
+        _dropoutStreams = dropoutStreams;
+        _ordinal = ordinal;
         // Parameter takes the tensor's storage and leaves it an empty shell, which is disposed here rather than by the GC.
         using (Tensor storage = empty(outFeatures, inFeatures, dtype: dtype, device: device))
             _weight = new Parameter(storage, requires_grad: false);
@@ -60,7 +67,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (Merged)
             return output.MoveToOuterDisposeScope();
 
-        Tensor h = _dropout > 0 && training ? F.dropout(x, _dropout, training: true) : x;
+        Tensor h = _dropout > 0 && training ? x * DropoutMask(x) : x;
         // Compute the low-rank branch in the activation dtype; autograd casts gradients back to the fp32 masters.
         Tensor low = F.linear(h, LoraA.to(x.dtype));                        // (B, T, r)
         // output + s·low·Bᵀ as one GEMM with its epilogue (beta = 1, alpha = s): no (B, T, out) temporaries for the
@@ -69,6 +76,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         Tensor sum = addmm(output.reshape(-1, OutFeatures), low.reshape(-1, Rank), LoraB.to(x.dtype).t(), beta: 1, alpha: (float)Scale);
         return sum.view(shape).MoveToOuterDisposeScope();
     }
+
+    private Tensor DropoutMask(Tensor x) => (_dropoutStreams ?? throw new InvalidOperationException(
+            $"{Path}: lora.dropout is {_dropout} but the layer was built without the run's dropout streams (training needs them)"))
+        .Mask(_ordinal, x.shape, _dropout, x.dtype, x.device);
 
     /// <summary>PEFT's init: A Kaiming-uniform (a = √5, so U(±1/√in)), B zero, so training starts at the base model.</summary>
     public void ResetLora(long runSeed)

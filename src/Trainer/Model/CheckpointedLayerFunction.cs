@@ -8,10 +8,11 @@ namespace FlatLora.Trainer.Model;
 /// gradients of the input and of the layer's trainable (LoRA) parameters with autograd.grad.
 /// - The trainable parameters are inputs of this function, so its output requires grad even when the layer input
 ///   does not (the frozen embedding feeds the first layer), and autograd accumulates their gradients as usual.
-/// - Autograd keeps the input, the rotary tables, the mask and the CPU random state alive until backward, so no
-///   tensor's lifetime depends on the caller's dispose scopes.
-/// - The recomputation is the same computation: Flat-LoRA's ε regenerates from its counter stream, and dropout
-///   draws from the random state forward saw.
+/// - Autograd keeps the input, the rotary tables and the mask alive until backward, so no tensor's lifetime depends
+///   on the caller's dispose scopes.
+/// - The recomputation is the same computation: Flat-LoRA's ε regenerates from its counter stream, and dropout's
+///   counter stream is put back at the position forward saw (<see cref="IForwardState"/>); nothing reads the
+///   process-global generator, so this works on any device.
 /// </summary>
 internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<CheckpointedLayerFunction>
 {
@@ -19,18 +20,20 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
     private const string FaultKey = "fault";
     private const string TrainableKey = "parameters";
     private const string HasMaskKey = "has-mask";
-    private const int ObjectArguments = 4;   // layer, fault sink, the parameter list, its count
+    private const string ForwardStateKey = "forward-state";
+    private const int ObjectArguments = 5;   // layer, fault sink, forward state, the parameter list, its count
 
     public override string Name => "CheckpointedDecoderLayer";
 
     /// <summary>Runs <paramref name="layer"/> on <paramref name="input"/>, recomputing it in backward.</summary>
     public static Tensor Run(LlamaDecoderLayer layer, Tensor input, AttentionContext context, IReadOnlyList<Tensor> trainable,
-        Action<Exception> onBackwardFault)
+        Action<Exception> onBackwardFault, IForwardState? forwardState)
     {
         if (context.Cache is not null)
             throw new InvalidOperationException("gradient checkpointing is for training; generation with a key/value cache runs without it");
         // The parameters go in twice: as tensor inputs (for autograd) and as the caller's list (for backward).
-        return apply([input, context.Cos, context.Sin, context.Mask ?? empty(0), .. trainable, layer, onBackwardFault, trainable, trainable.Count]);
+        return apply([input, context.Cos, context.Sin, context.Mask ?? empty(0), .. trainable, layer, onBackwardFault,
+            (forwardState, forwardState?.Capture()), trainable, trainable.Count]);
     }
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -40,11 +43,11 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
         int count = (int)vars[^1];
         var layer = (LlamaDecoderLayer)vars[4 + count];
         bool hasMask = mask.numel() > 0;
-        // The state dropout draws from: backward restores it so the recomputed masks are forward's masks.
-        ctx.save_for_backward([input, cos, sin, hasMask ? mask : cos, random.get_rng_state()]);
+        ctx.save_for_backward([input, cos, sin, hasMask ? mask : cos]);
         ctx.save_data(LayerKey, layer);
         ctx.save_data(FaultKey, vars[5 + count]);
-        ctx.save_data(TrainableKey, vars[6 + count]);
+        ctx.save_data(ForwardStateKey, vars[6 + count]);
+        ctx.save_data(TrainableKey, vars[7 + count]);
         ctx.save_data(HasMaskKey, hasMask);
         using var noGrad = no_grad();
         return layer.forward(input, new AttentionContext(cos, sin, hasMask ? mask : null, null));
@@ -56,6 +59,7 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
         var onFault = (Action<Exception>)ctx.get_data(FaultKey);
         var trainable = ((IReadOnlyList<Tensor>)ctx.get_data(TrainableKey)).ToList();
         bool hasMask = (bool)ctx.get_data(HasMaskKey);
+        var (forwardState, captured) = ((IForwardState?, object?))ctx.get_data(ForwardStateKey);
         using var scope = NewDisposeScope();
         List<Tensor> saved = ctx.get_saved_variables();
         Tensor savedInput = saved[0];
@@ -64,7 +68,7 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
         // handed to the run (raised after backward returns) and the gradients are poisoned with NaN meanwhile.
         try
         {
-            result = Recompute(layer, saved, hasMask, trainable, gradOutput);
+            result = Recompute(layer, saved, hasMask, trainable, gradOutput, forwardState, captured);
         }
         catch (Exception e)
         {
@@ -77,11 +81,12 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
         return [result[0], null!, null!, null!, .. result.Skip(1), .. Enumerable.Repeat<Tensor>(null!, ObjectArguments)];
     }
 
-    private static List<Tensor> Recompute(LlamaDecoderLayer layer, List<Tensor> saved, bool hasMask, List<Tensor> trainable, Tensor gradOutput)
+    private static List<Tensor> Recompute(LlamaDecoderLayer layer, List<Tensor> saved, bool hasMask, List<Tensor> trainable, Tensor gradOutput,
+        IForwardState? forwardState, object? captured)
     {
         Tensor savedInput = saved[0];
-        Tensor outerState = random.get_rng_state();
-        random.set_rng_state(saved[4]);
+        object? outer = forwardState?.Capture();
+        forwardState?.Restore(captured!);
         try
         {
             using var grad = enable_grad();
@@ -94,7 +99,8 @@ internal sealed class CheckpointedLayerFunction : autograd.SingleTensorFunction<
         }
         finally
         {
-            random.set_rng_state(outerState);
+            if (forwardState is not null)
+                forwardState.Restore(outer!);
         }
     }
 }

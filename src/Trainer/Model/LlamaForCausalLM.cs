@@ -36,7 +36,8 @@ public sealed class LlamaForCausalLM : nn.Module
     public LlamaModel Decoder => _model;
 
     /// <summary>Recompute each decoder layer in backward instead of keeping its activations (see <see cref="LlamaModel"/>).</summary>
-    internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault) => _model.EnableGradientCheckpointing(onBackwardFault);
+    internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault, IForwardState? forwardState = null) =>
+        _model.EnableGradientCheckpointing(onBackwardFault, forwardState);
 
     /// <summary>The bias-free linear layer a model without LoRA uses.</summary>
     public static LinearFactory PlainLinear(ScalarType dtype, Device device) =>
@@ -75,9 +76,12 @@ public sealed class LlamaForCausalLM : nn.Module
             }
             else
             {
-                // TorchSharp's Generator is CPU-only; the device RNG seeded per parameter is deterministic per device.
-                cuda.manual_seed(parameterSeed);
-                parameter.normal_(0.0, std);
+                // TorchSharp's Generator is CPU-only and the device generators are shared by the device threads: the
+                // run's counter stream, generated on the host, is the same on any device and any thread.
+                using var scope = NewDisposeScope();
+                long rows = parameter.shape[0], columns = parameter.numel() / Math.Max(1, rows);
+                Tensor z = NoiseFill.StandardNormal(new CounterNormal(parameterSeed, 0, 0), rows, columns);
+                parameter.copy_(z.mul_(std).reshape(parameter.shape).to(parameter.dtype).to(parameter.device));
             }
         }
     }

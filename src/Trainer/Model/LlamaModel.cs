@@ -12,6 +12,7 @@ public sealed class LlamaModel : nn.Module
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
     private readonly RotaryEmbedding _rotaryEmb;
     private Action<Exception>? _checkpointFaults;   // set: recompute each layer in backward (gradient checkpointing)
+    private IForwardState? _forwardState;
     private IReadOnlyList<Tensor>[] _trainableByLayer = [];
 
     public LlamaModel(LlamaConfig config, string path, LinearFactory linear, ScalarType dtype, Device device)
@@ -33,11 +34,13 @@ public sealed class LlamaModel : nn.Module
 
     /// <summary>
     /// Turns gradient checkpointing on for training forwards (grad enabled, training mode): each layer keeps only
-    /// its input and is recomputed in backward. Faults in a recomputation go to <paramref name="onBackwardFault"/>.
+    /// its input and is recomputed in backward. Faults in a recomputation go to <paramref name="onBackwardFault"/>;
+    /// <paramref name="forwardState"/> (LoRA dropout's stream position) is seen again by each recomputation.
     /// </summary>
-    internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault)
+    internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault, IForwardState? forwardState)
     {
         _checkpointFaults = onBackwardFault;
+        _forwardState = forwardState;
         // The trainable (LoRA) parameters are fixed once adapters are injected: collected once, not per forward.
         _trainableByLayer = _layers.Select(l => (IReadOnlyList<Tensor>)l.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList()).ToArray();
     }
@@ -60,7 +63,7 @@ public sealed class LlamaModel : nn.Module
         for (int i = 0; i < _layers.Count; i++)
         {
             h = checkpointing
-                ? CheckpointedLayerFunction.Run(_layers[i], h, context, _trainableByLayer[i], _checkpointFaults!)
+                ? CheckpointedLayerFunction.Run(_layers[i], h, context, _trainableByLayer[i], _checkpointFaults!, _forwardState)
                 : _layers[i].forward(h, context);
         }
         return _norm.forward(h).MoveToOuterDisposeScope();

@@ -46,7 +46,7 @@ public sealed class FineTuneRun : IDisposable
         _checkpoints = new CheckpointStore(_options.CheckpointRoot ?? Path.Combine(_spec.OutputDir, "checkpoints"), _spec.Checkpoint.Keep);
         _tally = new RunTally(Plan.TotalSteps);
         _parts = RunComponents.Build(_spec, baseModel, Plan, _device, _options);
-        _shareStep = new ShareStep(_spec, _parts, data, baseModel.Tokenizer.PadId, _device, Plan);
+        _shareStep = new ShareStep(_parts, data, baseModel.Tokenizer.PadId, _device, Plan);
     }
 
     /// <summary>Resolves the base model and data the spec names, and builds the run.</summary>

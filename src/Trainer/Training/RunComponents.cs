@@ -28,6 +28,9 @@ internal sealed class RunComponents : IDisposable
     public ITrainingMethod Method { get; private set; } = PlainLoraMethod.Instance;
     public DriftRegularizer Robustness { get; private set; } = null!;
 
+    /// <summary>Where LoRA dropout draws its masks; the loop sets its position before each forward pass.</summary>
+    public DropoutStreams Dropout { get; private set; } = null!;
+
     /// <summary>Faults of gradient checkpointing's recomputation, raised after backward.</summary>
     public BackwardFaults CheckpointFaults { get; } = new();
 
@@ -39,14 +42,16 @@ internal sealed class RunComponents : IDisposable
         var parts = new RunComponents();
         try
         {
-            parts.Model = LoraInjector.Build(baseModel.Config, LoraOptions.From(spec.Lora), DeviceSelector.Dtype(spec.Model.Dtype), device, spec.Seed);
+            parts.Dropout = new DropoutStreams(spec.Seed);
+            parts.Model = LoraInjector.Build(baseModel.Config, LoraOptions.From(spec.Lora), DeviceSelector.Dtype(spec.Model.Dtype), device, spec.Seed,
+                parts.Dropout);
             if (baseModel.RandomInitSeed is long initSeed)
                 parts.Model.InitializeWeights(initSeed);
             else
                 WeightLoader.LoadBaseWeights(parts.Model, baseModel.WeightFiles);
             parts.Model.train();
             if (spec.Training.GradientCheckpointing)
-                parts.EnableCheckpointing(spec, device);
+                parts.Model.EnableGradientCheckpointing(parts.CheckpointFaults.Record, parts.Dropout);
             parts.LoraParameters = LoraInjector.LoraParameters(parts.Model).Select(p => p.Parameter).ToList();
             OptimizerSpec o = spec.Optimizer;
             parts.Optimizer = optim.AdamW(parts.LoraParameters, lr: o.Lr, beta1: o.Beta1, beta2: o.Beta2, eps: o.Eps, weight_decay: o.WeightDecay);
@@ -60,15 +65,6 @@ internal sealed class RunComponents : IDisposable
             parts.Dispose();
             throw;
         }
-    }
-
-    private void EnableCheckpointing(TrainSpec spec, Device device)
-    {
-        // TorchSharp can save and restore only the CPU random state, which the recomputed dropout masks need.
-        if (spec.Lora.Dropout > 0 && device.type != TorchSharp.DeviceType.CPU)
-            throw new NotSupportedException("training.gradient_checkpointing with lora.dropout > 0 works on the CPU only: TorchSharp cannot " +
-                "restore the CUDA random state for the recomputed dropout masks. Set lora.dropout: 0 (as Flat-LoRA's paper does) or turn checkpointing off.");
-        Model.EnableGradientCheckpointing(CheckpointFaults.Record);
     }
 
     public void Dispose()

@@ -1,6 +1,4 @@
-using FlatLora.Spec;
 using FlatLora.Trainer.Data;
-using FlatLora.Trainer.Determinism;
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Methods;
 using FlatLora.Trainer.Robustness;
@@ -14,7 +12,7 @@ namespace FlatLora.Trainer.Training;
 /// batch's target tokens; with S2R2, a perturbed copy of each micro-batch adds the drift penalty (normalised by the
 /// global batch's examples), and the first micro-batch of rank 0 adds the adapter-norm term once per step.
 /// </summary>
-internal sealed class ShareStep(TrainSpec spec, RunComponents parts, TrainingData data, int padId, Device device, RunPlan plan)
+internal sealed class ShareStep(RunComponents parts, TrainingData data, int padId, Device device, RunPlan plan)
 {
     public readonly record struct Result(StepSums Sums, long Tokens, double Sigma, ulong ConsistencyHash);
 
@@ -50,8 +48,7 @@ internal sealed class ShareStep(TrainSpec spec, RunComponents parts, TrainingDat
     private (StepSums Sums, long Tokens) MicroBatch(long step, int micro, int[] indices, long targetTokens, int batchExamples)
     {
         using var scope = NewDisposeScope();
-        if (spec.Lora.Dropout > 0)
-            manual_seed(Seeding.Derive(spec.Seed, "dropout", step, plan.Rank, micro));
+        parts.Dropout.Position = new DropoutPosition(step, plan.Rank, micro, Pass: 0);
         DriftRegularizer robustness = parts.Robustness;
         var examples = indices.Select(i => data.Train[i]).ToList();
         (Tensor ids, Tensor targets) = BatchCollator.Collate(examples, padId, device);
@@ -63,6 +60,7 @@ internal sealed class ShareStep(TrainSpec spec, RunComponents parts, TrainingDat
         {
             List<TeacherForcedPair> pairs = robustness.Pairs(step, indices, examples);
             (Tensor perturbedIds, _) = BatchCollator.Collate(pairs.Select(p => p.Perturbed).ToList(), padId, device);
+            parts.Dropout.Position = new DropoutPosition(step, plan.Rank, micro, Pass: 1);
             (Tensor drift, int[] owner, _) = SegmentDrift.Compute(logits, parts.Model.forward(perturbedIds), pairs, robustness.Divergence);
             Tensor penalty = robustness.Penalty(drift, owner, pairs.Count);
             objective = objective + robustness.Weight / batchExamples * penalty;

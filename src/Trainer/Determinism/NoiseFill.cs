@@ -1,8 +1,7 @@
-using FlatLora.Trainer.Determinism;
 using FlatLora.Trainer.Tensors;
 using static TorchSharp.torch;
 
-namespace FlatLora.Trainer.Flat;
+namespace FlatLora.Trainer.Determinism;
 
 /// <summary>Materialises a block of a <see cref="CounterNormal"/> stream as a float32 tensor.</summary>
 internal static class NoiseFill
