@@ -13,14 +13,20 @@ public static class ServiceDefaults
             .AddMeter(TrainingMeter.Name)
             .AddMeter(ClusterMeter.Name)
             .AddPrometheusExporter());
-        builder.Services.AddHealthChecks();
+        builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("grain-storage");
         return builder;
     }
 
     /// <summary>/health and /metrics, in every environment: Kubernetes probes and Prometheus need them in production.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/health");
+        // The body names what is wrong (a degraded or unhealthy check's description), not just the status word.
+        app.MapHealthChecks("/health", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
+        {
+            ResponseWriter = (context, report) => context.Response.WriteAsync(report.Status + (report.Entries.Values
+                .Where(e => e.Status != Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)
+                .Select(e => $": {e.Description}").FirstOrDefault() ?? "")),
+        });
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }

@@ -64,6 +64,9 @@ public class DataParallelGrainTests(ClusterFixture fixture)
         // min_world_size 2 waits for the quarantined device to come back, then runs on both.
         string waits = ClusterWaits.NewId("waits");
         await Grains.GetGrain<IExperimentGrain>(waits).SubmitAsync(new ExperimentRequest { Spec = Spec("", minWorldSize: 2) });
+        // The seed starts one-way: wait until it has asked for its devices, then it must stay queued, not shrink.
+        await ClusterWaits.ExperimentAsync(Grains, waits, s => s.Seeds[0].State != RunState.Pending, "the seed to queue");
+        await Task.Delay(500);
         ExperimentStatus queued = await Grains.GetGrain<IExperimentGrain>(waits).GetStatusAsync();
         Assert.Equal(RunState.Queued, queued.Seeds[0].State);
         ExperimentStatus waited = await ClusterWaits.UntilAsync(() => Grains.GetGrain<IExperimentGrain>(waits).GetStatusAsync(), s => s.State.IsFinal(),

@@ -76,7 +76,8 @@ public class ExperimentLifecycleTests(ClusterFixture fixture)
         IExperimentGrain experiment = Grains.GetGrain<IExperimentGrain>(id);
         await experiment.SubmitAsync(new ExperimentRequest { Spec = Spec("hang") });
         // Two devices: two seeds run, the third waits in the queue.
-        await ClusterWaits.ExperimentAsync(Grains, id, s => s.Seeds.Count(x => x.State == RunState.Running) == 2, "two seeds running");
+        await ClusterWaits.ExperimentAsync(Grains, id, s => s.Seeds.Count(x => x.State == RunState.Running) == 2
+            && s.Seeds.Count(x => x.State == RunState.Queued) == 1, "two seeds running and the third queued");
         ClusterSnapshot busy = await Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync();
         Assert.Contains($"{id}/3", busy.Queue.Concat(busy.Devices.Select(d => d.RunKey ?? "")));
         Assert.Single(busy.Queue, q => q.StartsWith(id, StringComparison.Ordinal));
@@ -98,6 +99,8 @@ public class ExperimentLifecycleTests(ClusterFixture fixture)
 
         string waiting = ClusterWaits.NewId("wait");
         await Grains.GetGrain<IExperimentGrain>(waiting).SubmitAsync(new ExperimentRequest { Spec = Spec(seeds: [1]) });
+        // Its seed starts one-way and queues behind the held devices.
+        await ClusterWaits.UntilAsync(() => Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync(), s => s.Queue.Contains($"{waiting}/1"), "the seed to queue");
         await Task.Delay(500);
         Assert.Equal(RunState.Queued, (await Grains.GetGrain<IExperimentGrain>(waiting).GetStatusAsync()).State);
         Assert.Contains($"{waiting}/1", (await Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync()).Queue);

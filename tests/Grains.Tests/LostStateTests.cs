@@ -1,4 +1,5 @@
 using FlatLora.Abstractions;
+using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Execution;
 using FlatLora.Grains.Hosting;
@@ -69,6 +70,13 @@ public sealed class LostStateTests : IAsyncLifetime, IDisposable
         IReadOnlyList<RegistryEntry> listed = await grains.GetGrain<IExperimentRegistryGrain>(0).ListAsync();
         Assert.Contains(running, listed.Select(e => e.Id));
         Assert.Contains(next, listed.Select(e => e.Id));
+
+        // The silos say what happened (`flatlora cluster` and /health show it), rather than staying "healthy".
+        ClusterSnapshot snapshot = await ClusterWaits.UntilAsync(() => grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync(),
+            s => s.Health.Any(h => h.Status == "degraded"), "a silo to report degraded storage");
+        Assert.Contains(snapshot.Health, h => h.Status == "degraded" && h.Detail.Contains("vanished", StringComparison.Ordinal));
+        // And the inventory, whose own record vanished too, still knows every device.
+        Assert.Equal(2, snapshot.Devices.Count);
     }
 
     private sealed class RedisSiloConfigurator : ISiloConfigurator

@@ -92,6 +92,13 @@ internal sealed class ChildProcess : IDisposable
             _process.Kill(entireProcessTree: true);
     }
 
+    /// <summary>SIGINT, as Ctrl+C sends it.</summary>
+    public void Interrupt()
+    {
+        using Process interrupt = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        interrupt.WaitForExit();
+    }
+
     /// <summary>SIGKILL: the process dies without any chance to clean up.</summary>
     public void KillHard()
     {

@@ -64,6 +64,19 @@ public sealed class MultiProcessClusterTests : IDisposable
             (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", longSpec, .. cluster.CliConnection]);
             Assert.True(code == 0, output);
             string longId = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith("exp-", StringComparison.Ordinal)).Trim();
+            // Ctrl+C on a watch stops watching, not the run, and says so.
+            using (ChildProcess watcher = ChildProcess.Start("Client", "flatlora.dll", ["watch", longId, .. cluster.CliConnection]))
+            {
+                DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+                while (!watcher.Output.Contains("step ", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                    await Task.Delay(100);
+                watcher.Interrupt();
+                Assert.Equal(130, await watcher.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+                Assert.Contains($"detached; `flatlora cancel {longId}` stops it", watcher.Output);
+            }
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["status", longId, .. cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            Assert.Contains("Running", output);
             (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["cancel", longId, .. cluster.CliConnection]);
             Assert.True(code == 0, output);
             (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["watch", longId, .. cluster.CliConnection]);

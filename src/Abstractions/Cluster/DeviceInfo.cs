@@ -28,5 +28,7 @@ public sealed record DeviceInfo
     [Id(5)] public DateTime? SuspectUntilUtc { get; init; }
 
     /// <summary>The shard grain key that drives it: "{silo}/{device}".</summary>
-    public string ShardKey => $"{Silo}/{Device}";
+    public string ShardKey => Key.ToString();
+
+    public ShardKey Key => new(Silo, Device);
 }

@@ -2,12 +2,18 @@ using Orleans.Concurrency;
 
 namespace FlatLora.Abstractions.Cluster;
 
-/// <summary>What the cluster has and who waits for it.</summary>
+/// <summary>What the cluster has, who waits for it, and what each silo last said about its grain storage.</summary>
 [GenerateSerializer]
 public sealed record ClusterSnapshot(
     [property: Id(0)] IReadOnlyList<DeviceInfo> Devices,
     [property: Id(1)] IReadOnlyList<string> Queue,
-    [property: Id(2)] IReadOnlyList<string> Silos);
+    [property: Id(2)] IReadOnlyList<string> Silos,
+    [property: Id(3)] IReadOnlyList<SiloHealthReport> Health);
+
+/// <summary>A silo's view of its grains' storage: "healthy", "degraded" (state was lost and restored) or "unhealthy" (writes fail).</summary>
+[GenerateSerializer]
+public sealed record SiloHealthReport(
+    [property: Id(0)] string Silo, [property: Id(1)] string Status, [property: Id(2)] string Detail, [property: Id(3)] DateTime ReportedUtc);
 
 /// <summary>
 /// The cluster's devices and the FIFO queue of seed runs waiting for them (key 0). Silos register their devices on
@@ -34,6 +40,15 @@ public interface IClusterInventoryGrain : IGrainWithIntegerKey
     [ReadOnly]
     Task<ClusterSnapshot> GetSnapshotAsync();
 
-    /// <summary>Marks devices of silos that left the membership as down and tells the runs holding them.</summary>
-    Task CheckMembershipAsync(IReadOnlyList<string> activeSilos);
+    /// <summary>
+    /// A silo whose devices the inventory does not know (the inventory's stored state was lost) offers them again with
+    /// the run each one is busy with. Unlike <see cref="RegisterSiloAsync"/> this is not a restart: runs go on.
+    /// </summary>
+    Task RestoreSiloAsync(string silo, IReadOnlyList<string> devices, string? endpoint, IReadOnlyList<string?> busyWith);
+
+    /// <summary>
+    /// Marks devices of silos that left the membership as down and tells the runs holding them; records the reporting
+    /// silo's storage health. Returns whether the inventory knows the reporter's devices.
+    /// </summary>
+    Task<bool> CheckMembershipAsync(IReadOnlyList<string> activeSilos, SiloHealthReport reporter);
 }

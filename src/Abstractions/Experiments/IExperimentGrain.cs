@@ -20,8 +20,14 @@ public interface IExperimentGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<FlatLora.Spec.TrainSpec> GetSpecAsync();
 
-    /// <summary>Cancels every seed still queued or running; their last checkpoints are kept.</summary>
-    [AlwaysInterleave]
+    /// <summary>
+    /// Creates the experiment unless it exists (a sweep's one-way launch: the sweep checked the spec, and repeats the
+    /// launch until the experiment answers). A cancel that arrived first wins: the experiment is created cancelled.
+    /// </summary>
+    [OneWay]
+    Task StartAsync(ExperimentRequest request);
+
+    /// <summary>Cancels every seed still queued or running (their last checkpoints are kept); persisted before anything else.</summary>
     Task CancelAsync();
 
     /// <summary>The current state of every seed, then live events until the experiment ends.</summary>

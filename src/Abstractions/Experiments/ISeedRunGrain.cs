@@ -9,9 +9,15 @@ namespace FlatLora.Abstractions.Experiments;
 /// </summary>
 public interface ISeedRunGrain : IGrainWithStringKey
 {
+    /// <summary>
+    /// Starts the run once; a repeated start only repeats the seed's status to its experiment, and a start after a
+    /// cancel starts nothing. One-way: the experiment keeps sending it while the seed has not answered.
+    /// </summary>
+    [OneWay]
     Task StartAsync(SeedRunPlan plan);
 
-    [AlwaysInterleave]
+    /// <summary>Cancels for good (persisted first); a cancel that arrives before the start wins over it.</summary>
+    [OneWay]
     Task CancelAsync(string reason, bool stopped = false);
 
     [AlwaysInterleave]

@@ -15,8 +15,11 @@ public sealed record SeedRunPlan
     /// <summary>The fewest ranks a resumed attempt may run on when devices were lost (see experiment.min_world_size).</summary>
     [Id(5)] public int MinWorldSize { get; init; } = 1;
 
+    /// <summary>The sweep the experiment belongs to, if any (its watchers and successive halving follow the seed too).</summary>
+    [Id(6)] public string? SweepId { get; init; }
+
     /// <summary>The seed-run grain key: "{experiment}/{seed}".</summary>
     public string RunKey => KeyOf(ExperimentId, Seed);
 
-    public static string KeyOf(string experimentId, long seed) => $"{experimentId}/{seed}";
+    public static string KeyOf(string experimentId, long seed) => new SeedRunKey(experimentId, seed).ToString();
 }

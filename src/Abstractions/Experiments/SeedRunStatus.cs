@@ -22,6 +22,12 @@ public sealed record SeedRunStatus
     /// <summary>The completed run's figures (id 11 held the earlier, Orleans-typed form).</summary>
     [Id(14)] public RunMetrics? Metrics { get; init; }
 
+    /// <summary>
+    /// Grows with every persisted change of the seed run. One-way statuses can overtake each other; the experiment keeps
+    /// the highest version (and, within one version, the furthest step).
+    /// </summary>
+    [Id(15)] public long Version { get; init; }
+
     /// <summary>Tokens per second of the whole run: every rank processes as many as rank 0.</summary>
     public double TokensPerSecond => (Latest?.TokensPerSecond ?? 0) * Math.Max(1, Devices.Count);
 }

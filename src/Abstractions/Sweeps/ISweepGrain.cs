@@ -18,7 +18,7 @@ public interface ISweepGrain : IGrainWithStringKey
 
     Task<SweepResults> GetResultsAsync();
 
-    [AlwaysInterleave]
+    /// <summary>Cancels the sweep: nothing more is launched and every launched experiment is cancelled.</summary>
     Task CancelAsync();
 
     /// <summary>Live progress of every configuration's experiment until the sweep ends.</summary>

@@ -73,6 +73,8 @@ public sealed class ClusterConnection : IAsyncDisposable
                 o.ClusterId = options.ClusterId;
                 o.ServiceId = options.ServiceId;
             });
+            // Set on purpose, as on the silos: no call this CLI makes waits for work to be done.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
             if (options.Redis is not null)
                 client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
             else

@@ -18,7 +18,7 @@ internal sealed class CancelCommand : ClusterCommandBase
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
     {
         string id = parseResult.GetValue(IdArgument)!;
-        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep")
+        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep)
             await cluster.Grains.GetGrain<ISweepGrain>(id).CancelAsync().ConfigureAwait(false);
         else
             await cluster.Grains.GetGrain<IExperimentGrain>(id).CancelAsync().ConfigureAwait(false);

@@ -35,8 +35,8 @@ internal abstract class ClusterCommandBase(string name, string description) : Cl
 
     protected abstract Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken);
 
-    /// <summary>"experiment" or "sweep" for an id the cluster knows; a clear error otherwise.</summary>
-    protected static async Task<string> KindOfAsync(ClusterConnection cluster, string id, TextWriter notices)
+    /// <summary>Whether an id the cluster knows is an experiment or a sweep; a clear error otherwise.</summary>
+    protected static async Task<RegistryKind> KindOfAsync(ClusterConnection cluster, string id, TextWriter notices)
     {
         IReadOnlyList<RegistryEntry> entries = await ClusterRetry.ReadAsync(() => cluster.Grains.GetGrain<IExperimentRegistryGrain>(0).ListAsync(),
             notices, CancellationToken.None).ConfigureAwait(false);

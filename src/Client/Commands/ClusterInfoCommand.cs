@@ -25,6 +25,9 @@ internal sealed class ClusterInfoCommand : ClusterCommandBase
         console.WriteLine($"{snapshot.Silos.Count} silo(s), {snapshot.Devices.Count(d => d.State == DeviceState.Free)} free / " +
                           $"{snapshot.Devices.Count(d => d.State == DeviceState.Busy)} busy / {snapshot.Devices.Count(d => d.State == DeviceState.Down)} down device(s); " +
                           $"{snapshot.Queue.Count} run(s) queued{(snapshot.Queue.Count > 0 ? ": " + string.Join(", ", snapshot.Queue) : "")}");
+        // What each silo says about its grain storage: a lost or failing store is the cluster's problem, not one run's.
+        foreach (SiloHealthReport health in snapshot.Health.Where(h => h.Status != "healthy"))
+            console.WriteLine($"storage on {health.Silo}: {health.Status}: {health.Detail}");
         return ExitCodes.Success;
     }
 }

@@ -31,7 +31,7 @@ internal sealed class ExportCommand : ClusterCommandBase
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
     {
         string id = parseResult.GetValue(IdArgument)!;
-        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep")
+        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep)
             throw new ArgumentException($"export takes an experiment id; `flatlora results {id}` lists each configuration's experiment");
         IExperimentGrain experiment = cluster.Grains.GetGrain<IExperimentGrain>(id);
         ExperimentStatus status = await ClusterRetry.ReadAsync(experiment.GetStatusAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);

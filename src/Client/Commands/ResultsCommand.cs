@@ -24,7 +24,7 @@ internal sealed class ResultsCommand : ClusterCommandBase
         string id = parseResult.GetValue(IdArgument)!;
         string format = parseResult.GetValue(FormatOption)!;
         TextWriter output = parseResult.InvocationConfiguration.Output;
-        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep")
+        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep)
             ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), format, output);
         else
             ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), format, output);

@@ -1,3 +1,4 @@
+using FlatLora.Abstractions.Cluster;
 using System.CommandLine;
 using System.Globalization;
 using FlatLora.Abstractions.Experiments;
@@ -23,7 +24,7 @@ internal sealed class StatusCommand : ClusterCommandBase
         TextWriter output = parseResult.InvocationConfiguration.Output;
         if (parseResult.GetValue(IdArgument) is string id)
         {
-            if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep")
+            if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep)
                 ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), "table", output);
             else
                 ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), "table", output);
@@ -33,10 +34,10 @@ internal sealed class StatusCommand : ClusterCommandBase
         var table = new Table().AddColumns("id", "kind", "name", "state", "progress", "created (UTC)");
         foreach (RegistryEntry entry in entries)
         {
-            (RunState state, double progress) = entry.Kind == "sweep"
+            (RunState state, double progress) = entry.Kind == RegistryKind.Sweep
                 ? await SweepProgressAsync(cluster, entry.Id).ConfigureAwait(false)
                 : await ExperimentProgressAsync(cluster, entry.Id).ConfigureAwait(false);
-            table.AddRow(entry.Id, entry.Kind, Markup.Escape(entry.Name ?? ""), state.ToString(),
+            table.AddRow(entry.Id, entry.Kind.ToString().ToLowerInvariant(), Markup.Escape(entry.Name ?? ""), state.ToString(),
                 progress.ToString("P0", CultureInfo.InvariantCulture), entry.CreatedUtc.ToString("u", CultureInfo.InvariantCulture));
         }
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
@@ -45,6 +46,9 @@ internal sealed class StatusCommand : ClusterCommandBase
             console.WriteLine("No experiments or sweeps yet.");
         else
             console.Write(table);
+        ClusterSnapshot snapshot = await cluster.Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync().ConfigureAwait(false);
+        foreach (SiloHealthReport health in snapshot.Health.Where(h => h.Status != "healthy"))
+            await parseResult.InvocationConfiguration.Error.WriteLineAsync($"warning: storage on {health.Silo} is {health.Status}: {health.Detail}").ConfigureAwait(false);
         return ExitCodes.Success;
     }
 

@@ -49,7 +49,9 @@ internal sealed class SubmitCommand : ClusterCommandBase<TrainSpec>
             return ExitCodes.Success;
         }
         console.WriteLine($"Submitted {id} ({status.Seeds.Count} seed(s)).");
-        RunState final = await Watching.ExperimentAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
+        if (await Watching.OrDetachAsync(() => Watching.ExperimentAsync(cluster, id, console, cancellationToken), id, cluster,
+                parseResult.InvocationConfiguration.Error).ConfigureAwait(false) is not RunState final)
+            return ExitCodes.Cancelled;
         ResultsView.Write(await ClusterRetry.ReadAsync(experiment.GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
         return ClusterCommandBase.ExitCodeFor(final);
     }

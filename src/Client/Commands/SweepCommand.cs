@@ -42,7 +42,9 @@ internal sealed class SweepCommand : ClusterCommandBase<SweepRequest>
             await parseResult.InvocationConfiguration.Output.WriteLineAsync(id).ConfigureAwait(false);
             return ExitCodes.Success;
         }
-        RunState final = await Watching.SweepAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
+        if (await Watching.OrDetachAsync(() => Watching.SweepAsync(cluster, id, console, cancellationToken), id, cluster,
+                parseResult.InvocationConfiguration.Error).ConfigureAwait(false) is not RunState final)
+            return ExitCodes.Cancelled;
         ResultsView.Write(await ClusterRetry.ReadAsync(sweep.GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
         return ClusterCommandBase.ExitCodeFor(final);
     }

@@ -19,9 +19,10 @@ internal sealed class WatchCommand : ClusterCommandBase
     {
         string id = parseResult.GetValue(IdArgument)!;
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
-        RunState final = await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == "sweep"
-            ? await Watching.SweepAsync(cluster, id, console, cancellationToken).ConfigureAwait(false)
-            : await Watching.ExperimentAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
+        bool sweep = await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep;
+        if (await Watching.OrDetachAsync(() => sweep ? Watching.SweepAsync(cluster, id, console, cancellationToken) : Watching.ExperimentAsync(cluster, id, console, cancellationToken),
+                id, cluster, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) is not RunState final)
+            return ExitCodes.Cancelled;
         await parseResult.InvocationConfiguration.Output.WriteLineAsync($"{id}: {final}").ConfigureAwait(false);
         return ExitCodeFor(final);
     }

@@ -8,6 +8,24 @@ namespace FlatLora.Client.Rendering;
 /// <summary>Follows an experiment or sweep to its end, re-subscribing if the stream breaks (e.g. its silo moved).</summary>
 public static class Watching
 {
+    /// <summary>
+    /// Follows with <paramref name="watch"/> until the run ends. Ctrl+C while following a cluster's run stops following,
+    /// not the run: that is said in one line and the result is null. (With --local the run lives in this process and
+    /// stops with it.)
+    /// </summary>
+    public static async Task<RunState?> OrDetachAsync(Func<Task<RunState>> watch, string id, ClusterConnection cluster, TextWriter error)
+    {
+        try
+        {
+            return await watch().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cluster.IsLocal)
+        {
+            await error.WriteLineAsync($"detached; `flatlora cancel {id}` stops it").ConfigureAwait(false);
+            return null;
+        }
+    }
+
     public static Task<RunState> ExperimentAsync(ClusterConnection cluster, string id, IAnsiConsole console, CancellationToken cancellationToken) =>
         FollowAsync(id, () => cluster.Grains.GetGrain<IExperimentGrain>(id).WatchAsync(cancellationToken),
             async () => (await cluster.Grains.GetGrain<IExperimentGrain>(id).GetStatusAsync().ConfigureAwait(false)).State, console, cancellationToken);

@@ -1,5 +1,6 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Grains.Persistence;
 using FlatLora.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
@@ -13,9 +14,15 @@ namespace FlatLora.Grains.Cluster;
 public sealed partial class ClusterInventoryGrain(
     [PersistentState("inventory", StorageNames.Default)] IPersistentState<InventoryState> state,
     ClusterMeter meter,
+    StorageHealth storage,
     ILogger<ClusterInventoryGrain> logger) : Grain, IClusterInventoryGrain
 {
+    // What each silo last said about its storage; kept in memory only, every silo repeats it every few seconds.
+    private readonly Dictionary<string, SiloHealthReport> _health = new(StringComparer.Ordinal);
+
     private InventoryState S => state.State;
+
+    private async Task PersistAsync() => await state.WriteDurablyAsync(storage, "inventory", logger);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -43,6 +50,24 @@ public sealed partial class ClusterInventoryGrain(
         await GrantAsync();
     }
 
+    public async Task RestoreSiloAsync(string silo, IReadOnlyList<string> devices, string? endpoint, IReadOnlyList<string?> busyWith)
+    {
+        bool added = false;
+        for (int i = 0; i < devices.Count; i++)
+        {
+            if (S.Devices.Any(d => d.Silo == silo && d.Device == devices[i]))
+                continue;
+            string? run = i < busyWith.Count ? busyWith[i] : null;
+            S.Devices.Add(new DeviceInfo { Silo = silo, Device = devices[i], State = run is null ? DeviceState.Free : DeviceState.Busy, RunKey = run, Endpoint = endpoint });
+            added = true;
+        }
+        if (!added)
+            return;
+        S.Devices.Sort((a, b) => string.CompareOrdinal(a.ShardKey, b.ShardKey));
+        LogRestored(logger, silo, devices.Count);
+        await GrantAsync();
+    }
+
     public async Task RequestDevicesAsync(string runKey, int count, int minimum)
     {
         if (S.Queue.Any(r => r.RunKey == runKey))
@@ -66,7 +91,7 @@ public sealed partial class ClusterInventoryGrain(
         LogDeviceDown(logger, shardKey, S.Devices[index].RunKey);
         S.Devices[index] = S.Devices[index] with { State = DeviceState.Down, RunKey = null, SuspectUntilUtc = DateTime.UtcNow + quarantine };
         PublishMetrics();
-        await state.WriteStateAsync();
+        await PersistAsync();
     }
 
     public async Task ReleaseAsync(string runKey)
@@ -81,11 +106,15 @@ public sealed partial class ClusterInventoryGrain(
     }
 
     public Task<ClusterSnapshot> GetSnapshotAsync() => Task.FromResult(new ClusterSnapshot(
-        S.Devices.ToList(), S.Queue.Select(r => r.RunKey).ToList(), S.Devices.Select(d => d.Silo).Distinct().Order(StringComparer.Ordinal).ToList()));
+        S.Devices.ToList(), S.Queue.Select(r => r.RunKey).ToList(), S.Devices.Select(d => d.Silo).Distinct().Order(StringComparer.Ordinal).ToList(),
+        _health.Values.OrderBy(h => h.Silo, StringComparer.Ordinal).ToList()));
 
-    public async Task CheckMembershipAsync(IReadOnlyList<string> activeSilos)
+    public async Task<bool> CheckMembershipAsync(IReadOnlyList<string> activeSilos, SiloHealthReport reporter)
     {
+        _health[reporter.Silo] = reporter;
         var active = activeSilos.ToHashSet(StringComparer.Ordinal);
+        foreach (string gone in _health.Keys.Where(s => !active.Contains(s)).ToList())
+            _health.Remove(gone);
         bool changed = false;
         for (int i = 0; i < S.Devices.Count; i++)
         {
@@ -107,11 +136,17 @@ public sealed partial class ClusterInventoryGrain(
         }
         if (changed)
             await GrantAsync();
+        return S.Devices.Any(d => d.Silo == reporter.Silo);
     }
 
-    /// <summary>Serves the head of the queue while enough devices are free, preferring devices of one silo.</summary>
+    /// <summary>
+    /// Serves the head of the queue while enough devices are free, preferring devices of one silo. The new state is
+    /// written before any grant is sent: a grant whose write failed never reaches a run, so a device is never handed
+    /// out twice after the inventory comes back from storage.
+    /// </summary>
     private async Task GrantAsync()
     {
+        var grants = new List<(string RunKey, List<DeviceInfo> Devices)>();
         while (S.Queue.Count > 0)
         {
             DeviceRequest head = S.Queue[0];
@@ -127,16 +162,23 @@ public sealed partial class ClusterInventoryGrain(
             foreach (DeviceInfo device in granted)
                 S.Devices[S.Devices.FindIndex(d => d.ShardKey == device.ShardKey)] = device;
             S.Queue.RemoveAt(0);
-            if (logger.IsEnabled(LogLevel.Information))
-                LogGranted(logger, head.RunKey, string.Join(", ", granted.Select(d => d.ShardKey)));
-            await GrainFactory.GetGrain<ISeedRunGrain>(head.RunKey).OnDevicesGrantedAsync(granted);
+            grants.Add((head.RunKey, granted));
         }
         PublishMetrics();
-        await state.WriteStateAsync();
+        await PersistAsync();
+        foreach ((string runKey, List<DeviceInfo> devices) in grants)
+        {
+            if (logger.IsEnabled(LogLevel.Information))
+                LogGranted(logger, runKey, string.Join(", ", devices.Select(d => d.ShardKey)));
+            await GrainFactory.GetGrain<ISeedRunGrain>(runKey).OnDevicesGrantedAsync(devices);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Inventory: silo {Silo} registered {Count} device(s)")]
     private static partial void LogRegistered(ILogger logger, string silo, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Inventory: silo {Silo} offered its {Count} device(s) again (the inventory's stored state was lost)")]
+    private static partial void LogRestored(ILogger logger, string silo, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Inventory: granted {Devices} to {RunKey}")]
     private static partial void LogGranted(ILogger logger, string runKey, string devices);

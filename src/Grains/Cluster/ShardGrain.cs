@@ -11,39 +11,28 @@ namespace FlatLora.Grains.Cluster;
 [SiloBoundPlacement]
 public sealed partial class ShardGrain(DeviceWorkerPool pool, ILocalSiloDetails silo, ILogger<ShardGrain> logger) : Grain, IShardGrain
 {
-    private static readonly TimeSpan PreviousAttemptGrace = TimeSpan.FromSeconds(30);
+    private ShardKey Key => ShardKey.Parse(this.GetPrimaryKeyString());
 
-    private string Key => this.GetPrimaryKeyString();
-    private string Device => Key[(Key.IndexOf('/', StringComparison.Ordinal) + 1)..];
-
-    public async Task StartAsync(ShardJob job)
+    /// <summary>Returns at once: a retry whose previous attempt is still stopping waits on the device thread, not in this turn.</summary>
+    public Task StartAsync(ShardJob job)
     {
-        DeviceWorker worker = pool.Get(Device);
-        // A retry can arrive while the previous attempt of the same run is still stopping: give it time to finish.
-        if (worker.Current is { } running && running.RunKey == job.RunKey && running.Attempt < job.Attempt)
-        {
-            worker.Cancel(job.RunKey);
-            DateTime deadline = DateTime.UtcNow + PreviousAttemptGrace;
-            while (worker.Current is { } still && still.RunKey == job.RunKey && still.Attempt < job.Attempt && DateTime.UtcNow < deadline)
-                await Task.Delay(100);
-        }
-        if (!worker.TryStart(job, out string? busyWith))
+        if (!pool.Get(Key.Device).TryStart(job, out string? busyWith))
             throw new InvalidOperationException($"device {Key} is busy with {busyWith}");
-        LogStarted(logger, Key, job.RunKey, job.Rank, job.Attempt);
+        LogStarted(logger, Key.ToString(), job.RunKey, job.Rank, job.Attempt);
+        return Task.CompletedTask;
     }
 
     public Task CancelAsync(string runKey)
     {
-        pool.Get(Device).Cancel(runKey);
+        pool.Get(Key.Device).Cancel(runKey);
         return Task.CompletedTask;
     }
 
     public Task<ShardStatus> GetStatusAsync()
     {
-        DeviceWorker worker = pool.Get(Device);
+        DeviceWorker worker = pool.Get(Key.Device);
         ShardJob? job = worker.Current;
-        return Task.FromResult(new ShardStatus(Key[..Key.IndexOf('/', StringComparison.Ordinal)], Device, job?.RunKey, job?.Rank ?? -1,
-            worker.LastHeartbeatUtc, silo.Name));
+        return Task.FromResult(new ShardStatus(Key.Silo, Key.Device, job?.RunKey, job?.Rank ?? -1, worker.LastHeartbeatUtc, silo.Name));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: started {RunKey} rank {Rank} attempt {Attempt}")]

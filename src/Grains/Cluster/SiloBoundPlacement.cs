@@ -1,3 +1,4 @@
+using FlatLora.Abstractions.Cluster;
 using Orleans.Placement;
 using Orleans.Runtime.Placement;
 
@@ -23,10 +24,15 @@ public sealed class SiloBoundPlacementDirector(IClusterMembershipService members
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         string key = target.GrainIdentity.Key.ToString()!;
-        int slash = key.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0)
-            throw new OrleansException($"grain key '{key}' does not start with a silo name (expected '{{silo}}/{{device}}')");
-        string silo = key[..slash];
+        string silo;
+        try
+        {
+            silo = ShardKey.Parse(key).Silo;
+        }
+        catch (FormatException e)
+        {
+            throw new OrleansException($"cannot place '{key}': {e.Message}", e);
+        }
         ClusterMembershipSnapshot snapshot = membership.CurrentSnapshot;
         foreach (SiloAddress candidate in context.GetCompatibleSilos(target))
         {

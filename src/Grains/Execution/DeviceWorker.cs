@@ -6,11 +6,12 @@ namespace FlatLora.Grains.Execution;
 
 /// <summary>
 /// The dedicated thread of one device: runs one shard job at a time, off the Orleans scheduler, with a heartbeat
-/// every few seconds. Grains only post jobs and cancellations to it.
+/// every few seconds. Grains only post jobs and cancellations to it and never wait for it: a retry of a run whose
+/// previous attempt is still stopping is held here and starts when the device is free.
 /// </summary>
 public sealed partial class DeviceWorker : IDisposable
 {
-    private readonly BlockingCollection<ShardJob> _jobs = new(boundedCapacity: 1);
+    private readonly BlockingCollection<ShardJob> _jobs = new();   // at most one: _current guards it
     private readonly object _gate = new();
     private readonly IShardJobRunner _runner;
     private readonly IShardReporter _reporter;
@@ -18,6 +19,7 @@ public sealed partial class DeviceWorker : IDisposable
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private ShardJob? _current;
+    private ShardJob? _waiting;   // the next attempt of the current run, started once the current one has stopped
     private CancellationTokenSource? _cancel;
     private long _lastHeartbeatTicks;
 
@@ -53,29 +55,46 @@ public sealed partial class DeviceWorker : IDisposable
         }
     }
 
-    /// <summary>Queues the job unless the device already has one; <paramref name="busyWith"/> names that run.</summary>
+    /// <summary>
+    /// Starts the job unless the device runs another run (<paramref name="busyWith"/> names it). A newer attempt of the
+    /// running run cancels the old one and waits for it to stop; a repeated start is fine; an older attempt is refused.
+    /// </summary>
     public bool TryStart(ShardJob job, out string? busyWith)
     {
         lock (_gate)
         {
+            busyWith = _current?.RunKey;
             if (_current is not null)
             {
-                busyWith = _current.RunKey;
-                return _current.RunKey == job.RunKey && _current.Attempt == job.Attempt;   // a repeated start is fine
+                if (_current.RunKey != job.RunKey || _current.Attempt > job.Attempt)
+                    return false;
+                if (_current.Attempt < job.Attempt && (_waiting is null || _waiting.Attempt < job.Attempt))
+                {
+                    _waiting = job;
+                    _cancel?.Cancel();
+                }
+                return true;
             }
-            _current = job;
-            _cancel = new CancellationTokenSource();
-            busyWith = null;
+            Begin(job);
         }
-        _jobs.Add(job);
         return true;
     }
 
-    /// <summary>Asks the running job of <paramref name="runKey"/> to stop at its next micro-batch boundary.</summary>
+    // Under _gate.
+    private void Begin(ShardJob job)
+    {
+        _current = job;
+        _cancel = new CancellationTokenSource();
+        _jobs.Add(job);
+    }
+
+    /// <summary>Asks the running job of <paramref name="runKey"/> to stop at its next micro-batch boundary (and drops a waiting retry of it).</summary>
     public bool Cancel(string runKey)
     {
         lock (_gate)
         {
+            if (_waiting?.RunKey == runKey)
+                _waiting = null;
             if (_current?.RunKey != runKey)
                 return false;
             _cancel?.Cancel();
@@ -103,22 +122,28 @@ public sealed partial class DeviceWorker : IDisposable
                     outcome = new ShardOutcome { Attempt = job.Attempt, Rank = job.Rank, Device = Device, Result = ShardResult.Failed, Error = e.ToString() };
                 }
             }
+            LogFinished(_logger, Device, job.RunKey, outcome.Result);
+            Report(() => _reporter.Finished(job, outcome));
             lock (_gate)
             {
                 _current = null;
                 _cancel?.Dispose();
                 _cancel = null;
+                if (_waiting is { } next && !_jobs.IsAddingCompleted)
+                    Begin(next);
+                _waiting = null;
             }
-            LogFinished(_logger, Device, job.RunKey, outcome.Result);
-            Report(() => _reporter.Finished(job, outcome));
         }
     }
 
-    /// <summary>Cancels the running job (it checkpoints and stops at its next micro-batch).</summary>
+    /// <summary>Cancels the running job (it checkpoints and stops at its next micro-batch) and drops a waiting one.</summary>
     public void CancelCurrent()
     {
         lock (_gate)
+        {
+            _waiting = null;
             _cancel?.Cancel();
+        }
     }
 
     /// <summary>Waits until no job runs, or the timeout passes.</summary>

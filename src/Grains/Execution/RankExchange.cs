@@ -26,16 +26,14 @@ internal sealed class RankExchange : IDisposable
         if (job.Peers.Count != job.WorldSize || job.PeerEndpoints.Count != job.WorldSize || job.Secret.Length == 0)
             throw new ArgumentException($"shard job for {job.RunKey} rank {job.Rank} lacks its peers, their endpoints or the run secret");
         int next = (job.Rank + 1) % job.WorldSize;
-        IRingTransport transport = SiloOf(job.Peers[next]) == SiloOf(job.Peers[job.Rank])
+        IRingTransport transport = ShardKey.Parse(job.Peers[next]).Silo == ShardKey.Parse(job.Peers[job.Rank]).Silo
             ? new InProcessRingTransport(inbox, timeout)
             : new GrpcRingTransport(job.PeerEndpoints[next] ?? throw new ArgumentException(
-                $"rank {next} of {job.RunKey} runs on silo {SiloOf(job.Peers[next])}, which has no gradient endpoint " +
+                $"rank {next} of {job.RunKey} runs on silo {ShardKey.Parse(job.Peers[next]).Silo}, which has no gradient endpoint " +
                 "(set FlatLora:Silo:GrpcPort on every silo of a data-parallel cluster)"), timeout);
         var ring = new RingGradientExchange(inbox, job.RunKey, job.Attempt, job.Rank, job.WorldSize, job.Secret, transport, timeout);
         return new RankExchange(ring, ring);
     }
-
-    private static string SiloOf(string shardKey) => shardKey[..shardKey.IndexOf('/', StringComparison.Ordinal)];
 
     public void Dispose() => _ring?.DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -1,94 +1,123 @@
 using FlatLora.Abstractions;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Sweeps;
+using FlatLora.Grains.Hosting;
+using FlatLora.Grains.Persistence;
 using FlatLora.Grains.Statistics;
 using FlatLora.Spec;
-using Microsoft.Extensions.Logging;
 using FlatLora.Spec.Reporting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace FlatLora.Grains.Experiments;
 
 /// <summary>
-/// One experiment: a validated spec run once per seed, each seed a <see cref="SeedRunGrain"/>. The experiment's state
-/// follows its seeds: Queued until one runs, Running, then Completed, Failed (any seed failed), Cancelled or Stopped.
+/// One experiment: a validated spec run once per seed, each seed a <see cref="SeedRunGrain"/>. Turns are short: the
+/// experiment persists, then starts its seeds with one-way calls, and keeps starting the seeds that have not answered
+/// (after a lost call, or on reactivation). Its state follows its seeds' versioned statuses: Queued until one runs,
+/// Running, then Completed, Failed (any seed failed), Cancelled or Stopped.
 /// </summary>
 public sealed partial class ExperimentGrain(
     [PersistentState("experiment", StorageNames.Default)] IPersistentState<ExperimentGrainState> state,
+    IOptions<FlatLoraClusterOptions> options,
+    StorageHealth storage,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     /// <summary>Seed of progress events about the experiment as a whole (not one seed).</summary>
     public const long ExperimentLevel = -1;
 
     private readonly EventFanout _events = new();
+    private IGrainTimer? _kicker;
 
     private string Key => this.GetPrimaryKeyString();
     private ExperimentGrainState S => state.State;
+    private bool Created => state.RecordExists && S.Spec is not null;
 
-    public Task<ExperimentStatus> SubmitAsync(ExperimentRequest request) => SpecRejectedException.Translate(() => SubmitCoreAsync(request));
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Created)
+        {
+            // The registry may have lost its record of this experiment with its storage: it adds it back if so.
+            _ = Registry.EnsureListedAsync(new RegistryEntry(Key, RegistryKind.Experiment, S.Spec!.Experiment.Name, S.CreatedUtc), S.State);
+            if (!S.State.IsFinal())
+                KickPendingSeeds();
+        }
+        return Task.CompletedTask;
+    }
 
-    private async Task<ExperimentStatus> SubmitCoreAsync(ExperimentRequest request)
+    public Task<ExperimentStatus> SubmitAsync(ExperimentRequest request) => SpecRejectedException.Translate(async () =>
     {
         if (state.RecordExists)
             throw new InvalidOperationException($"experiment {Key} already exists");
+        await CreateAsync(request);
+        return Status();
+    });
+
+    public async Task StartAsync(ExperimentRequest request)
+    {
+        if (Created)
+            return;   // the sweep asking again
+        try
+        {
+            await CreateAsync(request);
+        }
+        catch (SpecException e)
+        {
+            // The sweep checked every configuration; this only happens if a file it names vanished since.
+            LogStartRefused(logger, Key, e.Message);
+        }
+    }
+
+    private async Task CreateAsync(ExperimentRequest request)
+    {
         TrainSpec spec = request.Spec;
         ValidTrainSpec.From(spec);   // the cluster's edge: a spec from the wire is checked here, before anything is stored
-
+        bool cancelledFirst = S.CancelRequested;
         S.Spec = spec;
-        S.State = RunState.Queued;
+        S.State = cancelledFirst ? RunState.Cancelled : RunState.Queued;
         S.CreatedUtc = DateTime.UtcNow;
         S.SweepId = request.SweepId;
         S.ConfigurationIndex = request.ConfigurationIndex;
         S.ConfigurationLabel = request.ConfigurationLabel;
         foreach (long seed in spec.ExperimentSeeds)
-            S.Seeds[seed] = new SeedRunStatus { Seed = seed, State = RunState.Pending };
-        await state.WriteStateAsync();
-        IExperimentRegistryGrain registry = GrainFactory.GetGrain<IExperimentRegistryGrain>(0);
-        await registry.AddAsync(new RegistryEntry(Key, "experiment", spec.Experiment.Name, S.CreatedUtc));
-        await registry.OnExperimentStateAsync(Key, S.State);
+            S.Seeds[seed] = new SeedRunStatus { Seed = seed, State = cancelledFirst ? RunState.Cancelled : RunState.Pending };
+        await PersistAsync();
+        await Registry.AddAsync(new RegistryEntry(Key, RegistryKind.Experiment, spec.Experiment.Name, S.CreatedUtc));
+        await Registry.OnExperimentStateAsync(Key, S.State);
         LogSubmitted(logger, Key, S.Seeds.Count, spec.Method.Name);
-
-        foreach (long seed in spec.ExperimentSeeds)
-        {
-            var plan = new SeedRunPlan
-            {
-                ExperimentId = Key,
-                Seed = seed,
-                Spec = spec with { Seed = seed, OutputDir = Path.Combine(spec.OutputDir, Key, $"seed-{seed}") },
-                WorldSize = spec.Experiment.WorldSize,
-                MaxRetries = spec.Experiment.MaxRetries,
-                MinWorldSize = spec.Experiment.MinWorldSize ?? 1,
-            };
-            await GrainFactory.GetGrain<ISeedRunGrain>(plan.RunKey).StartAsync(plan);
-        }
-        return Status();
+        if (S.SweepId is not null)
+            _ = GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentProgressAsync(S.ConfigurationIndex, ExperimentEvent());   // created: answers the launch
+        if (cancelledFirst)
+            AnnounceEnd();
+        else
+            KickPendingSeeds();
     }
 
-    public Task<ExperimentStatus> GetStatusAsync() => state.RecordExists
+    public Task<ExperimentStatus> GetStatusAsync() => Created
         ? Task.FromResult(Status())
         : throw new KeyNotFoundException($"no experiment {Key}");
 
     public Task<ExperimentResults> GetResultsAsync()
     {
-        if (!state.RecordExists)
+        if (!Created)
             throw new KeyNotFoundException($"no experiment {Key}");
         var completed = S.Seeds.Values.Where(s => s.State == RunState.Completed && s.Metrics is not null).Select(s => s.Metrics!);
         return Task.FromResult(new ExperimentResults { Status = Status(), Summary = MetricAggregator.Summarize(completed, RunMetrics.Names) });
     }
 
-    public Task<TrainSpec> GetSpecAsync() => state.RecordExists
+    public Task<TrainSpec> GetSpecAsync() => Created
         ? Task.FromResult(S.Spec!)
         : throw new KeyNotFoundException($"no experiment {Key}");
 
     public async Task CancelAsync()
     {
-        if (!state.RecordExists)
-            throw new KeyNotFoundException($"no experiment {Key}");
         if (S.State.IsFinal() || S.CancelRequested)
             return;
+        // Persisted first: a start that arrives later (a sweep's launch, a seed's late start) finds it.
         S.CancelRequested = true;
-        await state.WriteStateAsync();
+        await PersistAsync();
         foreach (SeedRunStatus seed in S.Seeds.Values.Where(s => !s.State.IsFinal()).ToList())
-            await GrainFactory.GetGrain<ISeedRunGrain>(SeedRunPlan.KeyOf(Key, seed.Seed)).CancelAsync("cancelled by user");
+            _ = GrainFactory.GetGrain<ISeedRunGrain>(SeedRunPlan.KeyOf(Key, seed.Seed)).CancelAsync("cancelled by user");
     }
 
     public Task StopSeedAsync(long seed, string reason) =>
@@ -96,43 +125,30 @@ public sealed partial class ExperimentGrain(
 
     public IAsyncEnumerable<ProgressEvent> WatchAsync(CancellationToken cancellationToken = default)
     {
-        if (!state.RecordExists)
+        if (!Created)
             throw new KeyNotFoundException($"no experiment {Key}");
         var snapshot = S.Seeds.Values.Select(SeedEvent).Append(ExperimentEvent()).ToList();
         return _events.Subscribe(snapshot, S.State.IsFinal(), cancellationToken);
     }
 
+    /// <summary>Events for watchers (and the sweep's successive halving); they change nothing here.</summary>
     public async Task OnSeedProgressAsync(ProgressEvent progress)
     {
         if (!S.Seeds.TryGetValue(progress.Seed, out SeedRunStatus? seed) || seed.State.IsFinal())
             return;   // a late event after the seed ended
-        if (progress.Kind == ProgressKind.Step)
-        {
-            S.Seeds[progress.Seed] = seed with { Step = progress.Step, TotalSteps = progress.TotalSteps, Latest = progress.Figures, State = RunState.Running };
-        }
         _events.Publish(progress);
         if (S.SweepId is not null)
             await GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentProgressAsync(S.ConfigurationIndex, progress);
     }
 
-    /// <summary>
-    /// One-way status reports can overtake each other: a "queued" report sent before a grant may land after the
-    /// "running" one. Attempts only grow, and within one attempt "queued" (waiting to retry) comes after "running".
-    /// </summary>
-    private static bool IsStale(SeedRunStatus status, SeedRunStatus previous)
-    {
-        if (status.State.IsFinal())
-            return false;
-        static (int Attempt, int Phase) Order(SeedRunStatus s) => (s.Attempt, s.State == RunState.Queued && s.Attempt > 0 ? 1 : 0);
-        (int attempt, int phase) = Order(status);
-        (int previousAttempt, int previousPhase) = Order(previous);
-        return attempt < previousAttempt || (attempt == previousAttempt && phase < previousPhase);
-    }
-
     public async Task OnSeedStatusAsync(SeedRunStatus status)
     {
-        if (!S.Seeds.TryGetValue(status.Seed, out SeedRunStatus? previous) || previous.State.IsFinal() || IsStale(status, previous))
+        if (!S.Seeds.TryGetValue(status.Seed, out SeedRunStatus? previous) || previous.State.IsFinal())
             return;
+        // One-way statuses can overtake each other: keep the highest version, and within one the furthest step.
+        if (status.Version < previous.Version || (status.Version == previous.Version && status.Step < previous.Step))
+            return;
+        bool changed = status.Version > previous.Version || status.State != previous.State;
         S.Seeds[status.Seed] = status;
         RunState before = S.State;
         S.State = Derive();
@@ -144,21 +160,70 @@ public sealed partial class ExperimentGrain(
             var failed = S.Seeds.Values.Where(s => s.State == RunState.Failed).ToList();
             S.Error = failed.Count == 0 ? null : string.Join("; ", failed.Select(s => $"seed {s.Seed}: {s.Error}"));
         }
-        await state.WriteStateAsync();
-        _events.Publish(SeedEvent(status));
+        if (changed)
+        {
+            await PersistAsync();
+            _events.Publish(SeedEvent(status));
+        }
         if (S.State != before)
         {
-            await GrainFactory.GetGrain<IExperimentRegistryGrain>(0).OnExperimentStateAsync(Key, S.State);
+            await Registry.OnExperimentStateAsync(Key, S.State);
             _events.Publish(ExperimentEvent());
             LogState(logger, Key, S.State);
         }
         if (S.State.IsFinal() && !before.IsFinal())
-        {
-            _events.Complete();
-            if (S.SweepId is not null)
-                await GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentFinishedAsync(S.ConfigurationIndex, Status());
-        }
+            AnnounceEnd();
     }
+
+    private void AnnounceEnd()
+    {
+        StopKicker();
+        _events.Publish(ExperimentEvent());
+        _events.Complete();
+        if (S.SweepId is not null)
+            _ = GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentFinishedAsync(S.ConfigurationIndex, Status());
+    }
+
+    /// <summary>Starts every seed that has not answered yet, now and every few seconds until all have.</summary>
+    private void KickPendingSeeds()
+    {
+        var pending = S.Seeds.Values.Where(s => s.State == RunState.Pending).ToList();
+        if (pending.Count == 0)
+        {
+            StopKicker();
+            return;
+        }
+        foreach (SeedRunStatus seed in pending)
+        {
+            var plan = new SeedRunPlan
+            {
+                ExperimentId = Key,
+                Seed = seed.Seed,
+                Spec = S.Spec! with { Seed = seed.Seed, OutputDir = Path.Combine(S.Spec.OutputDir, Key, $"seed-{seed.Seed}") },
+                WorldSize = S.Spec.Experiment.WorldSize,
+                MaxRetries = S.Spec.Experiment.MaxRetries,
+                MinWorldSize = S.Spec.Experiment.MinWorldSize ?? 1,
+                SweepId = S.SweepId,
+            };
+            _ = GrainFactory.GetGrain<ISeedRunGrain>(plan.RunKey).StartAsync(plan);
+        }
+        TimeSpan every = options.Value.MembershipCheckInterval * 2;
+        _kicker ??= this.RegisterGrainTimer(() => { KickPendingSeeds(); return Task.CompletedTask; }, every, every);
+    }
+
+    private void StopKicker()
+    {
+        _kicker?.Dispose();
+        _kicker = null;
+    }
+
+    private async Task PersistAsync()
+    {
+        if (await state.WriteDurablyAsync(storage, $"experiment {Key}", logger) && S.Spec is not null)
+            _ = Registry.EnsureListedAsync(new RegistryEntry(Key, RegistryKind.Experiment, S.Spec.Experiment.Name, S.CreatedUtc), S.State);
+    }
+
+    private IExperimentRegistryGrain Registry => GrainFactory.GetGrain<IExperimentRegistryGrain>(0);
 
     private RunState Derive()
     {
@@ -217,4 +282,7 @@ public sealed partial class ExperimentGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Experiment {Key}: {State}")]
     private static partial void LogState(ILogger logger, string key, RunState state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Experiment {Key}: a sweep's start was refused: {Error}")]
+    private static partial void LogStartRefused(ILogger logger, string key, string error);
 }

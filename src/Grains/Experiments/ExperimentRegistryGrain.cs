@@ -1,5 +1,7 @@
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Grains.Persistence;
 using FlatLora.Grains.Telemetry;
+using Microsoft.Extensions.Logging;
 
 namespace FlatLora.Grains.Experiments;
 
@@ -9,8 +11,12 @@ namespace FlatLora.Grains.Experiments;
 /// </summary>
 public sealed class ExperimentRegistryGrain(
     [PersistentState("registry", StorageNames.Default)] IPersistentState<RegistryState> state,
-    ClusterMeter meter) : Grain, IExperimentRegistryGrain
+    ClusterMeter meter,
+    StorageHealth storage,
+    ILogger<ExperimentRegistryGrain> logger) : Grain, IExperimentRegistryGrain
 {
+    private async Task PersistAsync() => await state.WriteDurablyAsync(storage, "experiment registry", logger);
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Stay active: the gauge would otherwise vanish whenever the registry is idle.
@@ -30,7 +36,23 @@ public sealed class ExperimentRegistryGrain(
         if (state.State.Entries.Any(e => e.Id == entry.Id))
             return;
         state.State.Entries.Add(entry);
-        await state.WriteStateAsync();
+        await PersistAsync();
+    }
+
+    public async Task EnsureListedAsync(RegistryEntry entry, RunState runState)
+    {
+        bool known = state.State.Entries.Any(e => e.Id == entry.Id);
+        if (known && (entry.Kind == RegistryKind.Sweep || state.State.ExperimentStates.GetValueOrDefault(entry.Id) == runState))
+            return;
+        if (!known)
+        {
+            state.State.Entries.Add(entry);
+            state.State.Entries.Sort((a, b) => a.CreatedUtc.CompareTo(b.CreatedUtc));
+        }
+        if (entry.Kind == RegistryKind.Experiment)
+            state.State.ExperimentStates[entry.Id] = runState;
+        meter.PublishExperiments(state.State.ExperimentStates.Values);
+        await PersistAsync();
     }
 
     public async Task OnExperimentStateAsync(string id, RunState runState)
@@ -39,7 +61,7 @@ public sealed class ExperimentRegistryGrain(
             return;
         state.State.ExperimentStates[id] = runState;
         meter.PublishExperiments(state.State.ExperimentStates.Values);
-        await state.WriteStateAsync();
+        await PersistAsync();
     }
 
     public Task<IReadOnlyList<RegistryEntry>> ListAsync() => Task.FromResult<IReadOnlyList<RegistryEntry>>(state.State.Entries.ToList());

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Hosting;
+using FlatLora.Grains.Persistence;
 using FlatLora.Spec.Reporting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -9,19 +10,18 @@ using Microsoft.Extensions.Options;
 namespace FlatLora.Grains.Experiments;
 
 /// <summary>
-/// One seeded run (key "{experiment}/{seed}"): asks the inventory for one device per rank, starts a shard per rank,
-/// and follows them by progress and heartbeats. An attempt that fails for a retryable reason (a lost device, a silent
-/// rank) releases its devices and queues again; the next attempt resumes from the run's newest checkpoint.
-/// Reports from an older attempt are ignored.
+/// One seeded run (key "{experiment}/{seed}"): leases one device per rank, starts a shard per rank and follows them by
+/// progress and heartbeats. An attempt that fails for a retryable reason (a lost device, a silent rank) releases its
+/// devices and queues again; the next attempt resumes from the newest checkpoint. A cancel is persisted first and
+/// every path checks it. Reports from an older attempt are ignored; every status sent up carries a version.
 /// </summary>
 public sealed partial class SeedRunGrain(
     [PersistentState("seedrun", StorageNames.Default)] IPersistentState<SeedRunGrainState> state,
     IOptions<FlatLoraClusterOptions> options,
+    StorageHealth storage,
     ILogger<SeedRunGrain> logger) : Grain, ISeedRunGrain
 {
-    private static readonly TimeSpan ShardProbeTimeout = TimeSpan.FromSeconds(10);
-    private readonly Dictionary<int, DateTime> _heartbeats = [];
-    private readonly HashSet<int> _finishedRanks = [];
+    private readonly RankLiveness _liveness = new();
     private StepFigures? _latest;
     private bool _attemptEnding;
     private IGrainTimer? _watchdog;
@@ -29,15 +29,15 @@ public sealed partial class SeedRunGrain(
 
     private string Key => this.GetPrimaryKeyString();
     private SeedRunGrainState S => state.State;
-    private IClusterInventoryGrain Inventory => GrainFactory.GetGrain<IClusterInventoryGrain>(0);
+    private FlatLoraClusterOptions O => options.Value;
+    private DeviceLease Lease => new(GrainFactory.GetGrain<IClusterInventoryGrain>(0), Key, logger);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // Reactivated while "running" (e.g. after its silo restarted): silence from the ranks will trigger a retry.
+        // Reactivated while "running" (its silo restarted): silence from the ranks will trigger a retry.
         if (S.State == RunState.Running)
         {
-            foreach (int rank in Enumerable.Range(0, S.Devices.Count))
-                _heartbeats[rank] = DateTime.UtcNow;
+            _liveness.Start(S.Devices.Count, DateTime.UtcNow);
             StartWatchdog();
         }
         if (S.State == RunState.Queued)
@@ -47,11 +47,20 @@ public sealed partial class SeedRunGrain(
 
     public async Task StartAsync(SeedRunPlan plan)
     {
-        if (S.Plan is not null)
-            return;   // already started: submission retries are harmless
+        if (S.Plan is not null || S.CancelRequested)
+        {
+            // A repeated start is the experiment asking again; a start after a cancel only records what was cancelled.
+            if (S.Plan is null)
+            {
+                S.Plan = plan;
+                await PersistAsync();
+            }
+            NotifyExperiment();
+            return;
+        }
         S.Plan = plan;
         S.State = RunState.Queued;
-        await state.WriteStateAsync();
+        await PersistAsync();
         NotifyExperiment();
         StartQueueKeeper();
         await RequestDevicesAsync(CancellationToken.None);
@@ -59,10 +68,10 @@ public sealed partial class SeedRunGrain(
 
     public async Task OnDevicesGrantedAsync(IReadOnlyList<DeviceInfo> devices)
     {
-        if (S.Plan is null || S.State != RunState.Queued)
+        if (S.Plan is null || S.State != RunState.Queued || S.CancelRequested)
         {
-            if (S.State.IsFinal())
-                await Inventory.ReleaseAsync(Key);   // cancelled while the grant was in flight
+            if (S.State.IsFinal() || S.CancelRequested)
+                await Lease.ReleaseAsync();   // cancelled while the grant was in flight
             return;
         }
         StopQueueKeeper();
@@ -73,43 +82,23 @@ public sealed partial class SeedRunGrain(
         S.State = RunState.Running;
         S.StartedUtc ??= DateTime.UtcNow;
         S.Error = null;
-        await state.WriteStateAsync();
+        await PersistAsync();
         _attemptEnding = false;
-        _finishedRanks.Clear();
-        _heartbeats.Clear();
-        foreach (int rank in Enumerable.Range(0, devices.Count))
-            _heartbeats[rank] = DateTime.UtcNow;
+        _liveness.Start(devices.Count, DateTime.UtcNow);
         StartWatchdog();
         NotifyExperiment();
         LogAttempt(logger, Key, S.Attempt, string.Join(", ", devices.Select(d => d.ShardKey)));
-
-        var peers = devices.Select(d => d.ShardKey).ToList();
-        var endpoints = devices.Select(d => d.Endpoint).ToList();
         if (devices.Count < S.Plan.WorldSize)
             NotifyMessage($"running on {devices.Count} of {S.Plan.WorldSize} ranks (no replacement device free); the global batch, and so the math, is unchanged");
-        for (int rank = 0; rank < devices.Count; rank++)
+        foreach (ShardJob job in ShardJobs.For(Key, S))
         {
-            var job = new ShardJob
-            {
-                RunKey = Key,
-                ExperimentId = S.Plan.ExperimentId,
-                Seed = S.Plan.Seed,
-                Rank = rank,
-                WorldSize = devices.Count,
-                Attempt = S.Attempt,
-                Spec = S.Plan.Spec,
-                Peers = peers,
-                PeerEndpoints = endpoints,
-                Secret = S.Secret,
-                ResumeCheckpoint = S.LastCheckpoint,
-            };
             try
             {
-                await GrainFactory.GetGrain<IShardGrain>(devices[rank].ShardKey).StartAsync(job);
+                await GrainFactory.GetGrain<IShardGrain>(devices[job.Rank].ShardKey).StartAsync(job);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                await EndAttemptAsync(retryable: true, $"could not start rank {rank} on {devices[rank].ShardKey}: {e.Message}", [devices[rank]]);
+                await EndAttemptAsync(retryable: true, $"could not start rank {job.Rank} on {devices[job.Rank].ShardKey}: {e.Message}", [devices[job.Rank]]);
                 return;
             }
         }
@@ -119,28 +108,28 @@ public sealed partial class SeedRunGrain(
     {
         if (progress.Attempt != S.Attempt || S.State != RunState.Running)
             return;
-        _heartbeats[progress.Event.Rank] = DateTime.UtcNow;
+        _liveness.Heard(progress.Event.Rank, DateTime.UtcNow);
         if (progress.LastCheckpoint is not null && progress.LastCheckpoint != S.LastCheckpoint)
         {
             S.LastCheckpoint = progress.LastCheckpoint;
-            await state.WriteStateAsync();
+            await PersistAsync();
         }
-        if (progress.Event.Rank != 0)
+        if (progress.Event.Rank != 0 || S.Plan is null)
             return;   // ranks agree on the math; rank 0 speaks for the run
         if (progress.Event.Kind == ProgressKind.Step)
         {
             S.Step = progress.Event.Step;
             S.TotalSteps = progress.Event.TotalSteps;
             _latest = progress.Event.Figures;
+            NotifyExperiment();
         }
-        if (S.Plan is not null)
-            _ = GrainFactory.GetGrain<IExperimentGrain>(S.Plan.ExperimentId).OnSeedProgressAsync(progress.Event);
+        _ = GrainFactory.GetGrain<IExperimentGrain>(S.Plan.ExperimentId).OnSeedProgressAsync(progress.Event);
     }
 
     public Task OnShardHeartbeatAsync(int attempt, int rank)
     {
         if (attempt == S.Attempt && S.State == RunState.Running)
-            _heartbeats[rank] = DateTime.UtcNow;
+            _liveness.Heard(rank, DateTime.UtcNow);
         return Task.CompletedTask;
     }
 
@@ -150,7 +139,7 @@ public sealed partial class SeedRunGrain(
         {
             // Rank 0 of an attempt that was stopped checkpoints on its way out: the next attempt can start there.
             S.LastCheckpoint = outcome.LastCheckpoint;
-            await state.WriteStateAsync();
+            await PersistAsync();
         }
         if (outcome.Attempt != S.Attempt || S.State != RunState.Running)
             return;
@@ -159,20 +148,20 @@ public sealed partial class SeedRunGrain(
         switch (outcome.Result)
         {
             case ShardResult.Completed:
-                _finishedRanks.Add(outcome.Rank);
+                _liveness.Finished(outcome.Rank);
                 if (outcome.Rank == 0 && outcome.Metrics is not null)
                 {
                     // One-way reports may arrive out of order: the outcome, not the last progress event, says where it ended.
                     S.Metrics = outcome.Metrics;
                     S.Step = S.TotalSteps = outcome.Metrics.Steps;
                 }
-                if (_finishedRanks.Count == S.Devices.Count)
+                if (_liveness.FinishedCount == S.Devices.Count)
                     await FinishAsync(RunState.Completed, null);
                 break;
             case ShardResult.Cancelled when S.CancelRequested:
-                _finishedRanks.Add(outcome.Rank);
-                if (_finishedRanks.Count == S.Devices.Count)
-                    await FinishAsync(S.StopRequested ? RunState.Stopped : RunState.Cancelled, S.Error);
+                _liveness.Finished(outcome.Rank);
+                if (_liveness.FinishedCount == S.Devices.Count)
+                    await FinishAsync(CancelledState, S.Error);
                 break;
             case ShardResult.Cancelled:
                 await EndAttemptAsync(retryable: true, $"rank {outcome.Rank} on {outcome.Device} stopped unexpectedly");
@@ -200,12 +189,12 @@ public sealed partial class SeedRunGrain(
         S.CancelRequested = true;
         S.StopRequested = stopped;
         S.Error = reason;
-        await state.WriteStateAsync();
         if (S.State != RunState.Running)
         {
-            await FinishAsync(stopped ? RunState.Stopped : RunState.Cancelled, reason);
+            await FinishAsync(CancelledState, reason);
             return;
         }
+        await PersistAsync();
         // Running ranks stop at their next micro-batch and report Cancelled; the watchdog covers ranks that never answer.
         foreach (DeviceInfo device in S.Devices)
             await TryCancelShardAsync(device);
@@ -213,7 +202,9 @@ public sealed partial class SeedRunGrain(
 
     public Task<SeedRunStatus> GetStatusAsync() => Task.FromResult(Status());
 
-    /// <summary>Ends the current attempt: a retryable failure queues a new attempt while retries remain.</summary>
+    private RunState CancelledState => S.StopRequested ? RunState.Stopped : RunState.Cancelled;
+
+    /// <summary>Ends the current attempt: cancelled if a cancel was asked for, else a new attempt while retries remain.</summary>
     /// <param name="lost">Devices that went silent: the inventory keeps them out of the next grant for a while.</param>
     private async Task EndAttemptAsync(bool retryable, string error, IReadOnlyList<DeviceInfo>? lost = null)
     {
@@ -224,6 +215,11 @@ public sealed partial class SeedRunGrain(
         LogAttemptFailed(logger, Key, S.Attempt, error);
         foreach (DeviceInfo device in S.Devices)
             await TryCancelShardAsync(device);
+        if (S.CancelRequested)
+        {
+            await FinishAsync(CancelledState, S.Error);   // a failure while stopping is part of the stop, not a reason to run again
+            return;
+        }
         if (!retryable || S.Plan is null || S.Attempt > S.Plan.MaxRetries)
         {
             await FinishAsync(RunState.Failed, retryable ? $"{error} (after {S.Attempt} attempt(s))" : error);
@@ -233,60 +229,18 @@ public sealed partial class SeedRunGrain(
         S.Error = $"attempt {S.Attempt} failed: {error}; resuming from {S.LastCheckpoint ?? "the start"}";
         S.Devices = [];
         S.ReleasePending = true;
-        await state.WriteStateAsync();
+        await PersistAsync();
         NotifyExperiment();
-        try
-        {
-            foreach (DeviceInfo device in lost ?? [])
-                await Inventory.ReportDeviceLostAsync(device.ShardKey, options.Value.LostDeviceQuarantine);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogInventoryUnreachable(logger, Key, e.Message);   // only a hint for the next grant
-        }
+        await Lease.ReportLostAsync(lost ?? [], O.LostDeviceQuarantine);
         StartQueueKeeper();
         await RequestDevicesAsync(CancellationToken.None);
     }
 
-    /// <summary>
-    /// Frees the last attempt's devices (once) and queues for new ones. The inventory may be unreachable for a while
-    /// (its silo just died); the queue keeper calls this again until a grant arrives, and requests are idempotent.
-    /// </summary>
     private async Task RequestDevicesAsync(CancellationToken cancellationToken)
     {
-        if (S.State != RunState.Queued || S.Plan is null)
-            return;
-        try
-        {
-            if (S.ReleasePending)
-            {
-                await Inventory.ReleaseAsync(Key);
-                S.ReleasePending = false;
-                await state.WriteStateAsync(cancellationToken);
-            }
-            await Inventory.RequestDevicesAsync(Key, S.Plan.WorldSize, S.Plan.MinWorldSize);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogInventoryUnreachable(logger, Key, e.Message);
-        }
+        if (S.State == RunState.Queued && S.Plan is not null && !S.CancelRequested && await Lease.RequestAsync(S))
+            await PersistAsync();
     }
-
-    private void StartQueueKeeper()
-    {
-        TimeSpan every = options.Value.MembershipCheckInterval * 2;
-        _queueKeeper ??= this.RegisterGrainTimer(RequestDevicesAsync, every, every);
-    }
-
-    private void StopQueueKeeper()
-    {
-        _queueKeeper?.Dispose();
-        _queueKeeper = null;
-    }
-
-    // Checkpoint folders are named step-NNNNNN under one root: ordinal order is step order.
-    private bool IsNewer(string? checkpoint) =>
-        checkpoint is not null && (S.LastCheckpoint is null || string.CompareOrdinal(checkpoint, S.LastCheckpoint) > 0);
 
     private async Task FinishAsync(RunState final, string? error)
     {
@@ -295,11 +249,56 @@ public sealed partial class SeedRunGrain(
         S.State = final;
         S.Error = error;
         S.FinishedUtc = DateTime.UtcNow;
-        await state.WriteStateAsync();
-        await Inventory.ReleaseAsync(Key);
+        await PersistAsync();
+        await Lease.ReleaseAsync();
         NotifyExperiment();
         LogFinished(logger, Key, final);
     }
+
+    private async Task CheckHeartbeatsAsync(CancellationToken cancellationToken)
+    {
+        if (S.State != RunState.Running)
+            return;
+        TimeSpan timeout = O.HeartbeatTimeout;
+        IReadOnlyList<int> silent = _liveness.Silent(DateTime.UtcNow, timeout);
+        if (silent.Count == 0)
+            return;
+        if (S.CancelRequested)
+        {
+            await FinishAsync(CancelledState, S.Error);
+            return;
+        }
+        var suspects = silent.Where(r => r < S.Devices.Count).Select(r => S.Devices[r]).ToList();
+        IReadOnlyList<DeviceInfo> lost = await new SilentRankProbe(GrainFactory, Key, logger).LostAsync(suspects, timeout);
+        string device = silent[0] < S.Devices.Count ? S.Devices[silent[0]].ShardKey : "?";
+        await EndAttemptAsync(retryable: true, $"rank {silent[0]} on {device} sent no heartbeat for {timeout.TotalSeconds:0.###} s", lost);
+    }
+
+    private async Task PersistAsync()
+    {
+        S.Version++;
+        await state.WriteDurablyAsync(storage, $"seed run {Key}", logger);
+    }
+
+    private void StartQueueKeeper() => _queueKeeper ??= this.RegisterGrainTimer(RequestDevicesAsync, O.MembershipCheckInterval * 2, O.MembershipCheckInterval * 2);
+
+    private void StopQueueKeeper()
+    {
+        _queueKeeper?.Dispose();
+        _queueKeeper = null;
+    }
+
+    private void StartWatchdog() => _watchdog ??= this.RegisterGrainTimer(CheckHeartbeatsAsync, O.HeartbeatInterval, O.HeartbeatInterval);
+
+    private void StopWatchdog()
+    {
+        _watchdog?.Dispose();
+        _watchdog = null;
+    }
+
+    // Checkpoint folders are named step-NNNNNN under one root: ordinal order is step order.
+    private bool IsNewer(string? checkpoint) =>
+        checkpoint is not null && (S.LastCheckpoint is null || string.CompareOrdinal(checkpoint, S.LastCheckpoint) > 0);
 
     private async Task TryCancelShardAsync(DeviceInfo device)
     {
@@ -313,85 +312,25 @@ public sealed partial class SeedRunGrain(
         }
     }
 
-    private void StartWatchdog()
+    private void NotifyMessage(string message) => _ = Experiment.OnSeedProgressAsync(new ProgressEvent
     {
-        _watchdog ??= this.RegisterGrainTimer(CheckHeartbeatsAsync, options.Value.HeartbeatInterval, options.Value.HeartbeatInterval);
-    }
+        ExperimentId = Experiment.GetPrimaryKeyString(),
+        Seed = SeedRunKey.Parse(Key).Seed,
+        Kind = ProgressKind.Message,
+        Step = S.Step,
+        TotalSteps = S.TotalSteps,
+        State = S.State,
+        Message = message,
+    });
 
-    private void StopWatchdog()
-    {
-        _watchdog?.Dispose();
-        _watchdog = null;
-    }
+    // The experiment is named by this grain's key, so even a seed cancelled before its plan arrived can report.
+    private void NotifyExperiment() => _ = Experiment.OnSeedStatusAsync(Status());
 
-    private async Task CheckHeartbeatsAsync(CancellationToken cancellationToken)
-    {
-        if (S.State != RunState.Running)
-            return;
-        TimeSpan timeout = options.Value.HeartbeatTimeout;
-        var silent = _heartbeats.Where(h => DateTime.UtcNow - h.Value > timeout).Select(h => h.Key).ToList();
-        if (silent.Count == 0)
-            return;
-        if (S.CancelRequested)
-        {
-            await FinishAsync(S.StopRequested ? RunState.Stopped : RunState.Cancelled, S.Error);
-            return;
-        }
-        int rank = silent[0];
-        string device = rank < S.Devices.Count ? S.Devices[rank].ShardKey : "?";
-        // Probed together: a dead silo costs one probe timeout, not one per rank it hosted.
-        var suspects = silent.Where(r => r < S.Devices.Count).Select(r => S.Devices[r]).ToList();
-        bool[] verdicts = await Task.WhenAll(suspects.Select(d => IsLostAsync(d, timeout)));
-        var lost = suspects.Where((_, i) => verdicts[i]).ToList();
-        await EndAttemptAsync(retryable: true, $"rank {rank} on {device} sent no heartbeat for {timeout.TotalSeconds:F0} s", lost);
-    }
-
-    /// <summary>
-    /// Whether a silent rank's device should be kept out of the next grant. Silence alone does not say the device is
-    /// bad: the rank may have ended and its outcome been lost with this grain's previous silo. So the shard is asked:
-    /// a device that answers and is not stuck in this run is healthy; one that does not answer, or still runs this
-    /// run without heartbeats, is lost.
-    /// </summary>
-    private async Task<bool> IsLostAsync(DeviceInfo device, TimeSpan timeout)
-    {
-        try
-        {
-            ShardStatus status = await GrainFactory.GetGrain<IShardGrain>(device.ShardKey).GetStatusAsync()
-                .WaitAsync(TimeSpan.FromTicks(Math.Min(timeout.Ticks, ShardProbeTimeout.Ticks)));
-            bool stuckInThisRun = status.RunKey == Key && (status.LastHeartbeatUtc is not DateTime beat || DateTime.UtcNow - beat > timeout);
-            return stuckInThisRun;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogProbeFailed(logger, Key, device.ShardKey, e.Message);
-            return true;
-        }
-    }
-
-    private void NotifyMessage(string message)
-    {
-        if (S.Plan is not null)
-            _ = GrainFactory.GetGrain<IExperimentGrain>(S.Plan.ExperimentId).OnSeedProgressAsync(new ProgressEvent
-            {
-                ExperimentId = S.Plan.ExperimentId,
-                Seed = S.Plan.Seed,
-                Kind = ProgressKind.Message,
-                Step = S.Step,
-                TotalSteps = S.TotalSteps,
-                State = S.State,
-                Message = message,
-            });
-    }
-
-    private void NotifyExperiment()
-    {
-        if (S.Plan is not null)
-            _ = GrainFactory.GetGrain<IExperimentGrain>(S.Plan.ExperimentId).OnSeedStatusAsync(Status());
-    }
+    private IExperimentGrain Experiment => GrainFactory.GetGrain<IExperimentGrain>(SeedRunKey.Parse(Key).ExperimentId);
 
     private SeedRunStatus Status() => new()
     {
-        Seed = S.Plan?.Seed ?? 0,
+        Seed = SeedRunKey.Parse(Key).Seed,
         State = S.State,
         Step = S.Step,
         TotalSteps = S.TotalSteps,
@@ -402,6 +341,7 @@ public sealed partial class SeedRunGrain(
         Error = S.Error,
         Metrics = S.Metrics,
         OutputDirectory = S.Plan?.Spec.OutputDir,
+        Version = S.Version,
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SeedRun {Key}: attempt {Attempt} on {Devices}")]
@@ -412,12 +352,6 @@ public sealed partial class SeedRunGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SeedRun {Key}: {State}")]
     private static partial void LogFinished(ILogger logger, string key, RunState state);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "SeedRun {Key}: inventory unreachable, will ask again: {Error}")]
-    private static partial void LogInventoryUnreachable(ILogger logger, string key, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "SeedRun {Key}: silent shard {Shard} did not answer a status probe: {Error}")]
-    private static partial void LogProbeFailed(ILogger logger, string key, string shard, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "SeedRun {Key}: could not cancel {Shard}: {Error}")]
     private static partial void LogCancelFailed(ILogger logger, string key, string shard, string error);

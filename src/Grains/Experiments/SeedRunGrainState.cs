@@ -29,4 +29,7 @@ public sealed class SeedRunGrainState
 
     /// <summary>The completed run's figures (id 5 held the earlier, Orleans-typed form; id 11 the latest loss).</summary>
     [Id(16)] public RunMetrics? Metrics { get; set; }
+
+    /// <summary>Grows with every write: stamped on each status the experiment gets, which keeps the newest.</summary>
+    [Id(17)] public long Version { get; set; }
 }

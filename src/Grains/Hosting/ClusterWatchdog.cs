@@ -1,6 +1,7 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Execution;
+using FlatLora.Grains.Persistence;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,7 @@ public sealed partial class ClusterWatchdog(
     DeviceWorkerPool pool,
     ILocalSiloDetails silo,
     IClusterMembershipService membership,
+    StorageHealth storage,
     IOptions<FlatLoraClusterOptions> options,
     ILogger<ClusterWatchdog> logger) : BackgroundService
 {
@@ -36,7 +38,15 @@ public sealed partial class ClusterWatchdog(
                     LogRegistered(logger, silo.Name, string.Join(", ", pool.Devices));
                 }
                 var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.Name).ToList();
-                await inventory.CheckMembershipAsync(active);
+                (StorageStatus status, string detail) = storage.Assess(DateTime.UtcNow);
+                var report = new SiloHealthReport(silo.Name, status.ToString().ToLowerInvariant(), detail, DateTime.UtcNow);
+                if (!await inventory.CheckMembershipAsync(active, report))
+                {
+                    // The inventory forgot this silo (its stored state was lost): offer the devices again, with their runs.
+                    LogRestoring(logger, silo.Name);
+                    await inventory.RestoreSiloAsync(silo.Name, pool.Devices, options.Value.GradientEndpoint,
+                        pool.Devices.Select(d => pool.Get(d).Current?.RunKey).ToList());
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
             {
@@ -56,6 +66,9 @@ public sealed partial class ClusterWatchdog(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} offers devices: {Devices}")]
     private static partial void LogRegistered(ILogger logger, string silo, string devices);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Silo}: the inventory does not know this silo's devices; offering them again")]
+    private static partial void LogRestoring(ILogger logger, string silo);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Cluster watchdog will retry: {Error}")]
     private static partial void LogRetry(ILogger logger, string error);

@@ -23,6 +23,12 @@ public sealed class FlatLoraClusterOptions
     public TimeSpan MembershipCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How long a grain call may take before it fails (Orleans' ResponseTimeout, set here on purpose). No call of this
+    /// system waits for work: the longest legitimate one is a seed run's 10 s status probe of a silent shard.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// A device whose rank went silent or could not be reached is kept out of grants this long, unless its silo
     /// restarts; long enough for Orleans membership to declare a dead silo dead.
     /// </summary>

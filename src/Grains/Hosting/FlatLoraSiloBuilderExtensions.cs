@@ -1,11 +1,13 @@
 using FlatLora.Abstractions;
 using FlatLora.Grains.Cluster;
 using FlatLora.Grains.Execution;
+using FlatLora.Grains.Persistence;
 using FlatLora.Grains.Telemetry;
 using FlatLora.Trainer.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -24,6 +26,9 @@ public static class FlatLoraSiloBuilderExtensions
         OptionsBuilder<FlatLoraClusterOptions> options = builder.Services.AddOptions<FlatLoraClusterOptions>();
         if (configure is not null)
             options.Configure(configure);
+        builder.Services.AddOptions<SiloMessagingOptions>().Configure<IOptions<FlatLoraClusterOptions>>((messaging, cluster) =>
+            messaging.ResponseTimeout = cluster.Value.ResponseTimeout);
+        builder.Services.TryAddSingleton<StorageHealth>();
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<TrainingMeter>();
         builder.Services.TryAddSingleton<ClusterMeter>();

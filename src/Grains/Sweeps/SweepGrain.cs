@@ -2,6 +2,7 @@ using FlatLora.Abstractions;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Sweeps;
 using FlatLora.Grains.Experiments;
+using FlatLora.Grains.Persistence;
 using FlatLora.Grains.Statistics;
 using FlatLora.Spec;
 using Microsoft.Extensions.Logging;
@@ -17,12 +18,29 @@ namespace FlatLora.Grains.Sweeps;
 /// </summary>
 public sealed partial class SweepGrain(
     [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state,
+    StorageHealth storage,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain
 {
+    // Launches are one-way; a launch lost with a dying silo is sent again this often, until its experiment answers.
+    private static readonly TimeSpan RelaunchEvery = TimeSpan.FromSeconds(10);
     private readonly EventFanout _events = new();
+    private IGrainTimer? _relauncher;
 
     private string Key => this.GetPrimaryKeyString();
     private SweepGrainState S => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.RecordExists && !S.State.IsFinal())
+        {
+            _ = GrainFactory.GetGrain<IExperimentRegistryGrain>(0).EnsureListedAsync(
+                new RegistryEntry(Key, RegistryKind.Sweep, S.Sweep?.Name, S.CreatedUtc), S.State);
+            RelaunchUnanswered();
+        }
+        return Task.CompletedTask;
+    }
+
+    private async Task PersistAsync() => await state.WriteDurablyAsync(storage, $"sweep {Key}", logger);
 
     public Task<SweepStatus> SubmitAsync(SweepRequest request) => SpecRejectedException.Translate(() => SubmitCoreAsync(request));
 
@@ -41,8 +59,8 @@ public sealed partial class SweepGrain(
             Overrides = c.Overrides.ToList(),
             Spec = c.Spec,
         }).ToList();
-        await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IExperimentRegistryGrain>(0).AddAsync(new RegistryEntry(Key, "sweep", request.Sweep.Name, S.CreatedUtc));
+        await PersistAsync();
+        await GrainFactory.GetGrain<IExperimentRegistryGrain>(0).AddAsync(new RegistryEntry(Key, RegistryKind.Sweep, request.Sweep.Name, S.CreatedUtc));
         LogSubmitted(logger, Key, S.Configurations.Count);
         await LaunchAsync();
         return Status();
@@ -89,7 +107,7 @@ public sealed partial class SweepGrain(
         S.CancelRequested = true;
         foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is null))
             configuration.State = RunState.Cancelled;
-        await state.WriteStateAsync();
+        await PersistAsync();
         foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is not null && !c.State.IsFinal()))
             await GrainFactory.GetGrain<IExperimentGrain>(configuration.ExperimentId!).CancelAsync();
         await CompleteIfDoneAsync();
@@ -106,6 +124,8 @@ public sealed partial class SweepGrain(
     public async Task OnExperimentProgressAsync(int configurationIndex, ProgressEvent progress)
     {
         _events.Publish(progress);
+        if (configurationIndex >= 0 && configurationIndex < S.Configurations.Count && S.Configurations[configurationIndex].State == RunState.Queued)
+            S.Configurations[configurationIndex].State = RunState.Running;   // it answered: no need to launch it again
         if (S.Sweep?.Asha is not AshaSpec asha || progress.Kind != ProgressKind.Eval || progress.Seed < 0)
             return;
         double value = asha.Metric switch
@@ -118,57 +138,74 @@ public sealed partial class SweepGrain(
         if (scheduler.Report($"{configurationIndex}/{progress.Seed}", progress.Step, value) is long rung)
         {
             S.EarlyStopped++;
-            await state.WriteStateAsync();
+            await PersistAsync();
             LogEarlyStop(logger, Key, configurationIndex, progress.Seed, rung);
             await GrainFactory.GetGrain<IExperimentGrain>(progress.ExperimentId).StopSeedAsync(progress.Seed,
                 $"successive halving: {asha.Metric} {value:G4} not in the best 1/{asha.Reduction} at step {rung}");
         }
         else if (S.AshaRecords.Count > 0)
         {
-            await state.WriteStateAsync();
+            await PersistAsync();
         }
     }
 
     public async Task OnExperimentFinishedAsync(int configurationIndex, ExperimentStatus status)
     {
         SweepConfigurationState configuration = S.Configurations[configurationIndex];
+        if (configuration.State.IsFinal())
+            return;   // told twice (the experiment announces its end again on a repeated start)
         configuration.State = status.State;
-        await state.WriteStateAsync();
+        await PersistAsync();
         _events.Publish(ConfigurationEvent(configuration));
         await LaunchAsync();
         await CompleteIfDoneAsync();
     }
 
-    /// <summary>Starts pending configurations while fewer than max_concurrent are in flight.</summary>
+    /// <summary>
+    /// Starts pending configurations while fewer than max_concurrent are in flight. Each launch is persisted, then sent
+    /// one-way; the loop reads the state afresh each time, so nothing a cancel marked is launched.
+    /// </summary>
     private async Task LaunchAsync()
     {
-        if (S.CancelRequested)
-            return;
-        foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is null).ToList())
+        while (!S.CancelRequested
+               && S.Configurations.Count(c => c.ExperimentId is not null && !c.State.IsFinal()) < S.Sweep!.MaxConcurrent
+               && S.Configurations.FirstOrDefault(c => c.ExperimentId is null && !c.State.IsFinal()) is { } configuration)
         {
-            if (S.Configurations.Count(c => c.ExperimentId is not null && !c.State.IsFinal()) >= S.Sweep!.MaxConcurrent)
-                break;
             configuration.ExperimentId = $"{Key}-c{configuration.Index:D3}";
             configuration.State = RunState.Queued;
             S.State = RunState.Running;
-            await state.WriteStateAsync();
-            try
-            {
-                await GrainFactory.GetGrain<IExperimentGrain>(configuration.ExperimentId).SubmitAsync(new ExperimentRequest
-                {
-                    Spec = configuration.Spec!,
-                    SweepId = Key,
-                    ConfigurationIndex = configuration.Index,
-                    ConfigurationLabel = configuration.Label,
-                });
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                LogLaunchFailed(logger, Key, configuration.Label, e.Message);
-                configuration.State = RunState.Failed;
-                await state.WriteStateAsync();
-            }
+            await PersistAsync();
+            Launch(configuration);
         }
+        RelaunchUnanswered();
+    }
+
+    private void Launch(SweepConfigurationState configuration) =>
+        _ = GrainFactory.GetGrain<IExperimentGrain>(configuration.ExperimentId!).StartAsync(new ExperimentRequest
+        {
+            Spec = configuration.Spec!,
+            SweepId = Key,
+            ConfigurationIndex = configuration.Index,
+            ConfigurationLabel = configuration.Label,
+        });
+
+    /// <summary>Launches again every configuration whose experiment has not answered yet (StartAsync is idempotent).</summary>
+    private void RelaunchUnanswered()
+    {
+        var unanswered = S.Configurations.Where(c => c.ExperimentId is not null && c.State == RunState.Queued).ToList();
+        if (unanswered.Count == 0 || S.CancelRequested)
+        {
+            _relauncher?.Dispose();
+            _relauncher = null;
+            return;
+        }
+        _relauncher ??= this.RegisterGrainTimer(() =>
+        {
+            foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is not null && c.State == RunState.Queued))
+                Launch(configuration);
+            RelaunchUnanswered();
+            return Task.CompletedTask;
+        }, RelaunchEvery, RelaunchEvery);
     }
 
     private async Task CompleteIfDoneAsync()
@@ -176,7 +213,7 @@ public sealed partial class SweepGrain(
         if (S.State.IsFinal() || !S.Configurations.All(c => c.State.IsFinal()))
             return;
         S.State = S.CancelRequested ? RunState.Cancelled : RunState.Completed;
-        await state.WriteStateAsync();
+        await PersistAsync();
         _events.Publish(new ProgressEvent { ExperimentId = Key, Seed = ExperimentGrain.ExperimentLevel, Kind = ProgressKind.State, State = S.State });
         _events.Complete();
         LogFinished(logger, Key, S.State);

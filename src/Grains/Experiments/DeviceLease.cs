@@ -1,0 +1,64 @@
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+using Microsoft.Extensions.Logging;
+
+namespace FlatLora.Grains.Experiments;
+
+/// <summary>
+/// A seed run's side of its lease on devices: asking the inventory for them, giving them back, and naming the ones
+/// that went silent. The inventory may be unreachable for a while (its silo just died): a failure is logged and the
+/// seed run's queue keeper asks again. Every call is idempotent.
+/// </summary>
+internal sealed partial class DeviceLease(IClusterInventoryGrain inventory, string runKey, ILogger logger)
+{
+    /// <summary>Frees the last attempt's devices (once) and queues for new ones; returns whether the state changed.</summary>
+    public async Task<bool> RequestAsync(SeedRunGrainState state)
+    {
+        bool changed = false;
+        try
+        {
+            if (state.ReleasePending)
+            {
+                await inventory.ReleaseAsync(runKey);
+                state.ReleasePending = false;
+                changed = true;
+            }
+            SeedRunPlan plan = state.Plan!;
+            await inventory.RequestDevicesAsync(runKey, plan.WorldSize, plan.MinWorldSize);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogUnreachable(logger, runKey, e.Message);
+        }
+        return changed;
+    }
+
+    public async Task ReleaseAsync()
+    {
+        try
+        {
+            await inventory.ReleaseAsync(runKey);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogUnreachable(logger, runKey, e.Message);   // the run is over; a stale hold is freed when the inventory checks membership
+        }
+    }
+
+    /// <summary>Keeps the devices out of the next grant for a while (a hint: the retry does not depend on it).</summary>
+    public async Task ReportLostAsync(IEnumerable<DeviceInfo> lost, TimeSpan quarantine)
+    {
+        try
+        {
+            foreach (DeviceInfo device in lost)
+                await inventory.ReportDeviceLostAsync(device.ShardKey, quarantine);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogUnreachable(logger, runKey, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SeedRun {Key}: inventory unreachable, will ask again: {Error}")]
+    private static partial void LogUnreachable(ILogger logger, string key, string error);
+}
