@@ -1,4 +1,5 @@
 using System.Net;
+using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
 using FlatLora.Trainer.Distributed;
@@ -36,10 +37,13 @@ public static class SiloHostingExtensions
             }
             if (settings.Kubernetes)
                 silo.UseKubernetesHosting();   // after the endpoints above: the pod's name and IP win
-            if (settings.Storage.Equals("Redis", StringComparison.OrdinalIgnoreCase))
-                silo.AddRedisGrainStorage(StorageNames.Default, o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.Redis!));
-            else
-                silo.AddMemoryGrainStorage(StorageNames.Default);
+            foreach (string storage in new[] { StorageNames.Default, ProgressStreams.PubSubStorage })
+            {
+                if (settings.Storage.Equals("Redis", StringComparison.OrdinalIgnoreCase))
+                    silo.AddRedisGrainStorage(storage, o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.Redis!));
+                else
+                    silo.AddMemoryGrainStorage(storage);
+            }
             silo.AddFlatLoraGrains(o =>
             {
                 builder.Configuration.GetSection("FlatLora:Cluster").Bind(o);

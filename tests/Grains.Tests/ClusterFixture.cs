@@ -59,8 +59,11 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private sealed class ClientConfigurator : IClientBuilderConfigurator
     {
-        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder clientBuilder) =>
+        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder clientBuilder)
+        {
             clientBuilder.Services.AddSerializer(s => s.AddFlatLoraSerialization());
+            clientBuilder.AddMemoryStreams(ProgressStreams.Provider);
+        }
     }
 }
 

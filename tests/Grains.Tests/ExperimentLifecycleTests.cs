@@ -27,7 +27,7 @@ public class ExperimentLifecycleTests(ClusterFixture fixture)
         Assert.Equal([1L, 2L, 3L], submitted.Seeds.Select(s => s.Seed));
 
         var states = new List<RunState>();
-        await foreach (ProgressEvent e in experiment.WatchAsync())
+        await foreach (ProgressEvent e in ProgressWatch.ExperimentAsync(fixture.Cluster.Client, id))
         {
             if (e.Seed == -1)
                 states.Add(e.State);

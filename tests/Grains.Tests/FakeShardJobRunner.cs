@@ -56,6 +56,17 @@ public sealed class FakeShardJobRunner : IShardJobRunner
                 Figures = new StepFigures { Step = Math.Min(step, steps) - 1, TotalSteps = steps, Loss = 1.0 / step },
                 State = RunState.Running,
             }, checkpoint);
+            if (job.Spec.Training.EvalEvery > 0 && step % job.Spec.Training.EvalEvery == 0)
+                reporter.Progress(job, new ProgressEvent
+                {
+                    ExperimentId = job.ExperimentId,
+                    Seed = job.Seed,
+                    Rank = job.Rank,
+                    Kind = ProgressKind.Eval,
+                    Step = step,
+                    EvalExactMatch = ExactMatch(job.Seed, job.Spec.Method.Name),
+                    State = RunState.Running,
+                }, checkpoint);
         }
         if (mode == "slow-tail" && job.Rank == 0 && cancellationToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(4)))
             return End(ShardResult.Cancelled);

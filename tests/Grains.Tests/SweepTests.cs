@@ -18,6 +18,33 @@ public class SweepTests(ClusterFixture fixture)
     };
 
     [Fact]
+    public async Task Successive_halving_stops_weak_trials_from_the_evaluations_on_the_sweep_stream()
+    {
+        // Exact match is 0.1·(seed mod 5): seed 9 is best, seed 5 worst. The seeds run two at a time, best first, so every
+        // later trial reaches the rung behind better ones and the worst is always stopped there.
+        string id = ClusterWaits.NewId("asha");
+        var spec = new SweepSpec
+        {
+            Name = "asha",
+            Grid = new() { ["method.name"] = ["lora"] },
+            Seeds = [9, 8, 7, 6, 5],
+            MaxConcurrent = 1,
+            Asha = new AshaSpec { Metric = "eval_exact_match", Mode = "max", Rungs = [4], Reduction = 2 },
+            Metrics = ["eval_exact_match"],
+        };
+        TrainSpec baseSpec = Base with { Training = Base.Training with { MaxSteps = 20, EvalEvery = 4 } };
+        ISweepGrain sweep = Grains.GetGrain<ISweepGrain>(id);
+        await sweep.SubmitAsync(new SweepRequest(spec, baseSpec));
+        SweepStatus final = await ClusterWaits.UntilAsync(sweep.GetStatusAsync, s => s.State.IsFinal(), "the sweep to end", TimeSpan.FromSeconds(60));
+        Assert.Equal(RunState.Completed, final.State);
+        Assert.True(final.EarlyStopped >= 1, "successive halving stopped nothing");
+        ExperimentStatus trials = await Grains.GetGrain<IExperimentGrain>(final.Configurations[0].ExperimentId!).GetStatusAsync();
+        Assert.Equal(RunState.Stopped, trials.Seeds.Single(s => s.Seed == 5).State);
+        Assert.Equal(RunState.Completed, trials.Seeds.Single(s => s.Seed == 9).State);
+        Assert.Equal(final.EarlyStopped, trials.Seeds.Count(s => s.State == RunState.Stopped));
+    }
+
+    [Fact]
     public void A_grid_expands_to_its_cartesian_product_with_every_seed()
     {
         var sweep = new SweepSpec
@@ -68,7 +95,7 @@ public class SweepTests(ClusterFixture fixture)
         // max_concurrent 1: the second configuration waits for the first.
         Assert.Null(submitted.Configurations[1].ExperimentId);
 
-        await foreach (ProgressEvent _ in sweep.WatchAsync())
+        await foreach (ProgressEvent _ in ProgressWatch.SweepAsync(fixture.Cluster.Client, id))
         {
         }
         SweepResults results = await sweep.GetResultsAsync();

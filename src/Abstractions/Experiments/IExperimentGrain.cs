@@ -4,7 +4,8 @@ namespace FlatLora.Abstractions.Experiments;
 
 /// <summary>
 /// One experiment: a validated spec run once per seed. Key: the experiment id. Lifecycle Pending → Queued →
-/// Running → Completed | Failed | Cancelled, persisted in grain storage.
+/// Running → Completed | Failed | Cancelled, persisted in grain storage. Watchers follow it on its progress stream
+/// (<see cref="ProgressStreams"/>, <see cref="ProgressWatch"/>).
 /// </summary>
 public interface IExperimentGrain : IGrainWithStringKey
 {
@@ -30,14 +31,8 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <summary>Cancels every seed still queued or running (their last checkpoints are kept); persisted before anything else.</summary>
     Task CancelAsync();
 
-    /// <summary>The current state of every seed, then live events until the experiment ends.</summary>
-    IAsyncEnumerable<ProgressEvent> WatchAsync(CancellationToken cancellationToken = default);
-
     /// <summary>Stops one seed early (successive halving); it ends as Stopped.</summary>
     Task StopSeedAsync(long seed, string reason);
-
-    [OneWay]
-    Task OnSeedProgressAsync(ProgressEvent progress);
 
     [OneWay]
     Task OnSeedStatusAsync(SeedRunStatus status);

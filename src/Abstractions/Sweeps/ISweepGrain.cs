@@ -21,12 +21,6 @@ public interface ISweepGrain : IGrainWithStringKey
     /// <summary>Cancels the sweep: nothing more is launched and every launched experiment is cancelled.</summary>
     Task CancelAsync();
 
-    /// <summary>Live progress of every configuration's experiment until the sweep ends.</summary>
-    IAsyncEnumerable<ProgressEvent> WatchAsync(CancellationToken cancellationToken = default);
-
-    [OneWay]
-    Task OnExperimentProgressAsync(int configurationIndex, ProgressEvent progress);
-
     [OneWay]
     Task OnExperimentFinishedAsync(int configurationIndex, ExperimentStatus status);
 }

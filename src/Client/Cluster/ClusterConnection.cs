@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using FlatLora.Abstractions;
+using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,9 +23,13 @@ public sealed class ClusterConnection : IAsyncDisposable
         _host = host;
         IsLocal = local;
         Grains = host.Services.GetRequiredService<IGrainFactory>();
+        Client = host.Services.GetRequiredService<IClusterClient>();
     }
 
     public IGrainFactory Grains { get; }
+
+    /// <summary>The cluster client (stream subscriptions need it), remote or of the in-process silo.</summary>
+    public IClusterClient Client { get; }
     public bool IsLocal { get; }
 
     public static async Task<ClusterConnection> ConnectAsync(ConnectionOptions options, CancellationToken cancellationToken)
@@ -80,6 +85,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             else
                 client.UseStaticClustering(ParseGateway(options.Gateway));
             client.Services.AddSerializer(s => s.AddFlatLoraSerialization());
+            client.AddMemoryStreams(ProgressStreams.Provider);   // `watch` subscribes to progress streams
         });
         return builder.Build();
     }

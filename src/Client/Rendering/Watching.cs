@@ -27,11 +27,11 @@ public static class Watching
     }
 
     public static Task<RunState> ExperimentAsync(ClusterConnection cluster, string id, IAnsiConsole console, CancellationToken cancellationToken) =>
-        FollowAsync(id, () => cluster.Grains.GetGrain<IExperimentGrain>(id).WatchAsync(cancellationToken),
+        FollowAsync(id, () => ProgressWatch.ExperimentAsync(cluster.Client, id, cancellationToken),
             async () => (await cluster.Grains.GetGrain<IExperimentGrain>(id).GetStatusAsync().ConfigureAwait(false)).State, console, cancellationToken);
 
     public static Task<RunState> SweepAsync(ClusterConnection cluster, string id, IAnsiConsole console, CancellationToken cancellationToken) =>
-        FollowAsync(id, () => cluster.Grains.GetGrain<ISweepGrain>(id).WatchAsync(cancellationToken),
+        FollowAsync(id, () => ProgressWatch.SweepAsync(cluster.Client, id, cancellationToken),
             async () => (await cluster.Grains.GetGrain<ISweepGrain>(id).GetStatusAsync().ConfigureAwait(false)).State, console, cancellationToken);
 
     private static async Task<RunState> FollowAsync(string id, Func<IAsyncEnumerable<ProgressEvent>> subscribe, Func<Task<RunState>> poll,

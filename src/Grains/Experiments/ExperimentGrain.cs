@@ -23,10 +23,6 @@ public sealed partial class ExperimentGrain(
     StorageHealth storage,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
-    /// <summary>Seed of progress events about the experiment as a whole (not one seed).</summary>
-    public const long ExperimentLevel = -1;
-
-    private readonly EventFanout _events = new();
     private IGrainTimer? _kicker;
 
     private string Key => this.GetPrimaryKeyString();
@@ -85,10 +81,9 @@ public sealed partial class ExperimentGrain(
         await Registry.AddAsync(new RegistryEntry(Key, RegistryKind.Experiment, spec.Experiment.Name, S.CreatedUtc));
         await Registry.OnExperimentStateAsync(Key, S.State);
         LogSubmitted(logger, Key, S.Seeds.Count, spec.Method.Name);
-        if (S.SweepId is not null)
-            _ = GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentProgressAsync(S.ConfigurationIndex, ExperimentEvent());   // created: answers the launch
+        await Publisher.PublishAsync(ExperimentEvent());   // for a sweep's experiment this also answers the sweep's launch
         if (cancelledFirst)
-            AnnounceEnd();
+            await AnnounceEndAsync();
         else
             KickPendingSeeds();
     }
@@ -123,24 +118,6 @@ public sealed partial class ExperimentGrain(
     public Task StopSeedAsync(long seed, string reason) =>
         GrainFactory.GetGrain<ISeedRunGrain>(SeedRunPlan.KeyOf(Key, seed)).CancelAsync(reason, stopped: true);
 
-    public IAsyncEnumerable<ProgressEvent> WatchAsync(CancellationToken cancellationToken = default)
-    {
-        if (!Created)
-            throw new KeyNotFoundException($"no experiment {Key}");
-        var snapshot = S.Seeds.Values.Select(SeedEvent).Append(ExperimentEvent()).ToList();
-        return _events.Subscribe(snapshot, S.State.IsFinal(), cancellationToken);
-    }
-
-    /// <summary>Events for watchers (and the sweep's successive halving); they change nothing here.</summary>
-    public async Task OnSeedProgressAsync(ProgressEvent progress)
-    {
-        if (!S.Seeds.TryGetValue(progress.Seed, out SeedRunStatus? seed) || seed.State.IsFinal())
-            return;   // a late event after the seed ended
-        _events.Publish(progress);
-        if (S.SweepId is not null)
-            await GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentProgressAsync(S.ConfigurationIndex, progress);
-    }
-
     public async Task OnSeedStatusAsync(SeedRunStatus status)
     {
         if (!S.Seeds.TryGetValue(status.Seed, out SeedRunStatus? previous) || previous.State.IsFinal())
@@ -163,26 +140,28 @@ public sealed partial class ExperimentGrain(
         if (changed)
         {
             await PersistAsync();
-            _events.Publish(SeedEvent(status));
+            await Publisher.PublishAsync(ProgressWatch.SeedEvent(Key, status));
         }
         if (S.State != before)
         {
             await Registry.OnExperimentStateAsync(Key, S.State);
-            _events.Publish(ExperimentEvent());
             LogState(logger, Key, S.State);
+            if (!S.State.IsFinal())
+                await Publisher.PublishAsync(ExperimentEvent());
         }
         if (S.State.IsFinal() && !before.IsFinal())
-            AnnounceEnd();
+            await AnnounceEndAsync();
     }
 
-    private void AnnounceEnd()
+    private async Task AnnounceEndAsync()
     {
         StopKicker();
-        _events.Publish(ExperimentEvent());
-        _events.Complete();
+        await Publisher.PublishAsync(ExperimentEvent());
         if (S.SweepId is not null)
             _ = GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentFinishedAsync(S.ConfigurationIndex, Status());
     }
+
+    private ProgressPublisher Publisher => new(this.GetStreamProvider(ProgressStreams.Provider), Key, S.SweepId, logger);
 
     /// <summary>Starts every seed that has not answered yet, now and every few seconds until all have.</summary>
     private void KickPendingSeeds()
@@ -256,26 +235,7 @@ public sealed partial class ExperimentGrain(
         WorldSize = S.Spec?.Experiment.WorldSize ?? 1,
     };
 
-    private ProgressEvent SeedEvent(SeedRunStatus seed) => new()
-    {
-        ExperimentId = Key,
-        Seed = seed.Seed,
-        Kind = ProgressKind.State,
-        State = seed.State,
-        Step = seed.Step,
-        TotalSteps = seed.TotalSteps,
-        Figures = seed.Latest,
-        Message = seed.Error,
-    };
-
-    private ProgressEvent ExperimentEvent() => new()
-    {
-        ExperimentId = Key,
-        Seed = ExperimentLevel,
-        Kind = ProgressKind.State,
-        State = S.State,
-        Message = S.Error,
-    };
+    private ProgressEvent ExperimentEvent() => ProgressWatch.RootEvent(Key, S.State, S.Error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Experiment {Key}: submitted, {Seeds} seed(s), method {Method}")]
     private static partial void LogSubmitted(ILogger logger, string key, int seeds, string method);

@@ -89,7 +89,7 @@ public sealed partial class SeedRunGrain(
         NotifyExperiment();
         LogAttempt(logger, Key, S.Attempt, string.Join(", ", devices.Select(d => d.ShardKey)));
         if (devices.Count < S.Plan.WorldSize)
-            NotifyMessage($"running on {devices.Count} of {S.Plan.WorldSize} ranks (no replacement device free); the global batch, and so the math, is unchanged");
+            await PublishMessageAsync($"running on {devices.Count} of {S.Plan.WorldSize} ranks (no replacement device free); the global batch, and so the math, is unchanged");
         foreach (ShardJob job in ShardJobs.For(Key, S))
         {
             try
@@ -123,7 +123,7 @@ public sealed partial class SeedRunGrain(
             _latest = progress.Event.Figures;
             NotifyExperiment();
         }
-        _ = GrainFactory.GetGrain<IExperimentGrain>(S.Plan.ExperimentId).OnSeedProgressAsync(progress.Event);
+        await Publisher.PublishAsync(progress.Event);
     }
 
     public Task OnShardHeartbeatAsync(int attempt, int rank)
@@ -312,9 +312,9 @@ public sealed partial class SeedRunGrain(
         }
     }
 
-    private void NotifyMessage(string message) => _ = Experiment.OnSeedProgressAsync(new ProgressEvent
+    private Task PublishMessageAsync(string message) => Publisher.PublishAsync(new ProgressEvent
     {
-        ExperimentId = Experiment.GetPrimaryKeyString(),
+        ExperimentId = SeedRunKey.Parse(Key).ExperimentId,
         Seed = SeedRunKey.Parse(Key).Seed,
         Kind = ProgressKind.Message,
         Step = S.Step,
@@ -322,6 +322,8 @@ public sealed partial class SeedRunGrain(
         State = S.State,
         Message = message,
     });
+
+    private ProgressPublisher Publisher => new(this.GetStreamProvider(ProgressStreams.Provider), SeedRunKey.Parse(Key).ExperimentId, S.Plan?.SweepId, logger);
 
     // The experiment is named by this grain's key, so even a seed cancelled before its plan arrived can report.
     private void NotifyExperiment() => _ = Experiment.OnSeedStatusAsync(Status());

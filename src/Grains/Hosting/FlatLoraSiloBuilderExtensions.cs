@@ -1,4 +1,5 @@
 using FlatLora.Abstractions;
+using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Cluster;
 using FlatLora.Grains.Execution;
 using FlatLora.Grains.Persistence;
@@ -23,6 +24,11 @@ public static class FlatLoraSiloBuilderExtensions
         // The default JSON storage serializer skips default values, which brought lora.dropout 0 back as 0.05.
         builder.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         builder.AddPlacementDirector<SiloBoundPlacement, SiloBoundPlacementDirector>();
+        // Progress travels on memory streams. Their subscriptions live in "PubSubStore": whatever the host registered
+        // (Redis with Redis storage), else memory.
+        builder.AddMemoryStreams(ProgressStreams.Provider);
+        if (!builder.Services.Any(d => d.IsKeyedService && Equals(d.ServiceKey, ProgressStreams.PubSubStorage) && d.ServiceType == typeof(IGrainStorage)))
+            builder.AddMemoryGrainStorage(ProgressStreams.PubSubStorage);
         OptionsBuilder<FlatLoraClusterOptions> options = builder.Services.AddOptions<FlatLoraClusterOptions>();
         if (configure is not null)
             options.Configure(configure);

@@ -1,8 +1,9 @@
 using FlatLora.Abstractions;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Sweeps;
-using FlatLora.Grains.Experiments;
 using FlatLora.Grains.Persistence;
+using Orleans.Streams;
+using Orleans.Streams.Core;
 using FlatLora.Grains.Statistics;
 using FlatLora.Spec;
 using Microsoft.Extensions.Logging;
@@ -16,14 +17,14 @@ namespace FlatLora.Grains.Sweeps;
 /// Results: mean ± std per configuration, and Welch t-tests between configurations that differ only in the compared
 /// field (e.g. method.name lora vs flat).
 /// </summary>
+[ImplicitStreamSubscription(ProgressStreams.SweepNamespace)]
 public sealed partial class SweepGrain(
     [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state,
     StorageHealth storage,
-    ILogger<SweepGrain> logger) : Grain, ISweepGrain
+    ILogger<SweepGrain> logger) : Grain, ISweepGrain, IStreamSubscriptionObserver, IAsyncObserver<ProgressEvent>
 {
     // Launches are one-way; a launch lost with a dying silo is sent again this often, until its experiment answers.
     private static readonly TimeSpan RelaunchEvery = TimeSpan.FromSeconds(10);
-    private readonly EventFanout _events = new();
     private IGrainTimer? _relauncher;
 
     private string Key => this.GetPrimaryKeyString();
@@ -113,18 +114,21 @@ public sealed partial class SweepGrain(
         await CompleteIfDoneAsync();
     }
 
-    public IAsyncEnumerable<ProgressEvent> WatchAsync(CancellationToken cancellationToken = default)
-    {
-        if (!state.RecordExists)
-            throw new KeyNotFoundException($"no sweep {Key}");
-        var snapshot = S.Configurations.Select(ConfigurationEvent).ToList();
-        return _events.Subscribe(snapshot, S.State.IsFinal(), cancellationToken);
-    }
+    /// <summary>This sweep's progress stream, which its experiments and their seed runs also publish to.</summary>
+    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
+        await handleFactory.Create<ProgressEvent>().ResumeAsync(this);
 
-    public async Task OnExperimentProgressAsync(int configurationIndex, ProgressEvent progress)
+    public Task OnCompletedAsync() => Task.CompletedTask;
+
+    public Task OnErrorAsync(Exception ex) => Task.CompletedTask;
+
+    /// <summary>A trial's event: it answers its configuration's launch, and evaluations feed successive halving.</summary>
+    public async Task OnNextAsync(ProgressEvent progress, StreamSequenceToken? token = null)
     {
-        _events.Publish(progress);
-        if (configurationIndex >= 0 && configurationIndex < S.Configurations.Count && S.Configurations[configurationIndex].State == RunState.Queued)
+        int configurationIndex = S.Configurations.FindIndex(c => c.ExperimentId == progress.ExperimentId);
+        if (configurationIndex < 0)
+            return;   // this sweep's own events come back here too
+        if (S.Configurations[configurationIndex].State == RunState.Queued)
             S.Configurations[configurationIndex].State = RunState.Running;   // it answered: no need to launch it again
         if (S.Sweep?.Asha is not AshaSpec asha || progress.Kind != ProgressKind.Eval || progress.Seed < 0)
             return;
@@ -156,7 +160,6 @@ public sealed partial class SweepGrain(
             return;   // told twice (the experiment announces its end again on a repeated start)
         configuration.State = status.State;
         await PersistAsync();
-        _events.Publish(ConfigurationEvent(configuration));
         await LaunchAsync();
         await CompleteIfDoneAsync();
     }
@@ -214,8 +217,8 @@ public sealed partial class SweepGrain(
             return;
         S.State = S.CancelRequested ? RunState.Cancelled : RunState.Completed;
         await PersistAsync();
-        _events.Publish(new ProgressEvent { ExperimentId = Key, Seed = ExperimentGrain.ExperimentLevel, Kind = ProgressKind.State, State = S.State });
-        _events.Complete();
+        await this.GetStreamProvider(ProgressStreams.Provider).GetStream<ProgressEvent>(ProgressStreams.Sweep(Key))
+            .OnNextAsync(ProgressWatch.RootEvent(Key, S.State, null));
         LogFinished(logger, Key, S.State);
     }
 
@@ -269,15 +272,6 @@ public sealed partial class SweepGrain(
             State = c.State,
             Overrides = c.Overrides,
         }).ToList(),
-    };
-
-    private ProgressEvent ConfigurationEvent(SweepConfigurationState c) => new()
-    {
-        ExperimentId = c.ExperimentId ?? $"{Key}-c{c.Index:D3}",
-        Seed = ExperimentGrain.ExperimentLevel,
-        Kind = ProgressKind.State,
-        State = c.State,
-        Message = c.Label,
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {Key}: submitted with {Count} configuration(s)")]
