@@ -128,7 +128,7 @@ public sealed partial class ExperimentGrain(
         bool changed = status.Version > previous.Version || status.State != previous.State;
         S.Seeds[status.Seed] = status;
         RunState before = S.State;
-        S.State = Derive();
+        S.State = ExperimentStates.Derive(S.Seeds.Values, S.CancelRequested);
         if (S.State == RunState.Running)
             S.StartedUtc ??= DateTime.UtcNow;
         if (S.State.IsFinal())
@@ -174,16 +174,7 @@ public sealed partial class ExperimentGrain(
         }
         foreach (SeedRunStatus seed in pending)
         {
-            var plan = new SeedRunPlan
-            {
-                ExperimentId = Key,
-                Seed = seed.Seed,
-                Spec = S.Spec! with { Seed = seed.Seed, OutputDir = Path.Combine(S.Spec.OutputDir, Key, $"seed-{seed.Seed}") },
-                WorldSize = S.Spec.Experiment.WorldSize,
-                MaxRetries = S.Spec.Experiment.MaxRetries,
-                MinWorldSize = S.Spec.Experiment.MinWorldSize ?? 1,
-                SweepId = S.SweepId,
-            };
+            SeedRunPlan plan = ExperimentStates.PlanOf(Key, S.Spec!, seed.Seed, S.SweepId);
             _ = GrainFactory.GetGrain<ISeedRunGrain>(plan.RunKey).StartAsync(plan);
         }
         TimeSpan every = options.Value.MembershipCheckInterval * 2;
@@ -203,20 +194,6 @@ public sealed partial class ExperimentGrain(
     }
 
     private IExperimentRegistryGrain Registry => GrainFactory.GetGrain<IExperimentRegistryGrain>(0);
-
-    private RunState Derive()
-    {
-        var seeds = S.Seeds.Values.ToList();
-        if (seeds.All(s => s.State.IsFinal()))
-        {
-            if (seeds.Any(s => s.State == RunState.Failed))
-                return RunState.Failed;
-            if (S.CancelRequested && seeds.Any(s => s.State == RunState.Cancelled))
-                return RunState.Cancelled;
-            return seeds.All(s => s.State == RunState.Stopped) ? RunState.Stopped : RunState.Completed;
-        }
-        return seeds.Any(s => s.State is RunState.Running || s.State.IsFinal()) ? RunState.Running : RunState.Queued;
-    }
 
     private ExperimentStatus Status() => new()
     {

@@ -31,6 +31,8 @@ public sealed partial class SeedRunGrain(
     private SeedRunGrainState S => state.State;
     private FlatLoraClusterOptions O => options.Value;
     private DeviceLease Lease => new(GrainFactory.GetGrain<IClusterInventoryGrain>(0), Key, logger);
+    private AttemptShards Shards => new(GrainFactory, Key, logger);
+    private SeedRunReports Reports => new(GrainFactory, this.GetStreamProvider(ProgressStreams.Provider), Key, logger);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -89,19 +91,9 @@ public sealed partial class SeedRunGrain(
         NotifyExperiment();
         LogAttempt(logger, Key, S.Attempt, string.Join(", ", devices.Select(d => d.ShardKey)));
         if (devices.Count < S.Plan.WorldSize)
-            await PublishMessageAsync($"running on {devices.Count} of {S.Plan.WorldSize} ranks (no replacement device free); the global batch, and so the math, is unchanged");
-        foreach (ShardJob job in ShardJobs.For(Key, S))
-        {
-            try
-            {
-                await GrainFactory.GetGrain<IShardGrain>(devices[job.Rank].ShardKey).StartAsync(job);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                await EndAttemptAsync(retryable: true, $"could not start rank {job.Rank} on {devices[job.Rank].ShardKey}: {e.Message}", [devices[job.Rank]]);
-                return;
-            }
-        }
+            await Reports.PublishMessageAsync(S, $"running on {devices.Count} of {S.Plan.WorldSize} ranks (no replacement device free); the global batch, and so the math, is unchanged");
+        if (await Shards.StartAsync(ShardJobs.For(Key, S), devices) is (int rank, string error))
+            await EndAttemptAsync(retryable: true, error, [devices[rank]]);
     }
 
     public async Task OnShardProgressAsync(ShardProgress progress)
@@ -123,7 +115,7 @@ public sealed partial class SeedRunGrain(
             _latest = progress.Event.Figures;
             NotifyExperiment();
         }
-        await Publisher.PublishAsync(progress.Event);
+        await Reports.PublishAsync(S, progress.Event);
     }
 
     public Task OnShardHeartbeatAsync(int attempt, int rank)
@@ -145,33 +137,25 @@ public sealed partial class SeedRunGrain(
             return;
         if (outcome.LastCheckpoint is not null)
             S.LastCheckpoint = outcome.LastCheckpoint;
-        switch (outcome.Result)
+        if (outcome.Rank == 0 && outcome.Metrics is not null)
         {
-            case ShardResult.Completed:
-                _liveness.Finished(outcome.Rank);
-                if (outcome.Rank == 0 && outcome.Metrics is not null)
-                {
-                    // One-way reports may arrive out of order: the outcome, not the last progress event, says where it ended.
-                    S.Metrics = outcome.Metrics;
-                    S.Step = S.TotalSteps = outcome.Metrics.Steps;
-                }
-                if (_liveness.FinishedCount == S.Devices.Count)
-                    await FinishAsync(RunState.Completed, null);
+            // One-way reports may arrive out of order: the outcome, not the last progress event, says where it ended.
+            S.Metrics = outcome.Metrics;
+            S.Step = S.TotalSteps = outcome.Metrics.Steps;
+        }
+        (Verdict verdict, string? error, DeviceInfo? lost) = OutcomeVerdict.Judge(outcome, S.CancelRequested, _liveness.FinishedCount, S.Devices);
+        if (OutcomeVerdict.EndedAsAsked(outcome, S.CancelRequested))
+            _liveness.Finished(outcome.Rank);
+        switch (verdict)
+        {
+            case Verdict.Completed:
+                await FinishAsync(RunState.Completed, null);
                 break;
-            case ShardResult.Cancelled when S.CancelRequested:
-                _liveness.Finished(outcome.Rank);
-                if (_liveness.FinishedCount == S.Devices.Count)
-                    await FinishAsync(CancelledState, S.Error);
+            case Verdict.Cancelled:
+                await FinishAsync(CancelledState, S.Error);
                 break;
-            case ShardResult.Cancelled:
-                await EndAttemptAsync(retryable: true, $"rank {outcome.Rank} on {outcome.Device} stopped unexpectedly");
-                break;
-            case ShardResult.Failed:
-                await EndAttemptAsync(retryable: false, $"rank {outcome.Rank} on {outcome.Device}: {outcome.Error}");
-                break;
-            case ShardResult.FailedRetryable:
-                await EndAttemptAsync(retryable: true, $"rank {outcome.Rank} on {outcome.Device}: {outcome.Error}",
-                    outcome.UnreachableRank is int peer && peer < S.Devices.Count ? [S.Devices[peer]] : null);
+            case Verdict.Retry or Verdict.Fail:
+                await EndAttemptAsync(retryable: verdict == Verdict.Retry, error!, lost is null ? null : [lost]);
                 break;
         }
     }
@@ -196,11 +180,8 @@ public sealed partial class SeedRunGrain(
         }
         await PersistAsync();
         // Running ranks stop at their next micro-batch and report Cancelled; the watchdog covers ranks that never answer.
-        foreach (DeviceInfo device in S.Devices)
-            await TryCancelShardAsync(device);
+        await Shards.CancelAsync(S.Devices);
     }
-
-    public Task<SeedRunStatus> GetStatusAsync() => Task.FromResult(Status());
 
     private RunState CancelledState => S.StopRequested ? RunState.Stopped : RunState.Cancelled;
 
@@ -213,8 +194,7 @@ public sealed partial class SeedRunGrain(
         _attemptEnding = true;
         StopWatchdog();
         LogAttemptFailed(logger, Key, S.Attempt, error);
-        foreach (DeviceInfo device in S.Devices)
-            await TryCancelShardAsync(device);
+        await Shards.CancelAsync(S.Devices);
         if (S.CancelRequested)
         {
             await FinishAsync(CancelledState, S.Error);   // a failure while stopping is part of the stop, not a reason to run again
@@ -300,51 +280,9 @@ public sealed partial class SeedRunGrain(
     private bool IsNewer(string? checkpoint) =>
         checkpoint is not null && (S.LastCheckpoint is null || string.CompareOrdinal(checkpoint, S.LastCheckpoint) > 0);
 
-    private async Task TryCancelShardAsync(DeviceInfo device)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<IShardGrain>(device.ShardKey).CancelAsync(Key);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogCancelFailed(logger, Key, device.ShardKey, e.Message);   // its silo may be gone: nothing left to stop
-        }
-    }
+    private void NotifyExperiment() => Reports.NotifyExperiment(S, _latest);
 
-    private Task PublishMessageAsync(string message) => Publisher.PublishAsync(new ProgressEvent
-    {
-        ExperimentId = SeedRunKey.Parse(Key).ExperimentId,
-        Seed = SeedRunKey.Parse(Key).Seed,
-        Kind = ProgressKind.Message,
-        Step = S.Step,
-        TotalSteps = S.TotalSteps,
-        State = S.State,
-        Message = message,
-    });
-
-    private ProgressPublisher Publisher => new(this.GetStreamProvider(ProgressStreams.Provider), SeedRunKey.Parse(Key).ExperimentId, S.Plan?.SweepId, logger);
-
-    // The experiment is named by this grain's key, so even a seed cancelled before its plan arrived can report.
-    private void NotifyExperiment() => _ = Experiment.OnSeedStatusAsync(Status());
-
-    private IExperimentGrain Experiment => GrainFactory.GetGrain<IExperimentGrain>(SeedRunKey.Parse(Key).ExperimentId);
-
-    private SeedRunStatus Status() => new()
-    {
-        Seed = SeedRunKey.Parse(Key).Seed,
-        State = S.State,
-        Step = S.Step,
-        TotalSteps = S.TotalSteps,
-        Latest = _latest,
-        Attempt = S.Attempt,
-        Devices = S.Devices.Select(d => d.ShardKey).ToList(),
-        LastCheckpoint = S.LastCheckpoint,
-        Error = S.Error,
-        Metrics = S.Metrics,
-        OutputDirectory = S.Plan?.Spec.OutputDir,
-        Version = S.Version,
-    };
+    public Task<SeedRunStatus> GetStatusAsync() => Task.FromResult(Reports.Status(S, _latest));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SeedRun {Key}: attempt {Attempt} on {Devices}")]
     private static partial void LogAttempt(ILogger logger, string key, int attempt, string devices);
@@ -354,7 +292,4 @@ public sealed partial class SeedRunGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SeedRun {Key}: {State}")]
     private static partial void LogFinished(ILogger logger, string key, RunState state);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "SeedRun {Key}: could not cancel {Shard}: {Error}")]
-    private static partial void LogCancelFailed(ILogger logger, string key, string shard, string error);
 }

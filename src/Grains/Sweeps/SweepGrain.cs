@@ -96,7 +96,7 @@ public sealed partial class SweepGrain(
                 AdapterDirectories = completed.Select(m => m.AdapterDirectory).OfType<string>().ToList(),
             });
         }
-        return new SweepResults { Status = Status(), Rows = rows, Comparisons = Compare(perSeed, metrics) };
+        return new SweepResults { Status = Status(), Rows = rows, Comparisons = SweepComparisons.Compare(S.Sweep.Compare, S.Configurations, perSeed, metrics) };
     }
 
     public async Task CancelAsync()
@@ -220,41 +220,6 @@ public sealed partial class SweepGrain(
         await this.GetStreamProvider(ProgressStreams.Provider).GetStream<ProgressEvent>(ProgressStreams.Sweep(Key))
             .OnNextAsync(ProgressWatch.RootEvent(Key, S.State, null));
         LogFinished(logger, Key, S.State);
-    }
-
-    /// <summary>For each pair of configurations equal except for the compared field (a vs b): Welch t-tests per metric.</summary>
-    private List<Comparison> Compare(Dictionary<int, List<RunMetrics>> perSeed, string[] metrics)
-    {
-        var comparisons = new List<Comparison>();
-        if (S.Sweep?.Compare is not CompareSpec compare)
-            return comparisons;
-        string Rest(SweepConfigurationState c) => string.Join(", ", c.Overrides.Where(o => o.Key != compare.Field).Select(o => $"{o.Key}={o.Value}"));
-        string? Arm(SweepConfigurationState c) => c.Overrides.FirstOrDefault(o => o.Key == compare.Field).Value;
-        foreach (var group in S.Configurations.GroupBy(Rest))
-        {
-            SweepConfigurationState? a = group.FirstOrDefault(c => Arm(c) == compare.A);
-            SweepConfigurationState? b = group.FirstOrDefault(c => Arm(c) == compare.B);
-            if (a is null || b is null)
-                continue;
-            foreach (string metric in metrics)
-            {
-                var valuesA = perSeed[a.Index].Select(m => m.Get(metric)).Where(double.IsFinite).ToList();
-                var valuesB = perSeed[b.Index].Select(m => m.Get(metric)).Where(double.IsFinite).ToList();
-                WelchTTest.Result test = WelchTTest.Test(valuesA, valuesB);
-                comparisons.Add(new Comparison
-                {
-                    Metric = metric,
-                    LabelA = a.Label,
-                    LabelB = b.Label,
-                    MeanA = valuesA.Count > 0 ? valuesA.Average() : double.NaN,
-                    MeanB = valuesB.Count > 0 ? valuesB.Average() : double.NaN,
-                    T = test.T,
-                    DegreesOfFreedom = test.DegreesOfFreedom,
-                    P = test.P,
-                });
-            }
-        }
-        return comparisons;
     }
 
     private SweepStatus Status() => new()
