@@ -91,6 +91,8 @@ public sealed class SiloRestartTests : IDisposable
                 o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
                 o.HeartbeatTimeout = TimeSpan.FromSeconds(3);
                 o.MembershipCheckInterval = TimeSpan.FromMilliseconds(500);
+                o.QueueRequestInterval = TimeSpan.FromSeconds(1);
+                o.ReconcileInterval = TimeSpan.FromSeconds(2);
                 o.TorchThreads = 1;
             });
         }

@@ -43,6 +43,8 @@ internal sealed class SiloCluster : IDisposable
             "--FlatLora:Cluster:TorchThreads=1",
             $"--FlatLora:Cluster:HeartbeatTimeout={heartbeatTimeout}",
             "--FlatLora:Cluster:MembershipCheckInterval=00:00:01",
+            "--FlatLora:Cluster:QueueRequestInterval=00:00:02",
+            "--FlatLora:Cluster:ReconcileInterval=00:00:03",
             "--FlatLora:Cluster:CollectiveTimeout=00:00:30",
         ]);
         _silos.Add((name, process, http, silo, gateway));

@@ -27,6 +27,12 @@ public sealed record DeviceInfo
     /// <summary>When a device was marked down because its run lost it, the time it may be offered again if its silo is alive.</summary>
     [Id(5)] public DateTime? SuspectUntilUtc { get; init; }
 
+    /// <summary>
+    /// The number of the grant that made it busy, unique in the inventory: the device's job names it when it ends, so
+    /// a late "freed" from an earlier grant never frees a device that was granted again (0: no grant, or unknown).
+    /// </summary>
+    [Id(6)] public long Lease { get; init; }
+
     /// <summary>The shard grain key that drives it: "{silo}/{device}".</summary>
     public string ShardKey => Key.ToString();
 

@@ -10,6 +10,10 @@ public sealed record ClusterSnapshot(
     [property: Id(2)] IReadOnlyList<string> Silos,
     [property: Id(3)] IReadOnlyList<SiloHealthReport> Health);
 
+/// <summary>What the inventory holds of one silo's devices: whether it knows them, and the run each busy one is granted to.</summary>
+[GenerateSerializer]
+public sealed record SiloDevices([property: Id(0)] bool Known, [property: Id(1)] IReadOnlyDictionary<string, string> BusyWith);
+
 /// <summary>A silo's view of its grains' storage: "healthy", "degraded" (state was lost and restored) or "unhealthy" (writes fail).</summary>
 [GenerateSerializer]
 public sealed record SiloHealthReport(
@@ -27,15 +31,25 @@ public interface IClusterInventoryGrain : IGrainWithIntegerKey
     /// <summary>
     /// Queues a request for <paramref name="count"/> devices; the grant arrives as ISeedRunGrain.OnDevicesGrantedAsync. When
     /// the cluster has fewer healthy devices than asked for, and <paramref name="minimum"/> allows, it grants what exists
-    /// (the run adjusts its per-rank batch so the math stays the same).
+    /// (the run adjusts its per-rank batch so the math stays the same). The queue is kept in order of
+    /// <paramref name="queuedUtc"/>, the time the run first queued: it lives in memory only, and queued runs ask again
+    /// every few seconds, so after the inventory moves the queue comes back in the same order.
     /// </summary>
-    Task RequestDevicesAsync(string runKey, int count, int minimum);
+    Task RequestDevicesAsync(string runKey, int count, int minimum, DateTime queuedUtc);
 
     /// <summary>A run lost this device (its rank went silent): keep it out of grants for a while unless its silo proves alive.</summary>
     Task ReportDeviceLostAsync(string shardKey, TimeSpan quarantine);
 
     /// <summary>Frees a run's devices, or drops its queued request.</summary>
     Task ReleaseAsync(string runKey);
+
+    /// <summary>
+    /// A device's job ended: the device is free if it still holds that grant. Sent by the device's silo as the job ends,
+    /// so a device is granted again without waiting on its seed run (which may be moving off a dead silo); the seed
+    /// run's <see cref="ReleaseAsync"/> follows and remains what guarantees the release.
+    /// </summary>
+    [OneWay]
+    Task DeviceFreedAsync(string shardKey, long lease);
 
     [ReadOnly]
     Task<ClusterSnapshot> GetSnapshotAsync();
@@ -48,7 +62,7 @@ public interface IClusterInventoryGrain : IGrainWithIntegerKey
 
     /// <summary>
     /// Marks devices of silos that left the membership as down and tells the runs holding them; records the reporting
-    /// silo's storage health. Returns whether the inventory knows the reporter's devices.
+    /// silo's storage health. Answers what the inventory holds of the reporter's devices.
     /// </summary>
-    Task<bool> CheckMembershipAsync(IReadOnlyList<string> activeSilos, SiloHealthReport reporter);
+    Task<SiloDevices> CheckMembershipAsync(IReadOnlyList<string> activeSilos, SiloHealthReport reporter);
 }

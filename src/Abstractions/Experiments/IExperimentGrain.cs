@@ -36,4 +36,7 @@ public interface IExperimentGrain : IGrainWithStringKey
 
     [OneWay]
     Task OnSeedStatusAsync(SeedRunStatus status);
+
+    /// <summary>A seed's end, awaited: the seed repeats it until this returns, so an end is never lost with a dying silo.</summary>
+    Task OnSeedEndedAsync(SeedRunStatus status);
 }

@@ -23,6 +23,14 @@ public interface ISeedRunGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<SeedRunStatus> GetStatusAsync();
 
+    /// <summary>
+    /// Someone suspects the run is stranded (a device granted to it stays idle, or its experiment has not heard from it):
+    /// a queued run asks for its devices again, an ended one repeats its release and its end. Activating it also
+    /// restarts its timers after its silo died.
+    /// </summary>
+    [OneWay]
+    Task WakeAsync();
+
     /// <summary>The inventory grants the devices this run asked for (one per rank).</summary>
     [OneWay]
     Task OnDevicesGrantedAsync(IReadOnlyList<DeviceInfo> devices);
@@ -34,7 +42,7 @@ public interface ISeedRunGrain : IGrainWithStringKey
     [OneWay]
     Task OnShardHeartbeatAsync(int attempt, int rank);
 
-    [OneWay]
+    /// <summary>A rank's outcome, awaited: the silo of the rank repeats it until the seed run has it (see GrainShardReporter).</summary>
     Task OnShardFinishedAsync(ShardOutcome outcome);
 
     /// <summary>A device of this run left the cluster (its silo died).</summary>

@@ -10,5 +10,6 @@ internal sealed class BenchCommand : Command
         Subcommands.Add(new BenchTrainCommand());
         Subcommands.Add(new BenchAllReduceCommand());
         Subcommands.Add(new BenchAllReduceWorkerCommand());
+        Subcommands.Add(new BenchClusterCommand());
     }
 }

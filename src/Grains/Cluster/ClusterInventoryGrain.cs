@@ -11,8 +11,10 @@ namespace FlatLora.Grains.Cluster;
 /// devices is never starved by smaller ones behind it. Grants go out as one-way calls so no call chain can loop back
 /// into this grain.
 /// </summary>
+[OldestSiloPlacement]
 public sealed partial class ClusterInventoryGrain(
     [PersistentState("inventory", StorageNames.Default)] IPersistentState<InventoryState> state,
+    [PersistentState("inventory-queue", StorageNames.Default)] IPersistentState<InventoryQueueState> queueState,
     ClusterMeter meter,
     StorageHealth storage,
     ILogger<ClusterInventoryGrain> logger) : Grain, IClusterInventoryGrain
@@ -20,23 +22,36 @@ public sealed partial class ClusterInventoryGrain(
     // What each silo last said about its storage; kept in memory only, every silo repeats it every few seconds.
     private readonly Dictionary<string, SiloHealthReport> _health = new(StringComparer.Ordinal);
 
+    private static readonly TimeSpan QueueWriteEvery = TimeSpan.FromSeconds(1);
+    private readonly InventoryQueue _queue = new();
+
     private InventoryState S => state.State;
 
     private async Task PersistAsync() => await state.WriteDurablyAsync(storage, "inventory", logger);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _queue.Restore(queueState.State.Requests, run => S.Devices.Any(d => d.RunKey == run));
+        this.RegisterGrainTimer(WriteQueueAsync, QueueWriteEvery, QueueWriteEvery);
         PublishMetrics();
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         meter.ClearInventory();   // the next activation, maybe on another silo, exports it from there
-        return Task.CompletedTask;
+        await WriteQueueAsync(cancellationToken);
     }
 
-    private void PublishMetrics() => meter.PublishInventory(S.Devices, S.Queue.Count);
+    private async Task WriteQueueAsync(CancellationToken cancellationToken)
+    {
+        if (!_queue.Dirty)
+            return;
+        queueState.State.Requests = _queue.TakeSnapshot();
+        await queueState.WriteDurablyAsync(storage, "inventory queue", logger);
+    }
+
+    private void PublishMetrics() => meter.PublishInventory(S.Devices, _queue.Count);
 
     public async Task RegisterSiloAsync(string silo, IReadOnlyList<string> devices, string? endpoint)
     {
@@ -68,9 +83,9 @@ public sealed partial class ClusterInventoryGrain(
         await GrantAsync();
     }
 
-    public async Task RequestDevicesAsync(string runKey, int count, int minimum)
+    public async Task RequestDevicesAsync(string runKey, int count, int minimum, DateTime queuedUtc)
     {
-        if (S.Queue.Any(r => r.RunKey == runKey))
+        if (_queue.Contains(runKey))
             return;   // already waiting: requests are idempotent
         var held = S.Devices.Where(d => d.RunKey == runKey && d.State == DeviceState.Busy).ToList();
         if (held.Count > 0)
@@ -79,8 +94,8 @@ public sealed partial class ClusterInventoryGrain(
             await GrainFactory.GetGrain<ISeedRunGrain>(runKey).OnDevicesGrantedAsync(held);
             return;
         }
-        S.Queue.Add(new DeviceRequest(runKey, count, DateTime.UtcNow, Math.Clamp(minimum, 1, count)));
-        await GrantAsync();
+        _queue.Insert(new DeviceRequest(runKey, count, queuedUtc, Math.Clamp(minimum, 1, count)));
+        await GrantAsync(devicesChanged: false);
     }
 
     public async Task ReportDeviceLostAsync(string shardKey, TimeSpan quarantine)
@@ -99,17 +114,23 @@ public sealed partial class ClusterInventoryGrain(
         for (int i = 0; i < S.Devices.Count; i++)
         {
             if (S.Devices[i].RunKey == runKey)
-                S.Devices[i] = S.Devices[i] with { RunKey = null, State = S.Devices[i].State == DeviceState.Down ? DeviceState.Down : DeviceState.Free };
+                S.Devices[i] = S.Devices[i] with { RunKey = null, Lease = 0, State = S.Devices[i].State == DeviceState.Down ? DeviceState.Down : DeviceState.Free };
         }
-        S.Queue.RemoveAll(r => r.RunKey == runKey);
+        _queue.Remove(runKey);
         await GrantAsync();
     }
 
+    public async Task DeviceFreedAsync(string shardKey, long lease)
+    {
+        if (DeviceLeases.Free(S.Devices, shardKey, lease))
+            await GrantAsync();
+    }
+
     public Task<ClusterSnapshot> GetSnapshotAsync() => Task.FromResult(new ClusterSnapshot(
-        S.Devices.ToList(), S.Queue.Select(r => r.RunKey).ToList(), S.Devices.Select(d => d.Silo).Distinct().Order(StringComparer.Ordinal).ToList(),
+        S.Devices.ToList(), _queue.RunKeys.ToList(), S.Devices.Select(d => d.Silo).Distinct().Order(StringComparer.Ordinal).ToList(),
         _health.Values.OrderBy(h => h.Silo, StringComparer.Ordinal).ToList()));
 
-    public async Task<bool> CheckMembershipAsync(IReadOnlyList<string> activeSilos, SiloHealthReport reporter)
+    public async Task<SiloDevices> CheckMembershipAsync(IReadOnlyList<string> activeSilos, SiloHealthReport reporter)
     {
         _health[reporter.Silo] = reporter;
         var active = activeSilos.ToHashSet(StringComparer.Ordinal);
@@ -136,20 +157,23 @@ public sealed partial class ClusterInventoryGrain(
         }
         if (changed)
             await GrantAsync();
-        return S.Devices.Any(d => d.Silo == reporter.Silo);
+        var mine = S.Devices.Where(d => d.Silo == reporter.Silo).ToList();
+        return new SiloDevices(mine.Count > 0, mine.Where(d => d is { State: DeviceState.Busy, RunKey: not null })
+            .ToDictionary(d => d.Device, d => d.RunKey!, StringComparer.Ordinal));
     }
 
     /// <summary>
     /// Serves the head of the queue while enough devices are free, preferring devices of one silo. The new state is
     /// written before any grant is sent: a grant whose write failed never reaches a run, so a device is never handed
-    /// out twice after the inventory comes back from storage.
+    /// out twice after the inventory comes back from storage. With nothing granted and no device changed by the caller
+    /// (a run joined the queue), nothing is written: thousands of runs queueing at once must not cost a write each.
     /// </summary>
-    private async Task GrantAsync()
+    private async Task GrantAsync(bool devicesChanged = true)
     {
         var grants = new List<(string RunKey, List<DeviceInfo> Devices)>();
-        while (S.Queue.Count > 0)
+        while (_queue.Count > 0)
         {
-            DeviceRequest head = S.Queue[0];
+            DeviceRequest head = _queue.Head;
             var free = S.Devices.Where(d => d.State == DeviceState.Free).ToList();
             // Ask for what the cluster can ever give: a run that may shrink takes what exists once it is all free.
             int healthy = S.Devices.Count(d => d.State != DeviceState.Down);
@@ -158,13 +182,16 @@ public sealed partial class ClusterInventoryGrain(
                 break;
             List<DeviceInfo> pick = free.GroupBy(d => d.Silo).Where(g => g.Count() >= wanted).Select(g => g.Take(wanted).ToList()).FirstOrDefault()
                 ?? free.Take(wanted).ToList();
-            var granted = pick.Select(d => d with { State = DeviceState.Busy, RunKey = head.RunKey }).ToList();
+            long lease = S.LastLease = DeviceLeases.Next(S.LastLease, DateTime.UtcNow);
+            var granted = pick.Select(d => d with { State = DeviceState.Busy, RunKey = head.RunKey, Lease = lease }).ToList();
             foreach (DeviceInfo device in granted)
                 S.Devices[S.Devices.FindIndex(d => d.ShardKey == device.ShardKey)] = device;
-            S.Queue.RemoveAt(0);
+            _queue.RemoveHead();
             grants.Add((head.RunKey, granted));
         }
         PublishMetrics();
+        if (grants.Count == 0 && !devicesChanged)
+            return;
         await PersistAsync();
         foreach ((string runKey, List<DeviceInfo> devices) in grants)
         {

@@ -111,7 +111,9 @@ public sealed partial class DeviceWorker : IDisposable
                 token = _cancel!.Token;
             LogStarted(_logger, Device, job.RunKey, job.Rank, job.Attempt);
             ShardOutcome outcome;
-            using (var heartbeat = new Timer(_ => Beat(job), null, TimeSpan.Zero, _heartbeatInterval))
+            // The first beat after one interval: the seed run has just started the job and knows it is alive.
+            Beat(job, report: false);
+            using (var heartbeat = new Timer(_ => Beat(job), null, _heartbeatInterval, _heartbeatInterval))
             {
                 try
                 {
@@ -154,10 +156,11 @@ public sealed partial class DeviceWorker : IDisposable
             await Task.Delay(50).ConfigureAwait(false);
     }
 
-    private void Beat(ShardJob job)
+    private void Beat(ShardJob job, bool report = true)
     {
         Interlocked.Exchange(ref _lastHeartbeatTicks, DateTime.UtcNow.Ticks);
-        Report(() => _reporter.Heartbeat(job));
+        if (report)
+            Report(() => _reporter.Heartbeat(job));
     }
 
     // Reporting must never take the device thread (or the process) down, e.g. while the silo shuts down.

@@ -8,7 +8,8 @@ namespace FlatLora.Grains.Execution;
 
 /// <summary>
 /// Forwards worker reports to seed-run grains through a queue drained by one pump task, so the trainer thread never
-/// waits on a grain call and reports arrive in order.
+/// waits on a grain call and reports arrive in order. An outcome is delivered awaited and repeated until the seed run
+/// has it: a seed run whose silo just died moves to another silo, and a lost outcome would make it run its trial again.
 /// </summary>
 public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposable
 {
@@ -54,8 +55,62 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
         lock (_lastStep)
             _lastStep.Remove($"{job.RunKey}#{job.Rank}");
         _meter.Finished(job, outcome);
-        Post(job, g => g.OnShardFinishedAsync(outcome));
+        // After the run's earlier reports (they are queued ahead), and on a task of its own so one seed run that is moving
+        // does not hold up everyone else's reports.
+        Post(job, g =>
+        {
+            Interlocked.Increment(ref _pending);
+            _ = DeliverOutcomeAsync(g, job, outcome);
+            return Task.CompletedTask;
+        });
+        FreeDevice(job);
     }
+
+    // Straight to the inventory, ahead of the run's queued reports: the device is idle from now on.
+    private void FreeDevice(ShardJob job)
+    {
+        if (job.Lease == 0 || job.Rank >= job.Peers.Count)
+            return;
+        try
+        {
+            _ = _grains.GetGrain<IClusterInventoryGrain>(0).DeviceFreedAsync(job.Peers[job.Rank], job.Lease);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogReportFailed(_logger, e);   // the seed run's release frees it anyway
+        }
+    }
+
+    private async Task DeliverOutcomeAsync(ISeedRunGrain seedRun, ShardJob job, ShardOutcome outcome)
+    {
+        try
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await seedRun.OnShardFinishedAsync(outcome).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException && attempt < OutcomeRetries)
+                {
+                    LogOutcomeRetry(_logger, job.RunKey, job.Rank, e.Message);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 << Math.Min(attempt, 5)))).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogReportFailed(_logger, e);   // given up: the seed run's heartbeat timeout covers it
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+
+    // About a minute: longer than Orleans takes to declare a dead silo dead and move its grains.
+    private const int OutcomeRetries = 40;
 
     private void Post(ShardJob job, Func<ISeedRunGrain, Task> call)
     {
@@ -97,6 +152,9 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
         _queue.Writer.TryComplete();
         await _pump.ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The outcome of {RunKey} rank {Rank} did not reach its seed run yet, repeating: {Error}")]
+    private static partial void LogOutcomeRetry(ILogger logger, string runKey, int rank, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not deliver a shard report to its seed run")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);

@@ -24,7 +24,7 @@ internal sealed partial class DeviceLease(IClusterInventoryGrain inventory, stri
                 changed = true;
             }
             SeedRunPlan plan = state.Plan!;
-            await inventory.RequestDevicesAsync(runKey, plan.WorldSize, plan.MinWorldSize);
+            await inventory.RequestDevicesAsync(runKey, plan.WorldSize, plan.MinWorldSize, state.QueuedUtc ?? DateTime.UtcNow);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -33,15 +33,18 @@ internal sealed partial class DeviceLease(IClusterInventoryGrain inventory, stri
         return changed;
     }
 
-    public async Task ReleaseAsync()
+    /// <returns>Whether the inventory took the devices back (else the caller asks again later).</returns>
+    public async Task<bool> ReleaseAsync()
     {
         try
         {
             await inventory.ReleaseAsync(runKey);
+            return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            LogUnreachable(logger, runKey, e.Message);   // the run is over; a stale hold is freed when the inventory checks membership
+            LogUnreachable(logger, runKey, e.Message);
+            return false;
         }
     }
 

@@ -24,6 +24,11 @@ public sealed partial class ExperimentGrain(
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     private IGrainTimer? _kicker;
+    private IGrainTimer? _reconciler;
+    private const int QueuedQuietFactor = 10;
+
+    // When each seed last reported (in memory: after a move, every seed is asked once).
+    private readonly Dictionary<long, DateTime> _heardUtc = [];
 
     private string Key => this.GetPrimaryKeyString();
     private ExperimentGrainState S => state.State;
@@ -36,7 +41,10 @@ public sealed partial class ExperimentGrain(
             // The registry may have lost its record of this experiment with its storage: it adds it back if so.
             _ = Registry.EnsureListedAsync(new RegistryEntry(Key, RegistryKind.Experiment, S.Spec!.Experiment.Name, S.CreatedUtc), S.State);
             if (!S.State.IsFinal())
+            {
                 KickPendingSeeds();
+                StartReconciler();
+            }
         }
         return Task.CompletedTask;
     }
@@ -83,9 +91,14 @@ public sealed partial class ExperimentGrain(
         LogSubmitted(logger, Key, S.Seeds.Count, spec.Method.Name);
         await Publisher.PublishAsync(ExperimentEvent());   // for a sweep's experiment this also answers the sweep's launch
         if (cancelledFirst)
+        {
             await AnnounceEndAsync();
-        else
-            KickPendingSeeds();
+            return;
+        }
+        KickPendingSeeds();
+        StartReconciler();
+        foreach (long seed in S.Seeds.Keys)
+            _heardUtc[seed] = DateTime.UtcNow;
     }
 
     public Task<ExperimentStatus> GetStatusAsync() => Created
@@ -118,14 +131,20 @@ public sealed partial class ExperimentGrain(
     public Task StopSeedAsync(long seed, string reason) =>
         GrainFactory.GetGrain<ISeedRunGrain>(SeedRunPlan.KeyOf(Key, seed)).CancelAsync(reason, stopped: true);
 
+    public Task OnSeedEndedAsync(SeedRunStatus status) => OnSeedStatusAsync(status);
+
     public async Task OnSeedStatusAsync(SeedRunStatus status)
     {
+        _heardUtc[status.Seed] = DateTime.UtcNow;
         if (!S.Seeds.TryGetValue(status.Seed, out SeedRunStatus? previous) || previous.State.IsFinal())
             return;
         // One-way statuses can overtake each other: keep the highest version, and within one the furthest step.
         if (status.Version < previous.Version || (status.Version == previous.Version && status.Step < previous.Step))
             return;
         bool changed = status.Version > previous.Version || status.State != previous.State;
+        // Written only when it matters after a move: the experiment's own state and a seed's end. A seed's queued or
+        // running state comes back from the seed itself (the reconciler asks), so it is not worth a write of every seed.
+        bool worthWriting = status.State.IsFinal() || previous.State == RunState.Pending;
         S.Seeds[status.Seed] = status;
         RunState before = S.State;
         S.State = ExperimentStates.Derive(S.Seeds.Values, S.CancelRequested);
@@ -139,7 +158,8 @@ public sealed partial class ExperimentGrain(
         }
         if (changed)
         {
-            await PersistAsync();
+            if (worthWriting || S.State != before)
+                await PersistAsync();
             await Publisher.PublishAsync(ProgressWatch.SeedEvent(Key, status));
         }
         if (S.State != before)
@@ -156,6 +176,8 @@ public sealed partial class ExperimentGrain(
     private async Task AnnounceEndAsync()
     {
         StopKicker();
+        _reconciler?.Dispose();
+        _reconciler = null;
         await Publisher.PublishAsync(ExperimentEvent());
         if (S.SweepId is not null)
             _ = GrainFactory.GetGrain<ISweepGrain>(S.SweepId).OnExperimentFinishedAsync(S.ConfigurationIndex, Status());
@@ -179,6 +201,34 @@ public sealed partial class ExperimentGrain(
         }
         TimeSpan every = options.Value.MembershipCheckInterval * 2;
         _kicker ??= this.RegisterGrainTimer(() => { KickPendingSeeds(); return Task.CompletedTask; }, every, every);
+    }
+
+    /// <summary>
+    /// Asks every seed that has not reported for a while how it stands: a one-way report lost with a dying silo is caught
+    /// up, and asking activates a seed run whose silo died, which restarts its timers.
+    /// </summary>
+    private void StartReconciler()
+    {
+        TimeSpan every = options.Value.ReconcileInterval;
+        _reconciler ??= this.RegisterGrainTimer(async _ =>
+        {
+            DateTime now = DateTime.UtcNow;
+            foreach (SeedRunStatus seed in S.Seeds.Values.Where(s => !s.State.IsFinal() && s.State != RunState.Pending).ToList())
+            {
+                // A queued seed is quiet until it gets devices: it is asked far less often (thousands may be queued).
+                TimeSpan quiet = seed.State == RunState.Queued ? every * QueuedQuietFactor : every;
+                if (_heardUtc.TryGetValue(seed.Seed, out DateTime heard) && now - heard < quiet)
+                    continue;
+                try
+                {
+                    await OnSeedStatusAsync(await GrainFactory.GetGrain<ISeedRunGrain>(SeedRunPlan.KeyOf(Key, seed.Seed)).GetStatusAsync());
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    LogReconcileFailed(logger, Key, seed.Seed, e.Message);   // asked again next time
+                }
+            }
+        }, every, every);
     }
 
     private void StopKicker()
@@ -219,6 +269,9 @@ public sealed partial class ExperimentGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Experiment {Key}: {State}")]
     private static partial void LogState(ILogger logger, string key, RunState state);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Experiment {Key}: could not ask seed {Seed} how it stands: {Error}")]
+    private static partial void LogReconcileFailed(ILogger logger, string key, long seed, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Experiment {Key}: a sweep's start was refused: {Error}")]
     private static partial void LogStartRefused(ILogger logger, string key, string error);

@@ -1,4 +1,5 @@
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Grains.Cluster;
 using FlatLora.Grains.Persistence;
 using FlatLora.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -9,6 +10,7 @@ namespace FlatLora.Grains.Experiments;
 /// The experiments and sweeps of the cluster, newest last (key 0), and the state of each experiment, which this
 /// grain exports as the experiments-by-state gauge from whichever silo hosts it.
 /// </summary>
+[OldestSiloPlacement]
 public sealed class ExperimentRegistryGrain(
     [PersistentState("registry", StorageNames.Default)] IPersistentState<RegistryState> state,
     ClusterMeter meter,

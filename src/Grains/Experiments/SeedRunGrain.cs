@@ -26,6 +26,7 @@ public sealed partial class SeedRunGrain(
     private bool _attemptEnding;
     private IGrainTimer? _watchdog;
     private IGrainTimer? _queueKeeper;
+    private IGrainTimer? _endKeeper;
 
     private string Key => this.GetPrimaryKeyString();
     private SeedRunGrainState S => state.State;
@@ -44,7 +45,17 @@ public sealed partial class SeedRunGrain(
         }
         if (S.State == RunState.Queued)
             StartQueueKeeper();
+        if (S.EndPending)
+            StartEndKeeper();
         return Task.CompletedTask;
+    }
+
+    public async Task WakeAsync()
+    {
+        if (S.State == RunState.Queued)
+            await RequestDevicesAsync(CancellationToken.None);
+        else if (S.State.IsFinal())
+            await DeliverEndAsync(CancellationToken.None, always: true);
     }
 
     public async Task StartAsync(SeedRunPlan plan)
@@ -62,6 +73,7 @@ public sealed partial class SeedRunGrain(
         }
         S.Plan = plan;
         S.State = RunState.Queued;
+        S.QueuedUtc = DateTime.UtcNow;
         await PersistAsync();
         NotifyExperiment();
         StartQueueKeeper();
@@ -73,7 +85,7 @@ public sealed partial class SeedRunGrain(
         if (S.Plan is null || S.State != RunState.Queued || S.CancelRequested)
         {
             if (S.State.IsFinal() || S.CancelRequested)
-                await Lease.ReleaseAsync();   // cancelled while the grant was in flight
+                await Lease.ReleaseAsync();   // ended while the grant was in flight
             return;
         }
         StopQueueKeeper();
@@ -206,6 +218,7 @@ public sealed partial class SeedRunGrain(
             return;
         }
         S.State = RunState.Queued;
+        S.QueuedUtc = DateTime.UtcNow;
         S.Error = $"attempt {S.Attempt} failed: {error}; resuming from {S.LastCheckpoint ?? "the start"}";
         S.Devices = [];
         S.ReleasePending = true;
@@ -229,10 +242,31 @@ public sealed partial class SeedRunGrain(
         S.State = final;
         S.Error = error;
         S.FinishedUtc = DateTime.UtcNow;
+        S.EndPending = true;
         await PersistAsync();
-        await Lease.ReleaseAsync();
-        NotifyExperiment();
         LogFinished(logger, Key, final);
+        await DeliverEndAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Gives the devices back and tells the experiment, both awaited; what does not get through is repeated until it
+    /// does (a silo dying at that moment must not leave devices held or an experiment waiting).
+    /// </summary>
+    private async Task DeliverEndAsync(CancellationToken cancellationToken, bool always = false)
+    {
+        if (!S.EndPending && !always)
+            return;
+        if (await Lease.ReleaseAsync() && await Reports.ReportEndAsync(S))
+        {
+            StopEndKeeper();
+            if (S.EndPending)
+            {
+                S.EndPending = false;
+                await PersistAsync();
+            }
+            return;
+        }
+        StartEndKeeper();
     }
 
     private async Task CheckHeartbeatsAsync(CancellationToken cancellationToken)
@@ -260,7 +294,15 @@ public sealed partial class SeedRunGrain(
         await state.WriteDurablyAsync(storage, $"seed run {Key}", logger);
     }
 
-    private void StartQueueKeeper() => _queueKeeper ??= this.RegisterGrainTimer(RequestDevicesAsync, O.MembershipCheckInterval * 2, O.MembershipCheckInterval * 2);
+    private void StartQueueKeeper() => _queueKeeper ??= this.RegisterGrainTimer(RequestDevicesAsync, O.QueueRequestInterval, O.QueueRequestInterval);
+
+    private void StartEndKeeper() => _endKeeper ??= this.RegisterGrainTimer(ct => DeliverEndAsync(ct), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+
+    private void StopEndKeeper()
+    {
+        _endKeeper?.Dispose();
+        _endKeeper = null;
+    }
 
     private void StopQueueKeeper()
     {

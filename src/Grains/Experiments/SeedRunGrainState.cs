@@ -32,4 +32,10 @@ public sealed class SeedRunGrainState
 
     /// <summary>Grows with every write: stamped on each status the experiment gets, which keeps the newest.</summary>
     [Id(17)] public long Version { get; set; }
+
+    /// <summary>When the run last entered the queue: its place in the inventory's FIFO queue, which is rebuilt from it.</summary>
+    [Id(18)] public DateTime? QueuedUtc { get; set; }
+
+    /// <summary>The run ended but its experiment has not yet acknowledged the end, or the inventory the release of its devices.</summary>
+    [Id(19)] public bool EndPending { get; set; }
 }

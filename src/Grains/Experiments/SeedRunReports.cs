@@ -9,7 +9,7 @@ namespace FlatLora.Grains.Experiments;
 /// What a seed run tells the others: its versioned status to its experiment (named by the run's own key, so a seed
 /// cancelled before its plan arrived can still report), and its progress on the streams.
 /// </summary>
-internal sealed class SeedRunReports(IGrainFactory grains, IStreamProvider streams, string runKey, ILogger logger)
+internal sealed partial class SeedRunReports(IGrainFactory grains, IStreamProvider streams, string runKey, ILogger logger)
 {
     private readonly SeedRunKey _key = SeedRunKey.Parse(runKey);
 
@@ -32,6 +32,21 @@ internal sealed class SeedRunReports(IGrainFactory grains, IStreamProvider strea
     public void NotifyExperiment(SeedRunGrainState s, StepFigures? latest) =>
         _ = grains.GetGrain<IExperimentGrain>(_key.ExperimentId).OnSeedStatusAsync(Status(s, latest));
 
+    /// <summary>The run's end, awaited; returns whether the experiment has it.</summary>
+    public async Task<bool> ReportEndAsync(SeedRunGrainState s)
+    {
+        try
+        {
+            await grains.GetGrain<IExperimentGrain>(_key.ExperimentId).OnSeedEndedAsync(Status(s, null));
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogEndUndelivered(logger, runKey, e.Message);
+            return false;
+        }
+    }
+
     public Task PublishAsync(SeedRunGrainState s, ProgressEvent progress) =>
         new ProgressPublisher(streams, _key.ExperimentId, s.Plan?.SweepId, logger).PublishAsync(progress);
 
@@ -45,4 +60,7 @@ internal sealed class SeedRunReports(IGrainFactory grains, IStreamProvider strea
         State = s.State,
         Message = message,
     });
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SeedRun {Key}: its end did not reach its experiment, will repeat it: {Error}")]
+    private static partial void LogEndUndelivered(ILogger logger, string key, string error);
 }

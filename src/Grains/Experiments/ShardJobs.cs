@@ -22,6 +22,7 @@ internal static class ShardJobs
             PeerEndpoints = endpoints,
             Secret = state.Secret,
             ResumeCheckpoint = state.LastCheckpoint,
+            Lease = state.Devices[rank].Lease,
         }).ToList();
     }
 }

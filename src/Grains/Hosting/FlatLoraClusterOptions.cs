@@ -23,6 +23,18 @@ public sealed class FlatLoraClusterOptions
     public TimeSpan MembershipCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How often a queued run asks the inventory again. The inventory writes its queue at most once a second, so a run
+    /// that queued in the second before the inventory moved to another silo rejoins at its place within this time.
+    /// </summary>
+    public TimeSpan QueueRequestInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How often an experiment asks its seeds that have not reported for this long how they stand, and a sweep its
+    /// experiments: a one-way report lost with a dying silo is caught up, and a run whose silo died is woken.
+    /// </summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
     /// How long a grain call may take before it fails (Orleans' ResponseTimeout, set here on purpose). No call of this
     /// system waits for work: the longest legitimate one is a seed run's 10 s status probe of a silent shard.
     /// </summary>

@@ -24,6 +24,7 @@ public static class FlatLoraSiloBuilderExtensions
         // The default JSON storage serializer skips default values, which brought lora.dropout 0 back as 0.05.
         builder.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         builder.AddPlacementDirector<SiloBoundPlacement, SiloBoundPlacementDirector>();
+        builder.AddPlacementDirector<OldestSiloPlacement, OldestSiloPlacementDirector>();
         // Progress travels on memory streams. Their subscriptions live in "PubSubStore": whatever the host registered
         // (Redis with Redis storage), else memory.
         builder.AddMemoryStreams(ProgressStreams.Provider);

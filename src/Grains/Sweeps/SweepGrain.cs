@@ -1,12 +1,14 @@
 using FlatLora.Abstractions;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Sweeps;
+using FlatLora.Grains.Hosting;
 using FlatLora.Grains.Persistence;
 using Orleans.Streams;
 using Orleans.Streams.Core;
 using FlatLora.Grains.Statistics;
 using FlatLora.Spec;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Sweeps;
@@ -21,11 +23,10 @@ namespace FlatLora.Grains.Sweeps;
 public sealed partial class SweepGrain(
     [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state,
     StorageHealth storage,
+    IOptions<FlatLoraClusterOptions> options,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain, IStreamSubscriptionObserver, IAsyncObserver<ProgressEvent>
 {
-    // Launches are one-way; a launch lost with a dying silo is sent again this often, until its experiment answers.
-    private static readonly TimeSpan RelaunchEvery = TimeSpan.FromSeconds(10);
-    private IGrainTimer? _relauncher;
+    private IGrainTimer? _reconciler;
 
     private string Key => this.GetPrimaryKeyString();
     private SweepGrainState S => state.State;
@@ -36,7 +37,7 @@ public sealed partial class SweepGrain(
         {
             _ = GrainFactory.GetGrain<IExperimentRegistryGrain>(0).EnsureListedAsync(
                 new RegistryEntry(Key, RegistryKind.Sweep, S.Sweep?.Name, S.CreatedUtc), S.State);
-            RelaunchUnanswered();
+            StartReconciler();
         }
         return Task.CompletedTask;
     }
@@ -180,7 +181,7 @@ public sealed partial class SweepGrain(
             await PersistAsync();
             Launch(configuration);
         }
-        RelaunchUnanswered();
+        StartReconciler();
     }
 
     private void Launch(SweepConfigurationState configuration) =>
@@ -192,23 +193,41 @@ public sealed partial class SweepGrain(
             ConfigurationLabel = configuration.Label,
         });
 
-    /// <summary>Launches again every configuration whose experiment has not answered yet (StartAsync is idempotent).</summary>
-    private void RelaunchUnanswered()
+    /// <summary>
+    /// Launches are one-way and so are the experiments' ends: every so often the sweep asks each launched experiment how
+    /// it stands. One that does not exist yet is launched again (StartAsync is idempotent), one that ended is counted as
+    /// ended, and asking activates an experiment whose silo died.
+    /// </summary>
+    private void StartReconciler()
     {
-        var unanswered = S.Configurations.Where(c => c.ExperimentId is not null && c.State == RunState.Queued).ToList();
-        if (unanswered.Count == 0 || S.CancelRequested)
-        {
-            _relauncher?.Dispose();
-            _relauncher = null;
+        if (S.State.IsFinal())
             return;
-        }
-        _relauncher ??= this.RegisterGrainTimer(() =>
+        TimeSpan every = options.Value.ReconcileInterval;
+        _reconciler ??= this.RegisterGrainTimer(async _ =>
         {
-            foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is not null && c.State == RunState.Queued))
-                Launch(configuration);
-            RelaunchUnanswered();
-            return Task.CompletedTask;
-        }, RelaunchEvery, RelaunchEvery);
+            foreach (SweepConfigurationState configuration in S.Configurations.Where(c => c.ExperimentId is not null && !c.State.IsFinal()).ToList())
+            {
+                try
+                {
+                    ExperimentStatus status = await GrainFactory.GetGrain<IExperimentGrain>(configuration.ExperimentId!).GetStatusAsync();
+                    if (status.State.IsFinal())
+                        await OnExperimentFinishedAsync(configuration.Index, status);
+                }
+                catch (KeyNotFoundException)
+                {
+                    Launch(configuration);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    LogReconcileFailed(logger, Key, configuration.Label, e.Message);   // asked again next time
+                }
+            }
+            if (S.State.IsFinal())
+            {
+                _reconciler?.Dispose();
+                _reconciler = null;
+            }
+        }, every, every);
     }
 
     private async Task CompleteIfDoneAsync()
@@ -244,6 +263,9 @@ public sealed partial class SweepGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {Key}: configuration {Index} seed {Seed} stopped early at step {Rung}")]
     private static partial void LogEarlyStop(ILogger logger, string key, int index, long seed, long rung);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Sweep {Key}: could not ask configuration {Label} how it stands: {Error}")]
+    private static partial void LogReconcileFailed(ILogger logger, string key, string label, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep {Key}: could not start configuration {Label}: {Error}")]
     private static partial void LogLaunchFailed(ILogger logger, string key, string label, string error);

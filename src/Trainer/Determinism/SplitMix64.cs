@@ -15,4 +15,7 @@ public struct SplitMix64(long seed)
 
     /// <summary>Uniform integer in [0, bound).</summary>
     public int NextInt(int bound) => (int)(Next() % (ulong)bound);
+
+    /// <summary>Uniform in [0, 1), from the top 53 bits.</summary>
+    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
 }

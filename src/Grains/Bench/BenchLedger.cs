@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+
+namespace FlatLora.Grains.Bench;
+
+/// <summary>
+/// What the simulated devices of a cluster benchmark saw, recorded off the grains: every execution of every trial (to
+/// find trials that ran twice), when each device last finished a job and when the inventory heard its run release it,
+/// and how long each device then waited for its next grant while runs were queued.
+/// </summary>
+public sealed class BenchLedger
+{
+    private readonly ConcurrentDictionary<string, Trial> _trials = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTime> _freedUtc = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTime> _releasedUtc = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _lastDeviceOfRun = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<Placement> _placementMs = new();
+    private readonly ConcurrentQueue<double> _schedulingMs = new();
+    private long _lastGrantTicks;
+
+    private sealed class Trial
+    {
+        public int Active;
+        public int MostActive;
+        public int Completed;
+        public int Executions;
+    }
+
+    public void Started(string runKey)
+    {
+        Trial trial = _trials.GetOrAdd(runKey, _ => new Trial());
+        lock (trial)
+        {
+            trial.Executions++;
+            trial.Active++;
+            trial.MostActive = Math.Max(trial.MostActive, trial.Active);
+        }
+    }
+
+    public void Ended(string runKey, string shardKey)
+    {
+        Trial trial = _trials[runKey];
+        lock (trial)
+            trial.Active--;
+        _freedUtc[shardKey] = DateTime.UtcNow;
+        _lastDeviceOfRun[runKey] = shardKey;
+    }
+
+    /// <summary>The inventory received the run's release: from here on, the wait for a grant is the scheduler's alone.</summary>
+    public void Released(string runKey)
+    {
+        if (_lastDeviceOfRun.TryRemove(runKey, out string? shardKey))
+            DeviceFreed(shardKey);
+    }
+
+    /// <summary>The inventory heard from the device's silo that its job ended (usually before the run's release).</summary>
+    public void DeviceFreed(string shardKey)
+    {
+        if (_freedUtc.ContainsKey(shardKey))   // not granted again yet (a release that follows a grant is no news)
+            _releasedUtc.TryAdd(shardKey, DateTime.UtcNow);
+    }
+
+    /// <summary>
+    /// A live silo reported a completion to the trial's seed run. A job that finished as its silo died reports nothing,
+    /// and running it again is the only right thing to do; a second reported completion is a trial run twice.
+    /// </summary>
+    public void ReportedCompleted(string runKey)
+    {
+        Trial trial = _trials[runKey];
+        lock (trial)
+            trial.Completed++;
+    }
+
+    /// <summary>The inventory sent a grant including this device: if it had finished a job, that wait is a placement latency.</summary>
+    public void Granted(string shardKey)
+    {
+        DateTime now = DateTime.UtcNow;
+        Interlocked.Exchange(ref _lastGrantTicks, now.Ticks);
+        if (_freedUtc.TryRemove(shardKey, out DateTime freed))
+            _placementMs.Enqueue(new Placement(now, (now - freed).TotalMilliseconds));
+        if (_releasedUtc.TryRemove(shardKey, out DateTime released))
+            _schedulingMs.Enqueue((now - released).TotalMilliseconds);
+    }
+
+    /// <summary>A silo was killed: its devices' last jobs say nothing about placement once it is back.</summary>
+    public void Forget(string silo)
+    {
+        foreach (string key in _freedUtc.Keys.Where(k => k.StartsWith(silo + "/", StringComparison.Ordinal)).ToList())
+            _freedUtc.TryRemove(key, out _);
+        foreach (string key in _releasedUtc.Keys.Where(k => k.StartsWith(silo + "/", StringComparison.Ordinal)).ToList())
+            _releasedUtc.TryRemove(key, out _);
+    }
+
+    public DateTime LastGrantUtc => new(Interlocked.Read(ref _lastGrantTicks), DateTimeKind.Utc);
+
+    /// <summary>Job end to next grant: the report to the seed run, its release to the inventory, and the scheduling.</summary>
+    public IReadOnlyList<Placement> Placements => [.. _placementMs];
+
+    /// <summary>The inventory's receipt of a release to its next grant of the device.</summary>
+    public IReadOnlyList<double> SchedulingMs => [.. _schedulingMs];
+
+    /// <summary>Trials that completed more than once, or ran on two devices at the same time.</summary>
+    public IReadOnlyList<string> RunTwice => [.. _trials.Where(t => t.Value.Completed > 1 || t.Value.MostActive > 1).Select(t => t.Key).Order(StringComparer.Ordinal)];
+
+    public int Executions => _trials.Values.Sum(t => t.Executions);
+}
+
+/// <summary>A device's wait from the end of one job to its grant to the next run, and when that grant went out.</summary>
+public readonly record struct Placement(DateTime GrantedUtc, double Milliseconds);

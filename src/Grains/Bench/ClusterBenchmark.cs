@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec;
+using FlatLora.Trainer.Determinism;
+
+namespace FlatLora.Grains.Bench;
+
+/// <summary>
+/// The control plane at scale: S in-process silos with D simulated devices each run N one-seed trials (experiments of
+/// up to 64 seeds, all submitted at once) while K silos are killed at seeded random times and restarted. Only grains,
+/// the inventory and the device threads run; training is simulated, so what is measured is placement and bookkeeping.
+/// </summary>
+public static class ClusterBenchmark
+{
+    public static async Task<ClusterBenchmarkReport> RunAsync(ClusterBenchmarkOptions o, Action<string> progress, CancellationToken cancellationToken)
+    {
+        Validate(o);
+        var ledger = new BenchLedger();
+        var records = new SharedRecords();
+        var primary = new BenchSilo("bench-00", o, records, ledger, primary: null);
+        await primary.StartAsync(cancellationToken);
+        var silos = new List<BenchSilo> { primary };
+        silos.AddRange(Enumerable.Range(1, o.Silos - 1).Select(i => new BenchSilo($"bench-{i:D2}", o, records, ledger, primary.SiloEndpoint)));
+        try
+        {
+            progress($"Starting {o.Silos} in-process silos with {o.DevicesPerSilo} simulated devices each...");
+            foreach (BenchSilo silo in silos.Skip(1))
+                await silo.StartAsync(cancellationToken);
+            IClusterClient client = primary.Client;
+            int devices = o.Silos * o.DevicesPerSilo;
+            await UntilAsync(async () => (await Inventory(client).GetSnapshotAsync()).Devices.Count(d => d.State == DeviceState.Free) >= devices,
+                TimeSpan.FromMinutes(2), $"{devices} devices to register", cancellationToken);
+
+            var watch = Stopwatch.StartNew();
+            TimeSpan cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+            TimeSpan gcAtStart = GC.GetTotalPauseDuration();
+            List<string> experiments = await SubmitAsync(client, o, progress, cancellationToken);
+            DateTime startUtc = DateTime.UtcNow - watch.Elapsed;
+            DateTime submittedUtc = DateTime.UtcNow;
+            double submitSeconds = watch.Elapsed.TotalSeconds;
+            using var chaos = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Task kills = KillAndRestartAsync(silos, o, progress, chaos.Token);
+
+            int completed = await WaitForTrialsAsync(client, experiments, o, progress, cancellationToken);
+            double total = watch.Elapsed.TotalSeconds;
+            double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalMilliseconds;
+            double gcPauseMs = (GC.GetTotalPauseDuration() - gcAtStart).TotalMilliseconds;
+            await chaos.CancelAsync();
+            await kills;
+
+            // Let restarted silos register again, then judge the inventory as a user would find it.
+            await UntilAsync(async () => (await Inventory(client).GetSnapshotAsync()).Devices.Count(d => d.State == DeviceState.Free) >= devices,
+                TimeSpan.FromSeconds(30), "every device free again", cancellationToken, throwOnTimeout: false);
+            List<string> problems = InventoryProblems(await Inventory(client).GetSnapshotAsync(), silos, o);
+            double[] placement = [.. ledger.Placements.Select(p => p.Milliseconds).Order()];
+            double[] afterSubmission = [.. ledger.Placements.Where(p => p.GrantedUtc > submittedUtc).Select(p => p.Milliseconds).Order()];
+            double[] scheduling = [.. ledger.SchedulingMs.Order()];
+            return new ClusterBenchmarkReport
+            {
+                Silos = o.Silos,
+                DevicesPerSilo = o.DevicesPerSilo,
+                Trials = o.Trials,
+                Kills = o.KillSilos,
+                TrialsCompleted = completed,
+                TrialsLost = o.Trials - completed,
+                TrialsRunTwice = ledger.RunTwice.Count,
+                RunTwice = [.. ledger.RunTwice.Take(20)],
+                Executions = ledger.Executions,
+                PlacementMsP50 = Quantile(placement, 0.5),
+                PlacementMsP90 = Quantile(placement, 0.9),
+                PlacementMsP99 = Quantile(placement, 0.99),
+                PlacementShareOver50Ms = placement.Length == 0 ? 0 : placement.Count(ms => ms > 50) / (double)placement.Length,
+                PlacementMsMax = placement.Length == 0 ? double.NaN : placement[^1],
+                PlacementSamples = placement.Length,
+                SubmitSeconds = submitSeconds,
+                PlacementAfterSubmissionMsP50 = Quantile(afterSubmission, 0.5),
+                PlacementAfterSubmissionMsP99 = Quantile(afterSubmission, 0.99),
+                PlacementAfterSubmissionSamples = afterSubmission.Length,
+                SchedulingMsP50 = Quantile(scheduling, 0.5),
+                SchedulingMsP99 = Quantile(scheduling, 0.99),
+                SchedulingMsMax = scheduling.Length == 0 ? double.NaN : scheduling[^1],
+                ShortestJobMs = o.ShortestJob.TotalMilliseconds,
+                LongestJobMs = o.LongestJob.TotalMilliseconds,
+                CpuMsPerTrial = cpuMs / o.Trials,
+                CpuCoresBusy = cpuMs / 1000 / total,
+                ProcessorCount = Environment.ProcessorCount,
+                GcPauseSeconds = gcPauseMs / 1000,
+                GcServer = System.Runtime.GCSettings.IsServerGC,
+                QueueDrainSeconds = (ledger.LastGrantUtc - startUtc).TotalSeconds,
+                TotalSeconds = total,
+                InventoryConsistent = problems.Count == 0,
+                InventoryProblems = problems,
+            };
+        }
+        finally
+        {
+            foreach (BenchSilo silo in Enumerable.Reverse(silos))
+            {
+                await silo.StopAsync();
+                silo.Dispose();
+            }
+        }
+    }
+
+    private static void Validate(ClusterBenchmarkOptions o)
+    {
+        if (o.Silos is < 1 or > 64)
+            throw new ArgumentException($"--silos must be in [1, 64] (got {o.Silos})");
+        if (o.DevicesPerSilo is < 1 or > 64)
+            throw new ArgumentException($"--devices-per-silo must be in [1, 64] (got {o.DevicesPerSilo})");
+        if (o.Trials is < 1 or > 1_000_000)
+            throw new ArgumentException($"--trials must be in [1, 1000000] (got {o.Trials})");
+        if (o.KillSilos < 0 || (o.KillSilos > 0 && o.Silos < 2))
+            throw new ArgumentException($"--kill-silos must be 0 or positive, and needs 2 silos or more: the primary is never killed (got {o.KillSilos})");
+        if (o.ShortestJob <= TimeSpan.Zero || o.LongestJob < o.ShortestJob || o.LongestJob > TimeSpan.FromMinutes(10))
+            throw new ArgumentException($"--shortest-job-ms must be positive and at most --longest-job-ms, which is at most 600000 (got {o.ShortestJob.TotalMilliseconds} and {o.LongestJob.TotalMilliseconds})");
+    }
+
+    private static IClusterInventoryGrain Inventory(IClusterClient client) => client.GetGrain<IClusterInventoryGrain>(0);
+
+    private static async Task<List<string>> SubmitAsync(IClusterClient client, ClusterBenchmarkOptions o, Action<string> progress, CancellationToken cancellationToken)
+    {
+        int count = (o.Trials + ClusterBenchmarkOptions.TrialsPerExperiment - 1) / ClusterBenchmarkOptions.TrialsPerExperiment;
+        var ids = Enumerable.Range(0, count).Select(i => $"bench-{i:D5}").ToList();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (i, _) =>
+            {
+                int first = i * ClusterBenchmarkOptions.TrialsPerExperiment + 1;
+                int seeds = Math.Min(ClusterBenchmarkOptions.TrialsPerExperiment, o.Trials - first + 1);
+                var spec = new TrainSpec
+                {
+                    Experiment = new ExperimentSection { Name = "bench", Seeds = [.. Enumerable.Range(first, seeds).Select(s => (long)s)], MaxRetries = 10 },
+                    OutputDir = Path.Combine(Path.GetTempPath(), "flatlora-bench-cluster"),
+                };
+                await client.GetGrain<IExperimentGrain>(ids[i]).SubmitAsync(new ExperimentRequest { Spec = spec });
+            });
+        progress($"Submitted {o.Trials} trials in {count} experiment(s).");
+        return ids;
+    }
+
+    /// <summary>Kills K silos (never the primary) at seeded random times within the expected drain, each restarted after the downtime.</summary>
+    private static async Task KillAndRestartAsync(List<BenchSilo> silos, ClusterBenchmarkOptions o, Action<string> progress, CancellationToken cancellationToken)
+    {
+        var random = new SplitMix64(Seeding.Derive(o.Seed, "bench-kills"));
+        double meanJob = (o.ShortestJob + o.LongestJob).TotalSeconds / 2;
+        double expected = o.Trials * meanJob / (o.Silos * o.DevicesPerSilo);
+        var at = Enumerable.Range(0, o.KillSilos).Select(_ => expected * (0.1 + 0.6 * random.NextDouble())).Order().ToList();
+        var watch = Stopwatch.StartNew();
+        var restarts = new List<Task>();
+        try
+        {
+            foreach (double seconds in at)
+            {
+                TimeSpan wait = TimeSpan.FromSeconds(seconds) - watch.Elapsed;
+                if (wait > TimeSpan.Zero)
+                    await Task.Delay(wait, cancellationToken);
+                var candidates = silos.Skip(1).Where(s => s.Running).ToList();
+                if (candidates.Count == 0)
+                    continue;
+                BenchSilo victim = candidates[random.NextInt(candidates.Count)];
+                progress($"{watch.Elapsed.TotalSeconds:F1} s: killing {victim.Name}");
+                await victim.KillAsync();
+                restarts.Add(RestartLaterAsync(victim, o.Downtime, progress));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The trials ended first.
+        }
+        await Task.WhenAll(restarts);
+    }
+
+    private static async Task RestartLaterAsync(BenchSilo silo, TimeSpan downtime, Action<string> progress)
+    {
+        await Task.Delay(downtime);
+        await silo.StartAsync(CancellationToken.None);
+        progress($"restarted {silo.Name}");
+    }
+
+    private static async Task<int> WaitForTrialsAsync(IClusterClient client, List<string> experiments, ClusterBenchmarkOptions o, Action<string> progress,
+        CancellationToken cancellationToken)
+    {
+        DateTime deadline = DateTime.UtcNow + o.Timeout;
+        DateTime nextReport = DateTime.UtcNow;
+        while (true)
+        {
+            ExperimentStatus[] statuses = await Task.WhenAll(experiments.Select(id => StatusOrNullAsync(client, id)));
+            int completed = statuses.Sum(s => s?.Seeds.Count(x => x.State == RunState.Completed) ?? 0);
+            int final = statuses.Sum(s => s?.Seeds.Count(x => x.State.IsFinal()) ?? 0);
+            if (final == o.Trials || DateTime.UtcNow > deadline)
+                return completed;
+            if (DateTime.UtcNow >= nextReport)
+            {
+                progress($"{final}/{o.Trials} trials finished");
+                nextReport = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+            }
+            await Task.Delay(1000, cancellationToken);
+        }
+    }
+
+    // A grain whose silo was just killed answers once it has moved: until then it counts as unfinished.
+    private static async Task<ExperimentStatus> StatusOrNullAsync(IClusterClient client, string id)
+    {
+        try
+        {
+            return await client.GetGrain<IExperimentGrain>(id).GetStatusAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null!;
+        }
+    }
+
+    private static List<string> InventoryProblems(ClusterSnapshot snapshot, List<BenchSilo> silos, ClusterBenchmarkOptions o)
+    {
+        var problems = new List<string>();
+        var duplicates = snapshot.Devices.GroupBy(d => d.ShardKey).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0)
+            problems.Add($"devices listed twice: {string.Join(", ", duplicates)}");
+        foreach (BenchSilo silo in silos)
+        {
+            int listed = snapshot.Devices.Count(d => d.Silo == silo.Name);
+            if (listed != o.DevicesPerSilo)
+                problems.Add($"{silo.Name} lists {listed} devices, not {o.DevicesPerSilo}");
+        }
+        var held = snapshot.Devices.Where(d => d.State != DeviceState.Free).ToList();
+        if (held.Count > 0)
+            problems.Add($"{held.Count} device(s) not free after every trial ended, e.g. {held[0].ShardKey} {held[0].State} {held[0].RunKey}");
+        if (snapshot.Queue.Count > 0)
+            problems.Add($"{snapshot.Queue.Count} run(s) still queued, e.g. {snapshot.Queue[0]}");
+        return problems;
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> done, TimeSpan timeout, string what, CancellationToken cancellationToken, bool throwOnTimeout = true)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                if (await done())
+                    return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException && DateTime.UtcNow < deadline)
+            {
+                // The cluster is still forming.
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                if (throwOnTimeout)
+                    throw new TimeoutException($"the benchmark cluster did not get {what} within {timeout.TotalSeconds:F0} s");
+                return;
+            }
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    private static double Quantile(double[] sorted, double q) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+}

@@ -1,0 +1,62 @@
+namespace FlatLora.Grains.Bench;
+
+/// <summary>
+/// What `flatlora bench cluster` measured. Placement latency: from the moment a device finished a job to the
+/// inventory's grant of that device to the next queued run (while runs wait); it includes the outcome's report to the
+/// seed run and the seed run's release. Scheduling latency: from the inventory's receipt of that release to the grant.
+/// Queue drain: from the first submission to the last grant. Consistency: the inventory at the end holds every device
+/// once, free, with nothing queued. CPU: the whole process's processor time per trial, which says how far from
+/// saturating this machine the run was.
+/// </summary>
+public sealed record ClusterBenchmarkReport
+{
+    public required int Silos { get; init; }
+    public required int DevicesPerSilo { get; init; }
+    public required int Trials { get; init; }
+    public required int Kills { get; init; }
+    public required int TrialsCompleted { get; init; }
+
+    /// <summary>Trials that did not complete: failed, or still unfinished at the timeout.</summary>
+    public required int TrialsLost { get; init; }
+
+    /// <summary>Trials that completed twice, or ran on two devices at once.</summary>
+    public required int TrialsRunTwice { get; init; }
+
+    /// <summary>The first of them (run keys), to look up in the silos' logs.</summary>
+    public required IReadOnlyList<string> RunTwice { get; init; }
+
+    /// <summary>Job executions, retries after a kill included.</summary>
+    public required int Executions { get; init; }
+    public required double PlacementMsP50 { get; init; }
+    public required double PlacementMsP90 { get; init; }
+    public required double PlacementMsP99 { get; init; }
+
+    /// <summary>Share of placements that took longer than the 50 ms target.</summary>
+    public required double PlacementShareOver50Ms { get; init; }
+    public required double PlacementMsMax { get; init; }
+    public required int PlacementSamples { get; init; }
+
+    /// <summary>How long submitting every experiment took (each seed run persisted and started).</summary>
+    public required double SubmitSeconds { get; init; }
+
+    /// <summary>Placements granted after the submission returned: the running cluster, kills included, without the burst of N new runs queueing.</summary>
+    public required double PlacementAfterSubmissionMsP50 { get; init; }
+    public required double PlacementAfterSubmissionMsP99 { get; init; }
+    public required int PlacementAfterSubmissionSamples { get; init; }
+    public required double SchedulingMsP50 { get; init; }
+    public required double SchedulingMsP99 { get; init; }
+    public required double SchedulingMsMax { get; init; }
+    public required double ShortestJobMs { get; init; }
+    public required double LongestJobMs { get; init; }
+    public required double CpuMsPerTrial { get; init; }
+    public required double CpuCoresBusy { get; init; }
+    public required int ProcessorCount { get; init; }
+
+    /// <summary>Time the runtime paused every thread for garbage collection during the run: a floor under the tail.</summary>
+    public required double GcPauseSeconds { get; init; }
+    public required bool GcServer { get; init; }
+    public required double QueueDrainSeconds { get; init; }
+    public required double TotalSeconds { get; init; }
+    public required bool InventoryConsistent { get; init; }
+    public required IReadOnlyList<string> InventoryProblems { get; init; }
+}

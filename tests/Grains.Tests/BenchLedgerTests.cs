@@ -1,0 +1,72 @@
+using FlatLora.Grains.Bench;
+
+namespace FlatLora.Grains.Tests;
+
+public class BenchLedgerTests
+{
+    [Fact]
+    public void A_trial_completed_twice_or_run_on_two_devices_at_once_counts_as_run_twice()
+    {
+        var ledger = new BenchLedger();
+        ledger.Started("a");
+        ledger.Ended("a", "s/cpu:0");
+        ledger.ReportedCompleted("a");
+        ledger.Started("a");   // a retry after a kill, never reported: fine
+        ledger.Ended("a", "s/cpu:1");
+        ledger.Started("b");
+        ledger.Started("b");   // two devices at once
+        ledger.Ended("b", "s/cpu:0");
+        ledger.Ended("b", "s/cpu:1");
+        ledger.Started("c");
+        ledger.Ended("c", "s/cpu:0");
+        ledger.ReportedCompleted("c");
+        ledger.ReportedCompleted("c");
+
+        Assert.Equal(["b", "c"], ledger.RunTwice);
+        Assert.Equal(5, ledger.Executions);   // a twice, b twice, c once
+    }
+
+    [Fact]
+    public void Placement_runs_from_job_end_to_grant_and_scheduling_from_release_to_grant()
+    {
+        var ledger = new BenchLedger();
+        ledger.Started("a");
+        ledger.Ended("a", "s/cpu:0");
+        Thread.Sleep(30);
+        ledger.Released("a");
+        ledger.Granted("s/cpu:0");
+        ledger.Granted("s/cpu:0");   // a second grant without a job in between is no placement
+
+        Placement placement = Assert.Single(ledger.Placements);
+        Assert.InRange(placement.Milliseconds, 25, 5000);
+        Assert.InRange(Assert.Single(ledger.SchedulingMs), 0, placement.Milliseconds - 20);
+    }
+
+    [Fact]
+    public void A_release_that_arrives_after_the_device_was_granted_again_is_no_scheduling_wait()
+    {
+        var ledger = new BenchLedger();
+        ledger.Started("a");
+        ledger.Ended("a", "s/cpu:0");
+        ledger.DeviceFreed("s/cpu:0");
+        ledger.Granted("s/cpu:0");
+        ledger.Released("a");   // the seed run's release, late
+        Thread.Sleep(30);
+        ledger.Started("b");
+        ledger.Ended("b", "s/cpu:0");
+        ledger.Granted("s/cpu:0");   // no release of b was heard: no scheduling figure, and none measured from a's release
+        Assert.Single(ledger.SchedulingMs);
+        Assert.Equal(2, ledger.Placements.Count);
+    }
+
+    [Fact]
+    public void A_killed_silos_devices_give_no_placement()
+    {
+        var ledger = new BenchLedger();
+        ledger.Started("a");
+        ledger.Ended("a", "bench-03/cpu:0");
+        ledger.Forget("bench-03");
+        ledger.Granted("bench-03/cpu:0");
+        Assert.Empty(ledger.Placements);
+    }
+}
