@@ -19,7 +19,8 @@ public static class MergedExport
     private static readonly string[] TokenizerFiles =
         ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"];
 
-    public static IReadOnlyList<string> Write(LlamaForCausalLM model, string directory, string? tokenizerSource = null,
+    /// <param name="baseFolder">The base model's folder: its config.json and tokenizer files are carried over (null: none).</param>
+    public static IReadOnlyList<string> Write(LlamaForCausalLM model, string directory, string? baseFolder = null,
         long maxShardBytes = DefaultShardBytes)
     {
         if (maxShardBytes <= 0)
@@ -70,23 +71,30 @@ public static class MergedExport
             var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = totalBytes }, ["weight_map"] = weightMap };
             File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"), index.ToJsonString(Indented));
         }
-        WriteConfig(model, directory);
-        CopyTokenizer(tokenizerSource, directory);
+        WriteConfig(model, directory, baseFolder);
+        CopyTokenizer(baseFolder, directory);
         return written;
     }
 
-    private static void WriteConfig(LlamaForCausalLM model, string directory)
+    /// <summary>
+    /// The base folder's config.json as it was, with only <c>torch_dtype</c> changed: every field kept, every number in
+    /// its JSON type (transformers warns on a rope factor written as 8 instead of 8.0). Without a base config (the
+    /// built-in tiny model) the model's own config is written.
+    /// </summary>
+    private static void WriteConfig(LlamaForCausalLM model, string directory, string? baseFolder)
     {
-        LlamaConfig config = model.Config with
+        string dtype = model.Dtype switch
         {
-            TorchDtype = model.Dtype switch
-            {
-                ScalarType.BFloat16 => "bfloat16",
-                ScalarType.Float16 => "float16",
-                _ => "float32",
-            },
+            ScalarType.BFloat16 => "bfloat16",
+            ScalarType.Float16 => "float16",
+            _ => "float32",
         };
-        File.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(config, Indented));
+        string? baseConfig = baseFolder is null ? null : Path.Combine(baseFolder, "config.json");
+        JsonObject config = baseConfig is not null && File.Exists(baseConfig)
+            ? JsonNode.Parse(File.ReadAllText(baseConfig))?.AsObject() ?? throw new InvalidDataException($"{baseConfig}: not a JSON object")
+            : JsonSerializer.SerializeToNode(model.Config)!.AsObject();
+        config["torch_dtype"] = dtype;
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString(Indented));
     }
 
     private static void CopyTokenizer(string? source, string directory)

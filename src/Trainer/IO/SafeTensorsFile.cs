@@ -39,11 +39,17 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"safetensors file not found: {path}", path);
-        long length = new FileInfo(path).Length;
+        // The length of what the path points at: in the Hugging Face cache every file is a symlink into blobs/, and
+        // FileInfo.Length would be the link's own few bytes.
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long length = stream.Length;
         if (length < 8)
+        {
+            stream.Dispose();
             throw new SafeTensorsFormatException(path, $"truncated: {length} bytes, shorter than the 8-byte header length");
+        }
 
-        MemoryMappedFile map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        MemoryMappedFile map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
         MemoryMappedViewAccessor view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
