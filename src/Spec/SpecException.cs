@@ -22,8 +22,8 @@ public sealed class SpecException : Exception
             throw new SpecException(errors);
     }
 
+    // One line per problem, each "file:line:column: field: what" (the CLI puts "error: " in front of the first).
     private static string Describe(IReadOnlyList<SpecError> errors) => errors.Count == 1
-        ? $"Invalid spec: {errors[0]}"
-        : $"Invalid spec ({errors.Count} problems):{Environment.NewLine}  " +
-          string.Join(Environment.NewLine + "  ", errors);
+        ? errors[0].ToString()
+        : $"{errors[0]}{Environment.NewLine}" + string.Join(Environment.NewLine, errors.Skip(1).Select(e => $"error: {e}"));
 }

@@ -29,6 +29,7 @@ public static class SpecLoader
         where T : class, new()
     {
         T spec;
+        SpecException.ThrowIfAny(SpecShapeCheck.Check(text, sourceName, typeof(T)));
         try
         {
             spec = string.IsNullOrWhiteSpace(text) ? new T() : Deserializer.Deserialize<T>(text) ?? new T();

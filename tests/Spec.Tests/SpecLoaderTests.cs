@@ -56,7 +56,7 @@ public class SpecLoaderTests
         var error = Assert.Throws<SpecException>(() => SpecLoader.LoadText<TrainSpec>(yaml, "run.yaml"));
         Assert.Equal("optimizer.lr", error.Errors[0].Field);
         Assert.Equal("run.yaml:2:7", error.Errors[0].Location);
-        Assert.Contains("as a number", error.Errors[0].Message);
+        Assert.Contains("must be a number", error.Errors[0].Message);
     }
 
     [Fact]

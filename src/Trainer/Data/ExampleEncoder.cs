@@ -15,7 +15,8 @@ public static class ExampleEncoder
 
     public static EncodedExample Encode(TrainingExample example, ITokenizer tokenizer, int maxSeqLen)
     {
-        (List<int> tokens, List<bool> isTarget) = Tokens(example.Segments, tokenizer, closeWithEos: true);
+        EncodedTokens encoded = TokensWithTargetOffsets(example.Segments, tokenizer, closeWithEos: true, maxTokens: maxSeqLen + 1);
+        (List<int> tokens, List<bool> isTarget) = (encoded.Tokens, encoded.IsTarget);
         bool truncated = tokens.Count > maxSeqLen + 1;
         int length = Math.Min(tokens.Count, maxSeqLen + 1);
         var input = new int[length - 1];
@@ -40,8 +41,16 @@ public static class ExampleEncoder
     /// target texts joined): S2R2 maps target tokens to response segments with it. The closing eos gets the
     /// response's length; tokens that are not targets, and special tokens, get −1.
     /// </summary>
-    public static EncodedTokens TokensWithTargetOffsets(IReadOnlyList<TextSegment> segments, ITokenizer tokenizer, bool closeWithEos)
+    /// <param name="maxTokens">
+    /// Only the first this many tokens are needed (null: all). Text beyond what they can cover is cut before it is
+    /// tokenized, so a 5 MB line costs no more than the part of it that is kept.
+    /// </param>
+    public static EncodedTokens TokensWithTargetOffsets(IReadOnlyList<TextSegment> segments, ITokenizer tokenizer, bool closeWithEos, int? maxTokens = null)
     {
+        // n tokens cover at most n × LongestTokenChars characters; the margin keeps the cut off the kept tokens' last
+        // word (see TextChunks.LongestRun), so they are exactly those of the whole text.
+        long budget = maxTokens is int max ? (max + 2L) * Math.Max(1, tokenizer.LongestTokenChars) + Tokenization.TextChunks.LongestRun : long.MaxValue;
+        bool cut = false;
         var tokens = new List<int>();
         var isTarget = new List<bool>();
         var targetOffset = new List<int>();
@@ -53,7 +62,7 @@ public static class ExampleEncoder
             isTarget.Add(false);
             targetOffset.Add(-1);
         }
-        for (int i = 0; i < segments.Count;)
+        for (int i = 0; i < segments.Count && !cut;)
         {
             if (segments[i].SpecialTokenId is int special)
             {
@@ -72,6 +81,12 @@ public static class ExampleEncoder
                 if (segments[i].IsTarget)
                     responseLength += segments[i].Text.Length;
             }
+            if (text.Length > budget)
+            {
+                text.Length = (int)budget;
+                cut = true;
+            }
+            budget -= text.Length;
             foreach (TokenSpan span in tokenizer.EncodeWithOffsets(text.ToString()))
             {
                 tokens.Add(span.Id);
@@ -82,7 +97,7 @@ public static class ExampleEncoder
         }
         // The model learns to stop: eos after the last response counts as a target (unless the template closed it).
         bool closedByTemplate = segments.Count > 0 && segments[^1].SpecialTokenId is int last && tokenizer.StopIds.Contains(last);
-        if (closeWithEos && !closedByTemplate)
+        if (closeWithEos && !closedByTemplate && !cut)
         {
             tokens.Add(tokenizer.EosId);
             bool closesResponse = segments.Count > 0 && segments[^1].IsTarget;

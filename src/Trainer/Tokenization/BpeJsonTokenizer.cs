@@ -22,10 +22,18 @@ public sealed class BpeJsonTokenizer : ITokenizer
     private readonly int[]? _byteTokenIds;              // <0x00>..<0xFF> for byte fallback
     private readonly Dictionary<int, string> _idToToken;
     private readonly HashSet<int> _specialIds;
+    private readonly bool _splitsAtWords;
 
+    /// <param name="splitsAtWords">
+    /// No token spans a word separator that follows another character (see <see cref="TextChunks"/>), so long text can be
+    /// encoded in pieces with the same result.
+    /// </param>
     internal BpeJsonTokenizer(BpeTokenizer bpe, bool sentencePiece, int? unknownId, int[]? byteTokenIds,
-        Dictionary<int, string> idToToken, HashSet<int> specialIds, SpecialTokenIds special, IChatTemplate? chatTemplate)
+        Dictionary<int, string> idToToken, HashSet<int> specialIds, SpecialTokenIds special, IChatTemplate? chatTemplate, bool splitsAtWords,
+        int longestTokenChars)
     {
+        _splitsAtWords = splitsAtWords;
+        LongestTokenChars = longestTokenChars;
         _bpe = bpe;
         _sentencePiece = sentencePiece;
         _unknownId = unknownId;
@@ -47,32 +55,60 @@ public sealed class BpeJsonTokenizer : ITokenizer
     public IReadOnlyList<int> StopIds { get; }
     public IChatTemplate ChatTemplate { get; }
     public bool IsSentencePieceStyle => _sentencePiece;
+    public int LongestTokenChars { get; }
 
     public IReadOnlyList<TokenSpan> EncodeWithOffsets(string text)
     {
         if (text.Length == 0)
             return [];
+        var spans = new List<TokenSpan>();
         if (!_sentencePiece)
-            return _bpe.EncodeToTokens(text, out _).Select(t => new TokenSpan(t.Id, t.Offset.Start.Value, t.Offset.End.Value - t.Offset.Start.Value)).ToList();
+        {
+            foreach ((int at, int length) in Pieces(text, ' '))
+            {
+                foreach (EncodedToken token in _bpe.EncodeToTokens(text.AsSpan(at, length), out _))
+                    spans.Add(new TokenSpan(token.Id, at + token.Offset.Start.Value, token.Offset.End.Value - token.Offset.Start.Value));
+            }
+            return spans;
+        }
 
+        string normalized = Metaspace + text.Replace(' ', Metaspace);
+        foreach ((int at, int length) in Pieces(normalized, Metaspace))
+        {
+            foreach (EncodedToken token in _bpe.EncodeToTokens(normalized.AsSpan(at, length), out _, considerPreTokenization: false, considerNormalization: false))
+                AddSentencePiece(spans, normalized, at + token.Offset.Start.Value, at + token.Offset.End.Value, token.Id);
+        }
+        return spans;
+    }
+
+    /// <summary>Encoding the whole text in one call, as the library does it (tests compare <see cref="EncodeWithOffsets"/> with it).</summary>
+    internal IReadOnlyList<int> EncodeInOneCall(string text)
+    {
+        if (!_sentencePiece)
+            return _bpe.EncodeToTokens(text, out _).Select(t => t.Id).ToList();
         string normalized = Metaspace + text.Replace(' ', Metaspace);
         var spans = new List<TokenSpan>();
         foreach (EncodedToken token in _bpe.EncodeToTokens(normalized, out _, considerPreTokenization: false, considerNormalization: false))
+            AddSentencePiece(spans, normalized, token.Offset.Start.Value, token.Offset.End.Value, token.Id);
+        return spans.Select(s => s.Id).ToList();
+    }
+
+    private IEnumerable<(int Start, int Length)> Pieces(string text, char separator) =>
+        _splitsAtWords ? TextChunks.Split(text, separator) : [(0, text.Length)];
+
+    private void AddSentencePiece(List<TokenSpan> spans, string normalized, int start, int end, int id)
+    {
+        // Offsets in the normalized text are one past the original's (the prepended ▁).
+        int originalStart = Math.Max(0, start - 1), originalLength = Math.Max(0, end - 1) - originalStart;
+        if (id == _unknownId && _byteTokenIds is not null)
         {
-            int start = token.Offset.Start.Value, end = token.Offset.End.Value;
-            // Offsets in the normalized text are one past the original's (the prepended ▁).
-            int originalStart = Math.Max(0, start - 1), originalLength = Math.Max(0, end - 1) - originalStart;
-            if (token.Id == _unknownId && _byteTokenIds is not null)
-            {
-                foreach (byte b in Encoding.UTF8.GetBytes(normalized[start..end]))
-                    spans.Add(new TokenSpan(_byteTokenIds[b], originalStart, originalLength));
-            }
-            else
-            {
-                spans.Add(new TokenSpan(token.Id, originalStart, originalLength));
-            }
+            foreach (byte b in Encoding.UTF8.GetBytes(normalized[start..end]))
+                spans.Add(new TokenSpan(_byteTokenIds[b], originalStart, originalLength));
         }
-        return spans;
+        else
+        {
+            spans.Add(new TokenSpan(id, originalStart, originalLength));
+        }
     }
 
     public string Decode(IEnumerable<int> ids)

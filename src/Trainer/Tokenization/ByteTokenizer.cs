@@ -16,6 +16,7 @@ public sealed class ByteTokenizer : ITokenizer
     public int? BosId => Bos;
     public int EosId => Eos;
     public int PadId => Pad;
+    public int LongestTokenChars => 2;   // a surrogate pair's bytes each cover both chars
     public IChatTemplate ChatTemplate { get; } = new RoleTagChatTemplate();
 
     public IReadOnlyList<TokenSpan> EncodeWithOffsets(string text)

@@ -14,6 +14,10 @@ public static class HuggingFaceTokenizerLoader
     // GPT-2's pre-tokenization, which byte-level tokenizers without an explicit Split use.
     private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
+    // Llama 3's Split pre-tokenizer.
+    private const string Llama3Pattern =
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
     public static ITokenizer Load(string directory, int? configBosId = null, IReadOnlyList<int>? configEosIds = null)
     {
         string json = Path.Combine(directory, "tokenizer.json");
@@ -82,10 +86,11 @@ public static class HuggingFaceTokenizerLoader
                 throw new TokenizerFormatException(path, "neither a byte-level nor a SentencePiece-style BPE layout (no ByteLevel, Prepend or Metaspace step)");
 
             var options = new BpeOptions(vocab) { Merges = merges, FuseUnknownTokens = false };
+            string? pattern = byteLevel ? SplitPattern(root) ?? Gpt2Pattern : null;
             if (byteLevel)
             {
                 options.ByteLevel = true;
-                options.PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern(root) ?? Gpt2Pattern, RegexOptions.Compiled), null);
+                options.PreTokenizer = new RegexPreTokenizer(new Regex(pattern!, RegexOptions.Compiled), null);
             }
             else if (unknown is not null)
             {
@@ -116,7 +121,8 @@ public static class HuggingFaceTokenizerLoader
             SpecialTokenIds special = ResolveSpecials(path, tokenConfig, tokenToId, root, configBosId, configEosIds);
             IChatTemplate template = ChatTemplateFor(tokenToId, sentencePiece, special);
             return new BpeJsonTokenizer(bpe, sentencePiece, unknown is not null && vocab.TryGetValue(unknown, out int unk) ? unk : null,
-                byteTokens, idToToken, specialIds, special, template);
+                byteTokens, idToToken, specialIds, special, template, SplitsAtWords(vocab.Keys, sentencePiece, pattern),
+                vocab.Keys.Select(k => k.Length).DefaultIfEmpty(1).Max());
         }
     }
 
@@ -146,6 +152,27 @@ public static class HuggingFaceTokenizerLoader
         if (sentencePiece && tokenToId.TryGetValue("<s>", out int bos))
             return new Llama2ChatTemplate(bos, special.Eos);
         return new RoleTagChatTemplate();
+    }
+
+    /// <summary>
+    /// Whether no token can span a word separator that follows another character, so text may be encoded word group by
+    /// word group (<see cref="TextChunks"/>). SentencePiece style: no vocabulary entry has ▁ after a character that is
+    /// not ▁ or a space (Llama 2's has none). Byte-level: the pre-tokenizer is GPT-2's or Llama 3's, whose pieces hold a
+    /// space only at their start or among other whitespace; merges never cross pieces.
+    /// </summary>
+    private static bool SplitsAtWords(IEnumerable<string> vocabulary, bool sentencePiece, string? pattern)
+    {
+        if (!sentencePiece)
+            return pattern is Gpt2Pattern or Llama3Pattern;
+        foreach (string token in vocabulary)
+        {
+            for (int i = 1; i < token.Length; i++)
+            {
+                if (token[i] == '\u2581' && token[i - 1] != '\u2581' && !char.IsWhiteSpace(token[i - 1]))
+                    return false;
+            }
+        }
+        return true;
     }
 
     private static string? SplitPattern(JsonElement root)

@@ -20,6 +20,12 @@ public interface ITokenizer
     /// <summary>Ids that end a generated answer (eos, and e.g. Llama 3's end-of-turn).</summary>
     IReadOnlyList<int> StopIds => [EosId];
 
+    /// <summary>
+    /// The most characters of input one token covers (an upper bound): n tokens never cover more than n times this, so
+    /// an example can be cut to what its first max_seq_len tokens need before the rest is tokenized.
+    /// </summary>
+    int LongestTokenChars { get; }
+
     /// <summary>How chat messages become tokens for this model family.</summary>
     IChatTemplate ChatTemplate { get; }
 

@@ -7,6 +7,7 @@ public sealed class IdOnlyTokenizer(int vocabSize) : ITokenizer
     public int? BosId => null;
     public int EosId => 0;
     public int PadId => 0;
+    public int LongestTokenChars => 1;
     public IChatTemplate ChatTemplate { get; } = new RoleTagChatTemplate();
 
     public IReadOnlyList<TokenSpan> EncodeWithOffsets(string text) =>

@@ -19,6 +19,7 @@ public sealed class SentencePieceModelTokenizer : ITokenizer
             throw new TokenizerFormatException(path, $"not a readable SentencePiece model ({e.Message})");
         }
         VocabSize = _tokenizer.Vocabulary.Count;
+        LongestTokenChars = _tokenizer.Vocabulary.Keys.Select(k => k.Length).DefaultIfEmpty(1).Max();
         BosId = special?.Bos ?? _tokenizer.BeginningOfSentenceId;
         EosId = special?.Eos ?? _tokenizer.EndOfSentenceId;
         PadId = special?.Pad ?? EosId;
@@ -30,6 +31,7 @@ public sealed class SentencePieceModelTokenizer : ITokenizer
     public int? BosId { get; }
     public int EosId { get; }
     public int PadId { get; }
+    public int LongestTokenChars { get; }
     public IReadOnlyList<int> StopIds { get; }
     public IChatTemplate ChatTemplate { get; }
 
