@@ -31,7 +31,20 @@ public static class TrainSpecValidator
         if (model.Path is null && model.Builtin is not null)
             Check(BuiltinModels.Contains(model.Builtin), "model.builtin", OneOf(BuiltinModels, model.Builtin));
         if (model.Path is not null)
-            Check(Directory.Exists(model.Path), "model.path", $"folder not found: {model.Path}");
+        {
+            string? problem = null;
+            try
+            {
+                string folder = HubCache.Resolve(model.Path);
+                if (!Directory.Exists(folder))
+                    problem = $"folder not found: {model.Path}";
+            }
+            catch (DirectoryNotFoundException e)
+            {
+                problem = e.Message["model.path: ".Length..];
+            }
+            Check(problem is null, "model.path", problem ?? "");
+        }
         Check(Dtypes.Contains(model.Dtype), "model.dtype", OneOf(Dtypes, model.Dtype));
 
         // LoRA
@@ -125,6 +138,8 @@ public static class TrainSpecValidator
         Check(spec.Checkpoint.Keep >= 1, "checkpoint.keep", $"must be at least 1 (got {spec.Checkpoint.Keep})");
         Check(IsDevice(spec.Device), "device", $"must be cpu, cuda, cuda:N or auto (got '{spec.Device}')");
         Check(!string.IsNullOrWhiteSpace(spec.OutputDir), "output_dir", "must be a folder path");
+        if (!string.IsNullOrWhiteSpace(spec.OutputDir))
+            Check(!File.Exists(spec.OutputDir), "output_dir", $"{spec.OutputDir} is an existing file, not a folder");
         return errors;
     }
 

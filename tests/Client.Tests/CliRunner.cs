@@ -9,7 +9,7 @@ internal static class CliRunner
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int code = await FlatloraCli.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        int code = await FlatloraCli.RunAsync(args, new InvocationConfiguration { Output = output, Error = error });
         return (code, output.ToString(), error.ToString());
     }
 }

@@ -19,7 +19,7 @@ internal sealed class DemoCommand : FlatloraCommand
     private static readonly Option<int> SeedsOption = new("--seeds") { Description = "Seeds per method", DefaultValueFactory = _ => 3 };
     private static readonly Option<int> StepsOption = new("--steps") { Description = "Optimizer steps per run", DefaultValueFactory = _ => 300 };
     private static readonly Option<int> ShardsOption = new("--shards") { Description = "CPU shards of the in-process silo (without --gateway/--redis)", DefaultValueFactory = _ => 2 };
-    private static readonly Option<string> OutputOption = new("--output", "-o") { Description = "Where runs write adapters and checkpoints", DefaultValueFactory = _ => "runs/demo" };
+    private static readonly Option<string> OutputOption = new Option<string>("--output", "-o") { Description = "Where runs write adapters and checkpoints", DefaultValueFactory = _ => "runs/demo" }.OutputFolder();
     private static readonly Option<string> FormatOption = new("--format") { Description = "Results format: table, json or csv", DefaultValueFactory = _ => "table" };
 
     public DemoCommand() : base("demo", "LoRA vs Flat-LoRA on the built-in tiny task, over several seeds, in an in-process cluster")

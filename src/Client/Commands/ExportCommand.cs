@@ -16,7 +16,7 @@ namespace FlatLora.Client.Commands;
 internal sealed class ExportCommand : ClusterCommandBase
 {
     private static readonly Argument<string> IdArgument = new("id") { Description = "Experiment id" };
-    private static readonly Option<string> OutOption = new("--out", "-o") { Description = "Output folder", Required = true };
+    private static readonly Option<string> OutOption = new Option<string>("--out", "-o") { Description = "Output folder", Required = true }.OutputFolder();
     private static readonly Option<bool> MergedOption = new("--merged") { Description = "Write base + adapter merged (transformers layout)" };
     private static readonly Option<long?> SeedOption = new("--seed") { Description = "Only this seed (default: every completed seed)" };
 
@@ -68,6 +68,6 @@ internal sealed class ExportCommand : ClusterCommandBase
     {
         BaseModel baseModel = BaseModelCatalog.Resolve(spec.Model, SilentObserver.Instance);
         using var model = ModelLoader.Load(baseModel, adapter, DeviceSelector.Dtype(spec.Model.Dtype), TorchSharp.torch.CPU);
-        MergedExport.Write(model, target, spec.Model.Path);
+        MergedExport.Write(model, target, spec.Model.Path is null ? null : HubCache.Resolve(spec.Model.Path));
     }
 }

@@ -1,17 +1,11 @@
 using System.CommandLine;
-using FlatLora.Abstractions;
-using FlatLora.Client.Cluster;
-using FlatLora.Spec;
-using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Hardware;
-using FlatLora.Trainer.IO;
-using FlatLora.Trainer.Training;
 
 namespace FlatLora.Client.Commands;
 
 /// <summary>
-/// Base of every command: runs <see cref="ExecuteAsync"/> and turns the exceptions users can cause into one clear
-/// line on stderr and an exit code (<see cref="ExitCodes"/>). Results go to stdout, messages and progress to stderr.
+/// Base of every command: runs <see cref="ExecuteAsync"/> and turns any exception into one line on stderr and an exit
+/// code (<see cref="ErrorReport"/>). Results go to stdout, messages and progress to stderr.
 /// </summary>
 internal abstract class FlatloraCommand : Command
 {
@@ -31,27 +25,13 @@ internal abstract class FlatloraCommand : Command
             LibTorchLocator.Preload(parseResult.GetValue(GlobalOptions.LibTorch));
             return await ExecuteAsync(parseResult, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SpecException or SpecRejectedException or DataFormatException or SafeTensorsFormatException
-                                       or FileNotFoundException or DirectoryNotFoundException or ArgumentException
-                                       or NotSupportedException or InvalidDataException or KeyNotFoundException or DllNotFoundException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.InvalidInput;
-        }
-        catch (ClusterUnavailableException e)
-        {
-            await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.Unavailable;
-        }
-        catch (OperationCanceledException)
-        {
-            await error.WriteLineAsync("cancelled.").ConfigureAwait(false);
-            return ExitCodes.Cancelled;
-        }
-        catch (Exception e) when (e is NonFiniteLossException or InvalidOperationException or IOException)
-        {
-            await error.WriteLineAsync($"failed: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.Failure;
+            (int code, string line) = ErrorReport.Describe(e);
+            await error.WriteLineAsync(line).ConfigureAwait(false);
+            if (parseResult.GetValue(GlobalOptions.Verbose))
+                await error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            return code;
         }
     }
 }

@@ -50,7 +50,7 @@ internal sealed class GenerateCommand : FlatloraCommand
         IReadOnlyList<GenerationResult> results = await Task.Run(() =>
         {
             using var model = ModelLoader.Load(baseModel, parseResult.GetValue(AdapterOption),
-                DeviceSelector.Dtype(parseResult.GetValue(DtypeOption)!), DeviceSelector.Resolve(parseResult.GetValue(DeviceOption)!));
+                DeviceSelector.Dtype(parseResult.GetValue(DtypeOption)!), DeviceSelector.Resolve(parseResult.GetValue(DeviceOption)!), cancellationToken);
             var generator = new TextGenerator(model, baseModel.Tokenizer);
             return parseResult.GetValue(ChatOption)
                 ? generator.GenerateChat(prompts.Select(p => (IReadOnlyList<ChatMessage>)[new ChatMessage("user", p)]).ToList(), options)

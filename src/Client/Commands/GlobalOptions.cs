@@ -17,7 +17,9 @@ internal static class GlobalOptions
     public static readonly Option<string?> LibTorch = new("--libtorch")
     { Description = "Folder of the libtorch to run on, e.g. PyTorch's torch/lib for CUDA ($FLATLORA_LIBTORCH)", Recursive = true };
 
-    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots, ConnectTimeout, LibTorch];
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "On an error, print the full exception (stack trace) after the one-line message", Recursive = true };
+
+    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots, ConnectTimeout, LibTorch, Verbose];
 
     public static ConnectionOptions Connection(ParseResult parseResult)
     {

@@ -27,7 +27,7 @@ internal sealed class RobustnessCommand : FlatloraCommand
     private static readonly Option<string> DataOption = new("--data", "-d")
     { Description = "JSONL file (the training formats; responses, when present, are references) or 'tiny-shift'", Required = true };
     private static readonly Option<string> PerturbOption = new("--perturb") { Description = "Perturbations, name[:light|heavy], comma-separated", DefaultValueFactory = _ => DefaultPerturbations };
-    private static readonly Option<string> OutOption = new("--out", "-o") { Description = "report.json, or report.html (which also writes the JSON beside it)", Required = true };
+    private static readonly Option<string> OutOption = new Option<string>("--out", "-o") { Description = "report.json, or report.html (which also writes the JSON beside it)", Required = true }.OutputFile();
     private static readonly Option<int> MaxExamplesOption = new("--max-examples") { DefaultValueFactory = _ => 32 };
     private static readonly Option<int> MaxNewTokensOption = new("--max-new-tokens") { DefaultValueFactory = _ => 48 };
     private static readonly Option<long> SeedOption = new("--seed") { Description = "Seeds the perturbations", DefaultValueFactory = _ => 1 };

@@ -18,7 +18,7 @@ internal sealed class TrainCommand : FlatloraCommand
     private static readonly Option<double?> RhoOption = new("--rho") { Description = "Flat-LoRA noise scale ρ" };
     private static readonly Option<int?> StepsOption = new("--steps") { Description = "Optimizer steps (training.max_steps)" };
     private static readonly Option<long?> SeedOption = new("--seed") { Description = "Run seed" };
-    private static readonly Option<string?> OutputOption = new("--output", "-o") { Description = "Output folder (output_dir)" };
+    private static readonly Option<string?> OutputOption = new Option<string?>("--output", "-o") { Description = "Output folder (output_dir)" }.OutputFolder();
     private static readonly Option<string?> ResumeOption = new("--resume")
     {
         Description = "Resume from the newest checkpoint in output_dir, or from the checkpoint folder given",
@@ -52,7 +52,7 @@ internal sealed class TrainCommand : FlatloraCommand
 
         TrainResult result = await TrainingProgress.RunAsync(console, spec.Training.LogEvery, observer =>
         {
-            using var run = FineTuneRun.Create(valid, new RunOptions { Observer = observer });
+            using var run = FineTuneRun.Create(valid, new RunOptions { Observer = observer, Cancellation = cancellationToken });
             if (resume)
             {
                 string checkpoint = resumeFrom ?? run.LatestCheckpoint()

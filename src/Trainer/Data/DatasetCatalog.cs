@@ -7,13 +7,13 @@ namespace FlatLora.Trainer.Data;
 /// <summary>Resolves a <see cref="DataSpec"/> to encoded training and evaluation examples.</summary>
 public static class DatasetCatalog
 {
-    public static TrainingData Load(DataSpec spec, ITokenizer tokenizer, long seed)
+    public static TrainingData Load(DataSpec spec, ITokenizer tokenizer, long seed, CancellationToken cancellationToken = default)
     {
         if (spec.Train is not null)
         {
-            var train = JsonlExampleReader.Read(spec.Train, spec.Format, spec.Template, tokenizer.ChatTemplate);
-            var eval = spec.Eval is null ? null : JsonlExampleReader.Read(spec.Eval, spec.Format, spec.Template, tokenizer.ChatTemplate);
-            return TrainingData.Encode(train, eval, spec.EvalFraction, tokenizer, spec.MaxSeqLen, seed);
+            var train = JsonlExampleReader.Read(spec.Train, spec.Format, spec.Template, tokenizer.ChatTemplate, cancellationToken);
+            var eval = spec.Eval is null ? null : JsonlExampleReader.Read(spec.Eval, spec.Format, spec.Template, tokenizer.ChatTemplate, cancellationToken);
+            return TrainingData.Encode(train, eval, spec.EvalFraction, tokenizer, spec.MaxSeqLen, seed, cancellationToken);
         }
         return spec.Builtin switch
         {

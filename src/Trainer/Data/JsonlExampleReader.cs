@@ -12,7 +12,8 @@ namespace FlatLora.Trainer.Data;
 /// </summary>
 public static class JsonlExampleReader
 {
-    public static IReadOnlyList<TrainingExample> Read(string path, string format = "auto", string template = "alpaca", IChatTemplate? chatTemplate = null)
+    public static IReadOnlyList<TrainingExample> Read(string path, string format = "auto", string template = "alpaca", IChatTemplate? chatTemplate = null,
+        CancellationToken cancellationToken = default)
     {
         chatTemplate ??= new RoleTagChatTemplate();
         if (!File.Exists(path))
@@ -23,6 +24,7 @@ public static class JsonlExampleReader
         foreach ((int lineNumber, string line, bool unterminated) in Utf8LineReader.Read(path))
         {
             lastLine = lineNumber;
+            cancellationToken.ThrowIfCancellationRequested();
             if (string.IsNullOrWhiteSpace(line))
                 continue;
             JsonDocument document;

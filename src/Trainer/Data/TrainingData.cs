@@ -10,7 +10,7 @@ public sealed record TrainingData(IReadOnlyList<EncodedExample> Train, IReadOnly
     /// <summary>Encodes examples; without an eval set, a seeded share of the training examples is held out.</summary>
     public static TrainingData Encode(
         IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample>? eval, double evalFraction,
-        ITokenizer tokenizer, int maxSeqLen, long seed)
+        ITokenizer tokenizer, int maxSeqLen, long seed, CancellationToken cancellationToken = default)
     {
         if (eval is null && evalFraction > 0 && train.Count >= 2)
         {
@@ -19,8 +19,16 @@ public sealed record TrainingData(IReadOnlyList<EncodedExample> Train, IReadOnly
             eval = order.Take(held).Order().Select(i => train[i]).ToList();
             train = order.Skip(held).Order().Select(i => train[i]).ToList();
         }
-        var encodedTrain = train.Select(e => ExampleEncoder.Encode(e, tokenizer, maxSeqLen)).ToList();
-        var encodedEval = (eval ?? []).Select(e => ExampleEncoder.Encode(e, tokenizer, maxSeqLen)).ToList();
+        if (train.Count > 0 && train.All(e => e.Response.Trim().Length == 0))
+            throw new DataFormatException(SourceFile(train[0].Source), SourceLine(train[0].Source),
+                $"every one of the {train.Count} training examples has an empty response: there is nothing to learn (is the response field, or data.columns, right?)");
+        EncodedExample Encode(TrainingExample example)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return ExampleEncoder.Encode(example, tokenizer, maxSeqLen);
+        }
+        var encodedTrain = train.Select(Encode).ToList();
+        var encodedEval = (eval ?? []).Select(Encode).ToList();
         EncodedExample? empty = encodedTrain.FirstOrDefault(e => e.TargetCount == 0);
         if (empty is not null)
             throw new DataFormatException(SourceFile(empty.Source), SourceLine(empty.Source),

@@ -39,6 +39,14 @@ public sealed class TextGenerator(LlamaForCausalLM model, ITokenizer tokenizer)
         int batch = promptIds.Count;
         int promptLength = promptIds.Max(p => p.Length);
         int total = promptLength + options.MaxNewTokens;
+        int context = model.Config.MaxPositionEmbeddings;
+        if (total > context)
+        {
+            int longest = promptIds.ToList().FindIndex(p => p.Length == promptLength);
+            throw new ArgumentException(promptLength >= context
+                ? $"--prompt {longest + 1}: {promptLength} tokens, longer than the model's context of {context} (max_position_embeddings); shorten it"
+                : $"--max-new-tokens: prompt {longest + 1} has {promptLength} tokens, so at most {context - promptLength} new tokens fit the model's context of {context} (max_position_embeddings)");
+        }
         var tokens = new long[batch, total];
         var valid = new bool[batch, total];
         for (int b = 0; b < batch; b++)

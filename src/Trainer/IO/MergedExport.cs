@@ -21,7 +21,7 @@ public static class MergedExport
 
     /// <param name="baseFolder">The base model's folder: its config.json and tokenizer files are carried over (null: none).</param>
     public static IReadOnlyList<string> Write(LlamaForCausalLM model, string directory, string? baseFolder = null,
-        long maxShardBytes = DefaultShardBytes)
+        long maxShardBytes = DefaultShardBytes, CancellationToken cancellationToken = default)
     {
         if (maxShardBytes <= 0)
             throw new ArgumentOutOfRangeException(nameof(maxShardBytes), maxShardBytes, "the shard size must be positive");
@@ -30,8 +30,8 @@ public static class MergedExport
         var sources = model.state_dict()
             .Where(p => !LoraInjector.IsLoraName(p.Key))
             .Select(p => layers.TryGetValue(p.Key, out LoraLinear? layer)
-                ? new TensorSource(p.Key, p.Value.dtype, p.Value.shape, layer.MergedWeight)
-                : new TensorSource(p.Key, p.Value.dtype, p.Value.shape, () => p.Value.detach()))
+                ? new TensorSource(p.Key, p.Value.dtype, p.Value.shape, () => { cancellationToken.ThrowIfCancellationRequested(); return layer.MergedWeight(); })
+                : new TensorSource(p.Key, p.Value.dtype, p.Value.shape, () => { cancellationToken.ThrowIfCancellationRequested(); return p.Value.detach(); }))
             .ToList();
 
         var shards = new List<List<TensorSource>> { new() };

@@ -11,7 +11,7 @@ public static class BaseModelCatalog
     public static BaseModel Resolve(ModelSpec spec, ITrainingObserver observer)
     {
         if (spec.Path is not null)
-            return HuggingFaceModelFolder.Load(spec.Path);
+            return HuggingFaceModelFolder.Load(HubCache.Resolve(spec.Path));
         return spec.Builtin switch
         {
             "tiny" => new BaseModel(TinyBaseModel.Name, TinyShiftTask.ModelConfig, new ByteTokenizer(), [TinyBaseModel.EnsurePretrained(observer)]),
@@ -19,9 +19,9 @@ public static class BaseModelCatalog
         };
     }
 
-    /// <summary>A model named on the command line: a folder path, or "tiny" for the built-in one.</summary>
+    /// <summary>A model named on the command line: a folder path, a Hugging Face hub id in the local cache, or "tiny" for the built-in one.</summary>
     public static BaseModel Resolve(string nameOrPath, ITrainingObserver observer) =>
         nameOrPath is "tiny" or TinyBaseModel.Name && !Directory.Exists(nameOrPath)
             ? Resolve(new ModelSpec { Builtin = "tiny" }, observer)
-            : Resolve(new ModelSpec { Path = nameOrPath, Builtin = null }, observer);
+            : HuggingFaceModelFolder.Load(HubCache.Resolve(nameOrPath, "--model"));
 }

@@ -8,7 +8,7 @@ namespace FlatLora.Trainer.Models;
 /// <summary>Builds a base model, optionally with a PEFT LoRA adapter on top, ready for inference or export.</summary>
 public static class ModelLoader
 {
-    public static LlamaForCausalLM Load(BaseModel baseModel, string? adapterDirectory, ScalarType dtype, Device device)
+    public static LlamaForCausalLM Load(BaseModel baseModel, string? adapterDirectory, ScalarType dtype, Device device, CancellationToken cancellationToken = default)
     {
         LlamaForCausalLM model;
         if (adapterDirectory is null)
@@ -25,7 +25,7 @@ public static class ModelLoader
         if (baseModel.RandomInitSeed is long seed)
             model.InitializeWeights(seed);
         else
-            WeightLoader.LoadBaseWeights(model, baseModel.WeightFiles);
+            WeightLoader.LoadBaseWeights(model, baseModel.WeightFiles, cancellationToken);
         if (adapterDirectory is not null)
             PeftAdapter.Load(adapterDirectory, model);
         model.eval();

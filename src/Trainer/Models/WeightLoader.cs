@@ -19,7 +19,7 @@ public static class WeightLoader
         $"hidden_size={c.HiddenSize}, intermediate_size={c.IntermediateSize}, num_attention_heads={c.NumAttentionHeads}, " +
         $"num_key_value_heads={c.KeyValueHeads}, vocab_size={c.VocabSize}";
 
-    public static void LoadBaseWeights(LlamaForCausalLM model, IReadOnlyList<string> files)
+    public static void LoadBaseWeights(LlamaForCausalLM model, IReadOnlyList<string> files, CancellationToken cancellationToken = default)
     {
         var opened = files.Select(SafeTensorsFile.Open).ToList();
         try
@@ -51,6 +51,7 @@ public static class WeightLoader
             }
             foreach ((string name, Parameter parameter) in parameters)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 SafeTensorsFile file = owner[name];
                 long[] stored = file.Info(name).Shape;
                 if (!stored.SequenceEqual(parameter.shape))
@@ -58,6 +59,11 @@ public static class WeightLoader
                         $"stored shape [{string.Join(", ", stored)}] disagrees with the [{string.Join(", ", parameter.shape)}] that config.json implies " +
                         $"({Describe(model.Config)}); is config.json for these weights?", name);
                 file.ReadInto(name, parameter);
+                // A model whose weights are NaN still "generates" (one token over and over): refuse it here instead.
+                using var finite = parameter.isfinite();
+                using var allFinite = finite.all();
+                if (!allFinite.item<bool>())
+                    throw new SafeTensorsFormatException(file.FilePath, "holds NaN or infinite values (a corrupt or diverged checkpoint)", name);
             }
         }
         finally

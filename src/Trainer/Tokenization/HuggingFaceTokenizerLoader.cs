@@ -57,7 +57,12 @@ public static class HuggingFaceTokenizerLoader
                 throw new TokenizerFormatException(path, $"model type '{type}' is not supported (BPE only)");
             if (!modelElement.TryGetProperty("vocab", out JsonElement vocabElement) || vocabElement.ValueKind != JsonValueKind.Object)
                 throw new TokenizerFormatException(path, "model.vocab is missing");
-            var vocab = vocabElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
+            var vocab = vocabElement.EnumerateObject().ToDictionary(p => p.Name,
+                p => p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out int id) && id >= 0
+                    ? id
+                    : throw new TokenizerFormatException(path, $"model.vocab['{p.Name}'] is not a token id ({p.Value.GetRawText()})"), StringComparer.Ordinal);
+            if (vocab.Count == 0)
+                throw new TokenizerFormatException(path, "model.vocab is empty");
             var merges = modelElement.TryGetProperty("merges", out JsonElement m) && m.ValueKind == JsonValueKind.Array
                 ? m.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : $"{e[0].GetString()} {e[1].GetString()}").ToList()
                 : [];

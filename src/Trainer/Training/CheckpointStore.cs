@@ -28,10 +28,19 @@ public sealed class CheckpointStore
         string temporary = $"{final}.tmp-{Environment.ProcessId}";
         if (Directory.Exists(temporary))
             Directory.Delete(temporary, recursive: true);
-        Directory.CreateDirectory(temporary);
-        writeContents(temporary);
-        if (!File.Exists(Path.Combine(temporary, StateFile)))
-            throw new InvalidOperationException($"checkpoint writer left no {StateFile} in {temporary}");
+        try
+        {
+            Directory.CreateDirectory(temporary);
+            writeContents(temporary);
+            if (!File.Exists(Path.Combine(temporary, StateFile)))
+                throw new InvalidOperationException($"checkpoint writer left no {StateFile} in {temporary}");
+        }
+        catch
+        {
+            // A full disk or a failed write: leave no half-written folder behind; the previous checkpoints stay as they are.
+            TryDelete(temporary);
+            throw;
+        }
         if (Directory.Exists(final))
             Directory.Delete(final, recursive: true);
         Directory.Move(temporary, final);
@@ -49,6 +58,19 @@ public sealed class CheckpointStore
             .Where(d => File.Exists(Path.Combine(d, StateFile)))
             .Order(StringComparer.Ordinal)
             .ToList();
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+                Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: All() never lists a .tmp folder, and the next save replaces it.
+        }
     }
 
     public string? Latest() => All() is { Count: > 0 } all ? all[^1] : null;

@@ -10,7 +10,8 @@ namespace FlatLora.Trainer.Training;
 /// </summary>
 public static class Evaluator
 {
-    public static EvalReport Evaluate(LlamaForCausalLM model, IReadOnlyList<EncodedExample> examples, int padId, int microBatch, long step)
+    public static EvalReport Evaluate(LlamaForCausalLM model, IReadOnlyList<EncodedExample> examples, int padId, int microBatch, long step,
+        CancellationToken cancellationToken = default)
     {
         if (examples.Count == 0)
             return new EvalReport(step, double.NaN, double.NaN, double.NaN, 0);
@@ -24,6 +25,7 @@ public static class Evaluator
             int exact = 0;
             for (int start = 0; start < examples.Count; start += microBatch)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var batch = examples.Skip(start).Take(microBatch).ToList();
                 (Tensor ids, Tensor targets) = BatchCollator.Collate(batch, padId, model.Device);

@@ -54,7 +54,7 @@ public sealed class FineTuneRun : IDisposable
     {
         ITrainingObserver observer = options?.Observer ?? SilentObserver.Instance;
         BaseModel baseModel = BaseModelCatalog.Resolve(spec.Spec.Model, observer);
-        TrainingData data = DatasetCatalog.Load(spec.Spec.Data, baseModel.Tokenizer, spec.Spec.Seed);
+        TrainingData data = DatasetCatalog.Load(spec.Spec.Data, baseModel.Tokenizer, spec.Spec.Seed, options?.Cancellation ?? default);
         if (data.TruncatedCount > 0)
             observer.OnInfo($"{data.TruncatedCount} example(s) were cut to data.max_seq_len={spec.Spec.Data.MaxSeqLen} tokens.");
         return new FineTuneRun(spec, baseModel, data, options);
@@ -80,7 +80,7 @@ public sealed class FineTuneRun : IDisposable
         var watch = Stopwatch.StartNew();
         // In a data-parallel run every rank has the same weights: rank 0 alone evaluates and writes files.
         using MetricsLog? log = IsLeader ? new MetricsLog(Path.Combine(_spec.OutputDir, "metrics.jsonl")) : null;
-        EvalReport? lastEval = Step == 0 ? RunEval(log) : null;
+        EvalReport? lastEval = Step == 0 ? RunEval(log, cancellationToken) : null;
         while (Step < Plan.TotalSteps)
         {
             StepReport report;
@@ -100,11 +100,11 @@ public sealed class FineTuneRun : IDisposable
             if (report.Figures.IsLast)
                 break;
             if (_spec.Training.EvalEvery > 0 && Step % _spec.Training.EvalEvery == 0)
-                lastEval = RunEval(log);
+                lastEval = RunEval(log, cancellationToken);
             if (_spec.Checkpoint.Interval > 0 && Step % _spec.Checkpoint.Interval == 0)
                 SaveCheckpoint();
         }
-        lastEval = RunEval(log) ?? lastEval;
+        lastEval = RunEval(log, cancellationToken) ?? lastEval;
         SaveCheckpoint();
         string adapterDir = Path.Combine(_spec.OutputDir, "adapter");
         if (IsLeader)
@@ -205,9 +205,9 @@ public sealed class FineTuneRun : IDisposable
         return LoraParameters.Select(p => p.grad!).ToList();
     }
 
-    public EvalReport Evaluate()
+    public EvalReport Evaluate(CancellationToken cancellationToken = default)
     {
-        EvalReport report = Evaluator.Evaluate(Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, Step);
+        EvalReport report = Evaluator.Evaluate(Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, Step, cancellationToken);
         if (_spec.Robustness.EvalExamples == 0)
             return report;
         return report with
@@ -216,11 +216,11 @@ public sealed class FineTuneRun : IDisposable
         };
     }
 
-    private EvalReport? RunEval(MetricsLog? metrics)
+    private EvalReport? RunEval(MetricsLog? metrics, CancellationToken cancellationToken)
     {
         if (Data.Eval.Count == 0 || metrics is null)
             return null;
-        EvalReport report = Evaluate();
+        EvalReport report = Evaluate(cancellationToken);
         metrics.WriteEval(report);
         _options.Observer.OnEval(report);
         return report;

@@ -56,19 +56,37 @@ internal static class RunCheckpoint
         string statePath = Path.Combine(folder, CheckpointStore.StateFile);
         if (!File.Exists(statePath))
             throw new FileNotFoundException($"not a checkpoint (no {CheckpointStore.StateFile}): {folder}", statePath);
-        TrainerState state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), StateJson)
-            ?? throw new InvalidDataException($"{statePath}: empty");
+        TrainerState state;
+        try
+        {
+            state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), StateJson)
+                ?? throw new InvalidDataException($"{statePath}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{statePath}: not readable ({e.Message}); the checkpoint is damaged: resume from an earlier one or start a new output_dir");
+        }
         IReadOnlyList<string> differences = SpecFingerprint.Differences(state.SpecJson, SpecFingerprint.Json(spec));
         if (differences.Count > 0)
-            throw new InvalidOperationException(
+            throw new InvalidDataException(
                 $"checkpoint {folder} was written under a different spec (differs in: {string.Join(", ", differences)}); " +
                 "resume with the spec that wrote it, or start a new output_dir");
         if (state.Step > plan.TotalSteps)
             throw new InvalidOperationException($"checkpoint {folder} is at step {state.Step}, past the run's {plan.TotalSteps} steps");
         PeftAdapter.Load(folder, model);
-        using (var stream = File.OpenRead(Path.Combine(folder, OptimizerFile)))
-        using (var reader = new BinaryReader(stream))
+        string optimizerPath = Path.Combine(folder, OptimizerFile);
+        if (!File.Exists(optimizerPath))
+            throw new FileNotFoundException($"{optimizerPath}: missing; the checkpoint is incomplete", optimizerPath);
+        try
+        {
+            using var stream = File.OpenRead(optimizerPath);
+            using var reader = new BinaryReader(stream);
             optimizer.load_state_dict(reader);
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
+        {
+            throw new InvalidDataException($"{optimizerPath}: not readable ({e.Message}); the checkpoint is damaged: resume from an earlier one or start a new output_dir");
+        }
         return state;
     }
 }

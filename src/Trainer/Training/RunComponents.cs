@@ -48,7 +48,7 @@ internal sealed class RunComponents : IDisposable
             if (baseModel.RandomInitSeed is long initSeed)
                 parts.Model.InitializeWeights(initSeed);
             else
-                WeightLoader.LoadBaseWeights(parts.Model, baseModel.WeightFiles);
+                WeightLoader.LoadBaseWeights(parts.Model, baseModel.WeightFiles, options.Cancellation);
             parts.Model.train();
             if (spec.Training.GradientCheckpointing)
                 parts.Model.EnableGradientCheckpointing(parts.CheckpointFaults.Record, parts.Dropout);

@@ -11,6 +11,9 @@ public sealed record RunOptions
     /// <summary>Checkpoint root; defaults to <c>output_dir/checkpoints</c>.</summary>
     public string? CheckpointRoot { get; init; }
 
+    /// <summary>Stops the long setup phases (reading and tokenizing data, loading weights) within about a second.</summary>
+    public CancellationToken Cancellation { get; init; }
+
     /// <summary>Hash the frozen weights before and after the run and report whether they are bit-identical.</summary>
     public bool VerifyFrozenWeights { get; init; } = true;
 }

@@ -31,6 +31,37 @@ public class UsersFilesTests
     }
 
     [Fact]
+    public void A_hub_id_loads_offline_from_a_cache_of_symlinks()
+    {
+        using var dir = new TempDirectory();
+        string real = HuggingFaceFixture.Write(dir.File("real"));
+        string repo = Directory.CreateDirectory(dir.File("hub/models--test-org--tiny-llama")).FullName;
+        string blobs = Directory.CreateDirectory(Path.Combine(repo, "blobs")).FullName;
+        string snapshot = Directory.CreateDirectory(Path.Combine(repo, "snapshots", "c0ffee")).FullName;
+        foreach (string file in Directory.GetFiles(real))
+        {
+            string blob = Path.Combine(blobs, Guid.NewGuid().ToString("N"));
+            File.Move(file, blob);
+            File.CreateSymbolicLink(Path.Combine(snapshot, Path.GetFileName(file)), Path.GetRelativePath(snapshot, blob));
+        }
+        Directory.CreateDirectory(Path.Combine(repo, "refs"));
+        File.WriteAllText(Path.Combine(repo, "refs", "main"), "c0ffee");
+        string? before = Environment.GetEnvironmentVariable("HF_HUB_CACHE");
+        Environment.SetEnvironmentVariable("HF_HUB_CACHE", dir.File("hub"));
+        try
+        {
+            BaseModel model = BaseModelCatalog.Resolve("test-org/tiny-llama", Trainer.Training.SilentObserver.Instance);
+            Assert.Equal(snapshot, model.Name);
+            using var loaded = ModelLoader.Load(model, null, float32, CPU);
+            Assert.Equal(32000, loaded.Config.VocabSize);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("HF_HUB_CACHE", before);
+        }
+    }
+
+    [Fact]
     public void A_merged_config_is_the_base_config_with_only_the_dtype_changed()
     {
         using var dir = new TempDirectory();

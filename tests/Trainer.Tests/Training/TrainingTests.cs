@@ -68,7 +68,7 @@ public class TrainingTests
             checkpoint = run.SaveCheckpoint()!;
         }
         using var other = new FineTuneRun(ValidTrainSpec.From(spec with { Method = new MethodSpec { Name = "flat", Rho = 0.2 } }), baseModel, TestModels.Data());
-        var error = Assert.Throws<InvalidOperationException>(() => other.ResumeFrom(checkpoint));
+        var error = Assert.Throws<InvalidDataException>(() => other.ResumeFrom(checkpoint));
         Assert.Contains("differs in: method", error.Message);
     }
 
