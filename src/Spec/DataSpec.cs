@@ -20,6 +20,12 @@ public sealed record DataSpec
     /// <summary>Prompt template for alpaca-style records: alpaca (the Stanford template) or plain.</summary>
     public string Template { get; init; } = "alpaca";
 
+    /// <summary>
+    /// A dataset's own column names mapped onto roles: prompt, response, instruction, input, messages, text, label
+    /// (for example prompt: question, response: answer). Empty: the layout's own names.
+    /// </summary>
+    public Dictionary<string, string> Columns { get; init; } = [];
+
     /// <summary>Tokens per example; longer examples are cut (and counted in the run summary).</summary>
     public int MaxSeqLen { get; init; } = 256;
 }

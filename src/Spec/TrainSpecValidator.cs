@@ -6,6 +6,7 @@ public static class TrainSpecValidator
     public static readonly string[] Dtypes = ["float32", "bfloat16", "float16"];
     public static readonly string[] Methods = [MethodSpec.Lora, MethodSpec.Flat];
     public static readonly string[] DataFormats = ["auto", "alpaca", "prompt_completion", "messages", "classification"];
+    public static readonly string[] ColumnRoles = ["prompt", "response", "instruction", "input", "messages", "text", "label"];
     public static readonly string[] Templates = ["alpaca", "plain"];
     public static readonly string[] Schedules = ["cosine", "linear", "constant"];
     public static readonly string[] BuiltinModels = ["tiny"];
@@ -73,6 +74,21 @@ public static class TrainSpecValidator
             Check(File.Exists(data.Eval), "data.eval", $"file not found: {data.Eval}");
         Check(data.EvalFraction is >= 0 and < 1, "data.eval_fraction", $"must be in [0, 1) (got {data.EvalFraction})");
         Check(DataFormats.Contains(data.Format), "data.format", OneOf(DataFormats, data.Format));
+        foreach ((string role, string column) in data.Columns)
+        {
+            Check(ColumnRoles.Contains(role), $"data.columns.{role}", $"unknown role (expected one of: {string.Join(", ", ColumnRoles)})");
+            Check(!string.IsNullOrWhiteSpace(column), $"data.columns.{role}", "must name a column");
+        }
+        if (data.Columns.Count > 0)
+        {
+            bool instruction = data.Columns.ContainsKey("instruction"), prompt = data.Columns.ContainsKey("prompt");
+            bool messages = data.Columns.ContainsKey("messages"), text = data.Columns.ContainsKey("text");
+            Check(new[] { instruction, prompt, messages, text }.Count(b => b) <= 1, "data.columns",
+                "map one of instruction, prompt, messages or text: they are different layouts");
+            Check(messages || data.Columns.ContainsKey("response") || data.Columns.ContainsKey("label"), "data.columns",
+                "map the answer too: response (or label for text)");
+            Check(messages || instruction || prompt || text, "data.columns", "map the question too: prompt, instruction or text");
+        }
         Check(Templates.Contains(data.Template), "data.template", OneOf(Templates, data.Template));
         Check(data.MaxSeqLen >= 4, "data.max_seq_len", $"must be at least 4 (got {data.MaxSeqLen})");
 

@@ -50,3 +50,20 @@ public class SpecErrorsInUsersWordsTests
         Assert.Equal(["4", "8"], fine.Grid["lora.rank"]);
     }
 }
+
+public class DataColumnsSpecTests
+{
+    [Fact]
+    public void Columns_load_from_yaml_and_are_checked_by_role()
+    {
+        TrainSpec spec = SpecLoader.LoadText<TrainSpec>("data:\n  columns:\n    prompt: question\n    response: answer\n", "a.yaml");
+        Assert.Equal("question", spec.Data.Columns["prompt"]);
+        Assert.DoesNotContain(TrainSpecValidator.Validate(spec), e => e.Field.StartsWith("data.columns", StringComparison.Ordinal));
+
+        TrainSpec bad = SpecLoader.LoadText<TrainSpec>("data:\n  columns:\n    question: q\n    prompt: p\n    instruction: i\n", "a.yaml");
+        var errors = TrainSpecValidator.Validate(bad);
+        Assert.Contains(errors, e => e.Field == "data.columns.question" && e.Message.StartsWith("unknown role", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Field == "data.columns" && e.Message.Contains("different layouts", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Field == "data.columns" && e.Message.Contains("map the answer too", StringComparison.Ordinal));
+    }
+}

@@ -135,7 +135,7 @@ internal sealed class RobustnessCommand : FlatloraCommand
             return TinyShiftTask.FineTuning().Eval;
         if (!File.Exists(data))
             throw new FileNotFoundException($"--data: file not found: {data} (or use '{TinyShiftTask.Name}')", data);
-        return JsonlExampleReader.Read(data, format, template, baseModel.Tokenizer.ChatTemplate);
+        return DatasetReader.Read(data, format, template, baseModel.Tokenizer.ChatTemplate);
     }
 
     private static (string Label, string Directory) ParseAdapter(string value)

@@ -11,8 +11,9 @@ public static class DatasetCatalog
     {
         if (spec.Train is not null)
         {
-            var train = JsonlExampleReader.Read(spec.Train, spec.Format, spec.Template, tokenizer.ChatTemplate, cancellationToken);
-            var eval = spec.Eval is null ? null : JsonlExampleReader.Read(spec.Eval, spec.Format, spec.Template, tokenizer.ChatTemplate, cancellationToken);
+            var columns = new DataColumns(spec.Columns);
+            var train = DatasetReader.Read(spec.Train, spec.Format, spec.Template, tokenizer.ChatTemplate, columns, cancellationToken);
+            var eval = spec.Eval is null ? null : DatasetReader.Read(spec.Eval, spec.Format, spec.Template, tokenizer.ChatTemplate, columns, cancellationToken);
             return TrainingData.Encode(train, eval, spec.EvalFraction, tokenizer, spec.MaxSeqLen, seed, cancellationToken);
         }
         return spec.Builtin switch

@@ -4,49 +4,41 @@ using FlatLora.Trainer.Tokenization;
 namespace FlatLora.Trainer.Data;
 
 /// <summary>
-/// Reads instruction data from JSONL, one record per line, in one of four layouts:
-/// alpaca (<c>instruction</c>, optional <c>input</c>, <c>output</c>), prompt_completion (<c>prompt</c>,
-/// <c>completion</c>), messages (<c>messages</c>: [{role, content}], loss on assistant turns) and classification
-/// (<c>text</c>, <c>label</c>). "auto" picks the layout from the first record's keys. Chat records are laid out by
-/// the model's chat template. Any unusable line stops the read with its file and line number.
+/// Reads instruction data from JSONL (one record per line) or Parquet (one record per row; what Hugging Face datasets
+/// publish), in one of four layouts: alpaca (<c>instruction</c>, optional <c>input</c>, <c>output</c>),
+/// prompt_completion (<c>prompt</c>, <c>completion</c>), messages (<c>messages</c>: [{role, content}], loss on assistant
+/// turns) and classification (<c>text</c>, <c>label</c>). A dataset with its own column names maps them onto these
+/// with <see cref="DataColumns"/>. "auto" picks the layout from the first record's keys. Chat records are laid out by
+/// the model's chat template. Any unusable record stops the read with its file and line (Parquet: row) number.
 /// </summary>
-public static class JsonlExampleReader
+public static class DatasetReader
 {
     public static IReadOnlyList<TrainingExample> Read(string path, string format = "auto", string template = "alpaca", IChatTemplate? chatTemplate = null,
-        CancellationToken cancellationToken = default)
+        DataColumns? columns = null, CancellationToken cancellationToken = default)
     {
         chatTemplate ??= new RoleTagChatTemplate();
+        columns ??= DataColumns.None;
         if (!File.Exists(path))
             throw new FileNotFoundException($"dataset not found: {path}", path);
         var examples = new List<TrainingExample>();
-        string? layout = format == "auto" ? null : format;
+        string? layout = format == "auto" ? columns.Layout : format;
         int lastLine = 0;
-        foreach ((int lineNumber, string line, bool unterminated) in Utf8LineReader.Read(path))
+        IEnumerable<(int Line, JsonElement Record)> records = ParquetRecords.IsParquet(path)
+            ? ParquetRecords.Read(path, cancellationToken)
+            : JsonlRecords.Read(path, cancellationToken);
+        foreach ((int lineNumber, JsonElement raw) in records)
         {
             lastLine = lineNumber;
             cancellationToken.ThrowIfCancellationRequested();
-            if (string.IsNullOrWhiteSpace(line))
-                continue;
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(line);
-            }
-            catch (JsonException e)
-            {
-                throw new DataFormatException(path, lineNumber,
-                    $"invalid JSON ({e.Message}){(unterminated ? "; the last line has no newline, so the file may be truncated" : "")}");
-            }
-            using (document)
-            {
-                JsonElement record = document.RootElement;
-                if (record.ValueKind != JsonValueKind.Object)
-                    throw new DataFormatException(path, lineNumber, $"expected a JSON object, got {record.ValueKind}");
-                layout ??= Detect(record) ?? throw new DataFormatException(path, lineNumber,
-                    "cannot tell the data format from the keys; expected instruction/output, prompt/completion, " +
-                    "messages or text/label (or set data.format)");
-                examples.Add(Parse(record, layout, template, chatTemplate, path, lineNumber, $"{path}:{lineNumber}"));
-            }
+            if (raw.ValueKind == JsonValueKind.Undefined)
+                continue;   // a blank line
+            if (raw.ValueKind != JsonValueKind.Object)
+                throw new DataFormatException(path, lineNumber, $"expected a JSON object, got {raw.ValueKind}");
+            JsonElement record = columns.Apply(raw, path, lineNumber);
+            layout ??= Detect(record) ?? throw new DataFormatException(path, lineNumber,
+                "cannot tell the data format from the keys; expected instruction/output, prompt/completion, " +
+                "messages or text/label (or set data.format, or map your columns with data.columns)");
+            examples.Add(Parse(record, layout, template, chatTemplate, path, lineNumber, $"{path}:{lineNumber}"));
         }
         if (examples.Count == 0)
             throw new DataFormatException(path, Math.Max(1, lastLine), "the file holds no records");

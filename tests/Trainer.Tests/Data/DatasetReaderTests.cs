@@ -2,7 +2,7 @@ using FlatLora.Trainer.Data;
 
 namespace FlatLora.Trainer.Tests.Data;
 
-public class JsonlExampleReaderTests
+public class DatasetReaderTests
 {
     private static string Write(TempDirectory dir, string content)
     {
@@ -15,18 +15,18 @@ public class JsonlExampleReaderTests
     public void Reads_each_layout_with_auto_detection()
     {
         using var dir = new TempDirectory();
-        var alpaca = JsonlExampleReader.Read(Write(dir, """{"instruction":"Add","input":"2+2","output":"4"}""" + "\n"), "auto", "plain");
+        var alpaca = DatasetReader.Read(Write(dir, """{"instruction":"Add","input":"2+2","output":"4"}""" + "\n"), "auto", "plain");
         Assert.Equal("Add\n2+2\n", alpaca[0].Prompt);
         Assert.Equal("4", alpaca[0].Response);
 
-        var completion = JsonlExampleReader.Read(Write(dir, """{"prompt":"Q: hi","completion":" A: hello"}"""));
+        var completion = DatasetReader.Read(Write(dir, """{"prompt":"Q: hi","completion":" A: hello"}"""));
         Assert.Equal("Q: hi", completion[0].Prompt);
 
-        var classification = JsonlExampleReader.Read(Write(dir, """{"text":"great film","label":"positive"}"""));
+        var classification = DatasetReader.Read(Write(dir, """{"text":"great film","label":"positive"}"""));
         Assert.Equal("great film\nLabel:", classification[0].Prompt);
         Assert.Equal(" positive", classification[0].Response);
 
-        var chat = JsonlExampleReader.Read(Write(dir,
+        var chat = DatasetReader.Read(Write(dir,
             """{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"""));
         Assert.Equal(["Hello\n"], chat[0].Segments.Where(s => s.IsTarget).Select(s => s.Text));
     }
@@ -35,7 +35,7 @@ public class JsonlExampleReaderTests
     public void Alpaca_template_is_the_stanford_one()
     {
         using var dir = new TempDirectory();
-        var examples = JsonlExampleReader.Read(Write(dir, """{"instruction":"Say hi","output":"hi"}"""));
+        var examples = DatasetReader.Read(Write(dir, """{"instruction":"Say hi","output":"hi"}"""));
         Assert.StartsWith("Below is an instruction that describes a task. Write a response", examples[0].Prompt);
         Assert.EndsWith("### Instruction:\nSay hi\n\n### Response:\n", examples[0].Prompt);
     }
@@ -52,7 +52,7 @@ public class JsonlExampleReaderTests
     {
         using var dir = new TempDirectory();
         string path = Write(dir, content);
-        var error = Assert.Throws<DataFormatException>(() => JsonlExampleReader.Read(path));
+        var error = Assert.Throws<DataFormatException>(() => DatasetReader.Read(path));
         Assert.Equal(path, error.File);
         Assert.Equal(line, error.Line);
         Assert.Contains(message, error.Message);
@@ -67,7 +67,7 @@ public class JsonlExampleReaderTests
         byte[] good = "{\"prompt\":\"a\",\"completion\":\"b\"}\n"u8.ToArray();
         byte[] bad = [.. "{\"prompt\":\""u8, 0xFF, 0xFE, .. "\",\"completion\":\"b\"}\n"u8];   // 0xFF never occurs in UTF-8
         File.WriteAllBytes(path, [.. good, .. bad]);
-        var error = Assert.Throws<DataFormatException>(() => JsonlExampleReader.Read(path));
+        var error = Assert.Throws<DataFormatException>(() => DatasetReader.Read(path));
         Assert.Equal(2, error.Line);
     }
 }
