@@ -24,6 +24,10 @@ public class BadInputTests
     [InlineData(new[] { "generate", "--model", "tiny", "--prompt", "x", "--top-p", "abc" }, "'--top-p' as a number")]
     [InlineData(new[] { "generate", "--model", "tiny", "--prompt", "x", "--temperature", "-Infinity" }, "--temperature: must be a finite number")]
     [InlineData(new[] { "bench", "train", "--steps", "0" }, "--steps: must be at least 1 (got 0)")]
+    [InlineData(new[] { "bench", "train", "--rank", "0" }, "--rank: must be at least 1 (got 0)")]
+    // The same option name is a ring position there, counted from 0.
+    [InlineData(new[] { "bench", "allreduce-worker", "--rank", "-1", "--workers", "2", "--mb", "1", "--iterations", "1", "--warmup", "0" },
+        "--rank: must be at least 0 (got -1)")]
     public async Task A_usage_error_is_bad_input(string[] args, string expected)
     {
         var (code, _, error) = await CliRunner.RunAsync(args);

@@ -23,8 +23,11 @@ internal static class OptionRules
     private static readonly Range AtLeastOne = new(1, double.MaxValue);
     private static readonly Range NotNegative = new(0, double.MaxValue);
 
+    /// <summary>By option name; a "command --option" key overrides it where one name means two things.</summary>
     private static readonly Dictionary<string, Range> Ranges = new(StringComparer.Ordinal)
     {
+        // A worker's ring position counts from 0; everywhere else --rank is a LoRA rank.
+        ["allreduce-worker --rank"] = NotNegative,
         ["--top-p"] = new(0, 1, MinExclusive: true),
         ["--temperature"] = NotNegative,
         ["--rho"] = new(0, 10),
@@ -58,14 +61,20 @@ internal static class OptionRules
         foreach (Option option in command.Options)
         {
             if (option.ValueType is var t && (t == typeof(double) || t == typeof(double?) || t == typeof(int) || t == typeof(int?) ||
-                                             t == typeof(long) || t == typeof(long?)) && !option.Validators.Contains(Check))
-                option.Validators.Add(Check);
+                                             t == typeof(long) || t == typeof(long?)) && Checked.Add(option))
+            {
+                Range? range = Ranges.GetValueOrDefault($"{command.Name} {option.Name}") ?? Ranges.GetValueOrDefault(option.Name);
+                option.Validators.Add(result => Check(result, range));
+            }
         }
         foreach (Command sub in command.Subcommands)
             Apply(sub);
     }
 
-    private static void Check(OptionResult result)
+    // An option object shared by several commands gets its checks once.
+    private static readonly HashSet<Option> Checked = new(ReferenceEqualityComparer.Instance);
+
+    private static void Check(OptionResult result, Range? range)
     {
         if (result.Implicit || result.Tokens.Count == 0)
             return;   // the default, which the command chose
@@ -75,7 +84,7 @@ internal static class OptionRules
             return;
         if (!double.IsFinite(v))
             result.AddError($"{name}: must be a finite number (got {result.Tokens[0].Value})");
-        else if (Ranges.TryGetValue(name, out Range? range) && !range.Contains(v))
+        else if (range is not null && !range.Contains(v))
             result.AddError($"{name}: {range.Describe()} (got {result.Tokens[0].Value})");
     }
 
