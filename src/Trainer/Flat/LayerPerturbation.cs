@@ -55,6 +55,19 @@ internal sealed class LayerPerturbation : IFrozenProjection, IDisposable
         IsActive = true;
     }
 
+    /// <summary>
+    /// Switches on stream <paramref name="step"/> with row scales chosen by the caller (a filter-normalised direction
+    /// of the flatness probe): ε_ij = rowScale_i·z_ij through the same regenerate-don't-store path as training.
+    /// </summary>
+    internal void ActivateWithRowScale(long step, Tensor rowScale)
+    {
+        using var noGrad = no_grad();
+        _rowScale.copy_(rowScale);
+        Step = step;
+        Sigma = double.NaN;
+        IsActive = true;
+    }
+
     public void Deactivate() => IsActive = false;
 
     public Tensor Forward(Tensor x, Tensor weight) => IsActive ? PerturbedLinearFunction.apply(x, Capture()) : F.linear(x, weight);
@@ -100,7 +113,7 @@ internal sealed class LayerPerturbation : IFrozenProjection, IDisposable
     /// ‖W'_i‖² for W' = W + s·BA without forming W': ‖W_i‖² + 2s·Σ_k B_ik(WAᵀ)_ik + s²·(B(AAᵀ)Bᵀ)_ii.
     /// One read of W (the (out, r) product WAᵀ); everything else is rank-sized.
     /// </summary>
-    private Tensor MergedRowNormSquared()
+    internal Tensor MergedRowNormSquared()
     {
         Tensor w = _layer.Weight, a = _layer.LoraA, b = _layer.LoraB;
         _baseRowNormSquared ??= RowNormSquared(w).DetachFromDisposeScope();

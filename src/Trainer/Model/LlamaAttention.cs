@@ -47,9 +47,22 @@ public sealed class LlamaAttention : nn.Module
         v = RepeatKeyValueHeads(v);
         // With an explicit mask the mask carries causality; without one every query sees its own prefix.
         bool causal = context.Mask is null && time > 1;
-        Tensor y = F.scaled_dot_product_attention(q, k, v, context.Mask, 0.0, causal);         // (B, nH, T, hD)
+        Tensor y = context.ExplicitAttention
+            ? ExplicitAttention(q, k, v, context.Mask, causal)
+            : F.scaled_dot_product_attention(q, k, v, context.Mask, 0.0, causal);              // (B, nH, T, hD)
         y = y.transpose(1, 2).reshape(batch, time, _heads * _headDim);                          // (B, T, C)
         return _oProj.forward(y).MoveToOuterDisposeScope();
+    }
+
+    // softmax(QKᵀ/√d + mask)·V; the causal mask lets query t see keys up to t + (S − T), as the fused kernel does.
+    private static Tensor ExplicitAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal)
+    {
+        long time = q.shape[2], length = k.shape[2];
+        Tensor scores = q.matmul(k.transpose(-2, -1)).div(Math.Sqrt(q.shape[^1]));              // (B, nH, T, S)
+        Tensor? allowed = mask ?? (causal ? ones(time, length, dtype: ScalarType.Bool, device: q.device).tril(length - time) : null);
+        if (allowed is not null)
+            scores = scores.masked_fill(allowed.logical_not(), float.NegativeInfinity);
+        return F.softmax(scores.to(ScalarType.Float32), -1).to(v.dtype).matmul(v);             // (B, nH, T, hD)
     }
 
     // TorchSharp's sdpa has no grouped-query argument: expand each key/value head over its group of query heads.

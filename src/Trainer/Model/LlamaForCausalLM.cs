@@ -35,6 +35,13 @@ public sealed class LlamaForCausalLM : nn.Module
     public Device Device { get; }
     public LlamaModel Decoder => _model;
 
+    /// <summary>See <see cref="LlamaModel.ExplicitAttention"/>.</summary>
+    public bool ExplicitAttention
+    {
+        get => _model.ExplicitAttention;
+        set => _model.ExplicitAttention = value;
+    }
+
     /// <summary>Recompute each decoder layer in backward instead of keeping its activations (see <see cref="LlamaModel"/>).</summary>
     internal void EnableGradientCheckpointing(Action<Exception> onBackwardFault, IForwardState? forwardState = null) =>
         _model.EnableGradientCheckpointing(onBackwardFault, forwardState);

@@ -33,6 +33,13 @@ public sealed class LlamaModel : nn.Module
     public int LayerCount => _layers.Count;
 
     /// <summary>
+    /// Attention as softmax(QKᵀ/√d)·V in plain operations rather than the fused kernel: the same function (not the
+    /// same bits), and one that autograd can differentiate twice, which libtorch's fused CPU kernel cannot (the
+    /// flatness probe's Hessian-vector products need that). Off by default: the fused kernel is faster.
+    /// </summary>
+    public bool ExplicitAttention { get; set; }
+
+    /// <summary>
     /// Turns gradient checkpointing on for training forwards (grad enabled, training mode): each layer keeps only
     /// its input and is recomputed in backward. Faults in a recomputation go to <paramref name="onBackwardFault"/>;
     /// <paramref name="forwardState"/> (LoRA dropout's stream position) is seen again by each recomputation.
@@ -58,7 +65,7 @@ public sealed class LlamaModel : nn.Module
             .unsqueeze(0).expand(batch, time);                                                    // (B, T)
         Tensor h = _embedTokens.forward(inputIds);                                                 // (B, T, C)
         (Tensor cos, Tensor sin) = _rotaryEmb.Tables(positions, h.dtype);                          // (B, 1, T, hD)
-        var context = new AttentionContext(cos, sin, mask, cache);
+        var context = new AttentionContext(cos, sin, mask, cache, ExplicitAttention);
         bool checkpointing = _checkpointFaults is not null && training && is_grad_enabled() && cache is null;
         for (int i = 0; i < _layers.Count; i++)
         {

@@ -66,6 +66,33 @@ public class LlamaModelTests
     }
 
     [Fact]
+    public void Explicit_attention_computes_what_the_fused_kernel_does_and_can_be_differentiated_twice()
+    {
+        using var model = new LlamaForCausalLM(TestModels.Config(), float32, CPU);
+        model.InitializeWeights(6, 0.1);
+        model.eval();
+        using var ids = tensor(new long[] { 256, 3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9 }, [2, 8]);
+        using Tensor fused = model.forward(ids);
+        model.ExplicitAttention = true;
+        using Tensor written = model.forward(ids);
+        Assert.True(fused.allclose(written, 1e-4, 1e-5), $"max diff {(fused - written).abs().max().item<float>()}");
+        // With the cache too (generation's path: one query against a longer key range).
+        using var cache = new KeyValueCache(model.Config.NumHiddenLayers);
+        using Tensor prefill = model.forward(ids[.., ..7], cache: cache);
+        using Tensor last = model.forward(ids[.., 7..8], cache: cache);
+        Assert.True(fused[.., 7..8].allclose(last, 1e-4, 1e-5));
+
+        // A second derivative through the whole model: the gradient of ⟨∇L, v⟩ exists and is not zero.
+        Tensor w = model.named_parameters().First(p => p.name.EndsWith("q_proj.weight", StringComparison.Ordinal)).parameter;
+        w.requires_grad = true;
+        Tensor loss = model.forward(ids).pow(2).mean();
+        var g = autograd.grad([loss], [w], retain_graph: true, create_graph: true);
+        using Tensor v = ones_like(w);
+        var hv = autograd.grad([(g[0] * v).sum()], [w]);
+        Assert.True(hv[0].abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void Rotary_attention_scores_depend_only_on_relative_position()
     {
         var config = TestModels.Config();
