@@ -27,4 +27,8 @@ public sealed record ModelFlatness(string Label, string? Adapter, double Loss, I
 
 /// <summary>Several models probed with the same seeded noise, for `flatlora flatness`.</summary>
 public sealed record FlatnessReport(string Model, string Data, FlatnessSettings Settings, int Examples, IReadOnlyList<ModelFlatness> Models,
-    DateTime CreatedUtc);
+    DateTime CreatedUtc)
+{
+    /// <summary>Paired differences of sharpness between every two models.</summary>
+    public IReadOnlyList<FlatnessComparison> Comparisons { get; } = FlatnessComparison.AllPairs(Models);
+}
