@@ -51,6 +51,7 @@ public static class FlatloraCli
             new GenerateCommand(),
             new MergeCommand(),
             new RobustnessCommand(),
+            new FlatnessCommand(),
             new BenchCommand(),
         };
         foreach (Option option in GlobalOptions.All)

@@ -65,12 +65,7 @@ internal sealed class RobustnessCommand : FlatloraCommand
             HighDrift = parseResult.GetValue(HighDriftOption) is > 0 and var high ? high : throw new ArgumentException("--high-drift must be positive"),
             Embedder = parseResult.GetValue(EmbedderOption),
         };
-        var adapters = (parseResult.GetValue(AdapterOption) ?? []).Select(ParseAdapter).ToList();
-        foreach ((string label, string directory) in adapters)
-        {
-            if (!Directory.Exists(directory))
-                throw new DirectoryNotFoundException($"--adapter {label}: folder not found: {directory}");
-        }
+        var adapters = AdapterArgument.ParseAll(parseResult.GetValue(AdapterOption));
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
         string modelName = parseResult.GetValue(ModelOption)!, data = parseResult.GetValue(DataOption)!;
 
@@ -136,14 +131,6 @@ internal sealed class RobustnessCommand : FlatloraCommand
         if (!File.Exists(data))
             throw new FileNotFoundException($"--data: file not found: {data} (or use '{TinyShiftTask.Name}')", data);
         return DatasetReader.Read(data, format, template, baseModel.Tokenizer.ChatTemplate);
-    }
-
-    private static (string Label, string Directory) ParseAdapter(string value)
-    {
-        int equals = value.IndexOf('=', StringComparison.Ordinal);
-        if (equals > 0)
-            return (value[..equals], value[(equals + 1)..]);
-        return (Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetDirectoryName(Path.GetFullPath(value)) ?? value)) is { Length: > 0 } parent ? parent : value, value);
     }
 
     private static int Positive(int value, string name) => value >= 1 ? value : throw new ArgumentException($"{name} must be at least 1 (got {value})");

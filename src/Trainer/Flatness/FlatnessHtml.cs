@@ -70,7 +70,8 @@ public static class FlatnessHtml
                 : c.MeanDifference < 0 ? $"{c.A} is flatter (p < 0.05)" : $"{c.B} is flatter (p < 0.05)";
             html.Append(Inv($"<tr><td>{c.Sigma}</td><td class=\"l\">{E(c.A)} − {E(c.B)}</td><td>{G(c.MeanDifference)}</td><td>[{G(c.Low)}, {G(c.High)}]</td><td class=\"l\">{E(reading)}</td></tr>"));
         }
-        html.Append("</table><p class=\"small\">Over the noise samples for these trained weights; whether it holds across training seeds is what a sweep's Welch test on sharpness@σ answers.</p>");
+        html.Append("</table><p class=\"small\">Over the noise samples for these trained weights; whether it holds across training seeds is what a sweep's Welch test on sharpness@σ answers. ")
+            .Append("Sharpness describes a minimum: a model whose loss is far from minimal here (an untrained base) can lose loss under noise, so its sharpness can be negative.</p>");
     }
 
     private static void SharpnessPlot(StringBuilder html, FlatnessReport report)

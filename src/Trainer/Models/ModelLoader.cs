@@ -31,4 +31,20 @@ public static class ModelLoader
         model.eval();
         return model;
     }
+
+    /// <summary>
+    /// The base model with LoRA layers placed by <paramref name="options"/> and B = 0, so W' = W exactly: the base
+    /// as the flatness probe sees it, perturbed on the same layers as an adapter with those options.
+    /// </summary>
+    public static LlamaForCausalLM LoadWithEmptyAdapter(BaseModel baseModel, LoraOptions options, ScalarType dtype, Device device,
+        CancellationToken cancellationToken = default)
+    {
+        LlamaForCausalLM model = LoraInjector.Build(baseModel.Config, options with { Dropout = 0 }, dtype, device, runSeed: 0);
+        if (baseModel.RandomInitSeed is long seed)
+            model.InitializeWeights(seed);
+        else
+            WeightLoader.LoadBaseWeights(model, baseModel.WeightFiles, cancellationToken);
+        model.eval();
+        return model;
+    }
 }
