@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Spec;
 
@@ -24,6 +25,17 @@ public static class SweepPlanner
     {
         var errors = new List<SpecError>(Validate(sweep));
         SpecException.ThrowIfAny(errors);
+        if (sweep.Set.Count > 0)
+        {
+            try
+            {
+                baseSpec = SpecLoader.WithOverrides(baseSpec, sweep.Set.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={s.Value}"));
+            }
+            catch (SpecException e)
+            {
+                throw new SpecException(e.Errors.Select(x => x with { Field = $"set.{x.Field}" }).ToList());
+            }
+        }
 
         var points = new List<List<KeyValuePair<string, string>>> { new() };
         foreach ((string field, string[] values) in sweep.Grid.OrderBy(g => g.Key, StringComparer.Ordinal))
@@ -52,6 +64,12 @@ public static class SweepPlanner
                 continue;
             }
             errors.AddRange(TrainSpecValidator.Validate(configuration.Spec).Select(x => x with { Location = $"configuration {configuration.Label}" }));
+            for (int i = 0; i < sweep.Metrics.Length; i++)
+            {
+                if (FlatnessMetrics.Sigma(sweep.Metrics[i]) is double sigma && !configuration.Spec.Evaluation.Flatness.Sigma.Contains(sigma))
+                    errors.Add(new SpecError($"metrics.{i}", $"{sweep.Metrics[i]} needs evaluation.flatness.sigma to list {sigma.ToString(CultureInfo.InvariantCulture)}")
+                    { Location = $"configuration {configuration.Label}" });
+            }
             configurations.Add(configuration);
         }
         SpecException.ThrowIfAny(errors);
@@ -66,6 +84,13 @@ public static class SweepPlanner
             if (!ok)
                 errors.Add(new SpecError(field, message));
         }
+        for (int i = 0; i < sweep.Metrics.Length; i++)
+        {
+            string metric = sweep.Metrics[i];
+            Check(RunMetrics.Names.Contains(metric) || FlatnessMetrics.Sigma(metric) is not null, $"metrics.{i}",
+                $"unknown metric '{metric}' (known: {string.Join(", ", RunMetrics.Names)}, sharpness@σ)");
+        }
+        Check(sweep.Metrics.Distinct().Count() == sweep.Metrics.Length, "metrics", "lists a metric twice");
         foreach ((string field, string[] values) in sweep.Grid)
             Check(values.Length > 0 && values.Distinct().Count() == values.Length, $"grid.{field}", "needs at least one value and no repeats");
         Check(sweep.Random.Trials is >= 0 and <= 1000, "random.trials", $"must be in [0, 1000] (got {sweep.Random.Trials})");

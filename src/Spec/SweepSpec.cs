@@ -14,6 +14,12 @@ public sealed record SweepSpec
     /// <summary>The base spec inline.</summary>
     public TrainSpec? Spec { get; init; }
 
+    /// <summary>
+    /// Field path → value set in every configuration before the grid's (e.g. <c>evaluation.flatness.samples: 32</c>);
+    /// written as in a spec, a list quoted: <c>"[0.05, 0.1]"</c>. Not part of the configurations' labels.
+    /// </summary>
+    public Dictionary<string, string> Set { get; init; } = [];
+
     /// <summary>Field path → values; the grid is their cartesian product. Values are written as in a spec (YAML scalars).</summary>
     public Dictionary<string, string[]> Grid { get; init; } = [];
 

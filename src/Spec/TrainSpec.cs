@@ -16,6 +16,7 @@ public sealed record TrainSpec
     public OptimizerSpec Optimizer { get; init; } = new();
     public CheckpointSpec Checkpoint { get; init; } = new();
     public RobustnessSpec Robustness { get; init; } = new();
+    public EvaluationSpec Evaluation { get; init; } = new();
     public ExperimentSection Experiment { get; init; } = new();
 
     /// <summary>Run seed: LoRA init, data order, dropout and every Flat-LoRA perturbation derive from it.</summary>

@@ -136,6 +136,14 @@ public static class TrainSpecValidator
                 $"must be name, name:light or name:heavy (got '{robustness.Perturb[i]}')");
         }
 
+        // Evaluation (flatness of the final weights)
+        FlatnessSpec flatness = spec.Evaluation.Flatness;
+        for (int i = 0; i < flatness.Sigma.Length; i++)
+            Check(flatness.Sigma[i] >= 0 && double.IsFinite(flatness.Sigma[i]), $"evaluation.flatness.sigma.{i}", $"must be a finite number ≥ 0 (got {flatness.Sigma[i]})");
+        Check(flatness.Sigma.Distinct().Count() == flatness.Sigma.Length, "evaluation.flatness.sigma", "lists a σ twice");
+        Check(flatness.Samples >= 2, "evaluation.flatness.samples", $"must be at least 2 for a confidence interval (got {flatness.Samples})");
+        Check(flatness.MaxExamples >= 0, "evaluation.flatness.max_examples", $"must be 0 (all) or positive (got {flatness.MaxExamples})");
+
         // Experiment (cluster runs)
         ExperimentSection experiment = spec.Experiment;
         Check(experiment.Seeds.Distinct().Count() == experiment.Seeds.Length, "experiment.seeds", "lists a seed twice");

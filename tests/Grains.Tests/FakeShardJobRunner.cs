@@ -1,7 +1,7 @@
-using FlatLora.Spec.Reporting;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Execution;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Tests;
 
@@ -18,6 +18,9 @@ namespace FlatLora.Grains.Tests;
 public sealed class FakeShardJobRunner : IShardJobRunner
 {
     public static double ExactMatch(long seed, string method) => 0.1 * (seed % 5) + (method == "flat" ? 0.05 : 0);
+
+    /// <summary>What a run reports as sharpness@σ when evaluation.flatness lists σ: lower for flat, varying by seed.</summary>
+    public static double Sharpness(long seed, string method, double sigma) => sigma * (0.2 + 0.01 * (seed % 3) - (method == "flat" ? 0.05 : 0));
 
     /// <summary>Every job any silo of this process started, for tests to inspect what the seed runs handed out.</summary>
     public static readonly System.Collections.Concurrent.ConcurrentQueue<ShardJob> Jobs = new();
@@ -78,6 +81,7 @@ public sealed class FakeShardJobRunner : IShardJobRunner
             EvalExactMatch = ExactMatch(job.Seed, job.Spec.Method.Name),
             EvalLoss = 1 - ExactMatch(job.Seed, job.Spec.Method.Name),
             AdapterDirectory = $"{job.Spec.OutputDir}/adapter",
+            Sharpness = job.Spec.Evaluation.Flatness.Sigma.ToDictionary(FlatnessMetrics.Name, sigma => Sharpness(job.Seed, job.Spec.Method.Name, sigma)),
         });
     }
 }

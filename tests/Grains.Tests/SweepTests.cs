@@ -113,6 +113,54 @@ public class SweepTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Sharpness_at_sigma_flows_into_the_results_and_the_welch_test_between_arms()
+    {
+        string id = ClusterWaits.NewId("flatness");
+        ISweepGrain sweep = Grains.GetGrain<ISweepGrain>(id);
+        var spec = new SweepSpec
+        {
+            Grid = new() { ["method.name"] = ["lora", "flat"] },
+            Set = new() { ["evaluation.flatness.sigma"] = "[0.05, 0.1]" },
+            Seeds = [1, 2, 3],
+            MaxConcurrent = 2,
+            Compare = new CompareSpec { Field = "method.name", A = "lora", B = "flat" },
+            Metrics = ["sharpness@0.05"],
+        };
+        await sweep.SubmitAsync(new SweepRequest(spec, Base));
+        await foreach (ProgressEvent _ in ProgressWatch.SweepAsync(fixture.Cluster.Client, id))
+        {
+        }
+        SweepResults results = await sweep.GetResultsAsync();
+        Assert.Equal(RunState.Completed, results.Status.State);
+        double[] lora = [.. new long[] { 1, 2, 3 }.Select(s => FakeShardJobRunner.Sharpness(s, "lora", 0.05))];
+        double[] flat = [.. new long[] { 1, 2, 3 }.Select(s => FakeShardJobRunner.Sharpness(s, "flat", 0.05))];
+        MetricSummary row = results.Rows.Single(r => r.Label == "method.name=flat").Metrics.Single();
+        Assert.Equal("sharpness@0.05", row.Metric);
+        Assert.Equal(flat.Average(), row.Mean, 12);
+        Comparison comparison = Assert.Single(results.Comparisons);
+        Assert.Equal(WelchTTest.Test(lora, flat).P, comparison.P, 12);
+        // Each configuration's experiment summarises every sharpness@σ its seeds measured.
+        ExperimentResults experiment = await Grains.GetGrain<IExperimentGrain>(results.Rows[0].ExperimentId!).GetResultsAsync();
+        Assert.Contains(experiment.Summary, m => m.Metric == "sharpness@0.1" && m.Count == 3);
+    }
+
+    [Fact]
+    public void A_sharpness_metric_needs_its_sigma_measured_and_unknown_metrics_are_refused()
+    {
+        var unmeasured = new SweepSpec { Grid = new() { ["method.name"] = ["lora"] }, Metrics = ["sharpness@0.05"] };
+        var error = Assert.Throws<SpecException>(() => SweepPlanner.Expand(unmeasured, Base));
+        Assert.Contains("metrics.0: sharpness@0.05 needs evaluation.flatness.sigma to list 0.05", error.Message);
+        var unknown = new SweepSpec { Grid = new() { ["method.name"] = ["lora"] }, Metrics = ["eval_acc"] };
+        Assert.Contains("metrics.0: unknown metric 'eval_acc'", Assert.Throws<SpecException>(() => SweepPlanner.Expand(unknown, Base)).Message);
+        var badSet = new SweepSpec { Grid = new() { ["method.name"] = ["lora"] }, Set = new() { ["evaluation.flatness.sigmas"] = "[0.1]" } };
+        Assert.Contains("set.", Assert.Throws<SpecException>(() => SweepPlanner.Expand(badSet, Base)).Message);
+        var set = new SweepSpec { Grid = new() { ["method.name"] = ["lora"] }, Set = new() { ["evaluation.flatness.sigma"] = "[0.1]" }, Metrics = ["sharpness@0.1"] };
+        SweepConfiguration only = Assert.Single(SweepPlanner.Expand(set, Base));
+        Assert.Equal([0.1], only.Spec.Evaluation.Flatness.Sigma);
+        Assert.Equal("method.name=lora", only.Label);   // set fields are not part of the label
+    }
+
+    [Fact]
     public async Task An_invalid_sweep_is_refused_before_anything_runs()
     {
         string id = ClusterWaits.NewId("badsweep");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FlatLora.Tests.Shared;
 using FlatLora.Trainer.Tasks;
 using FlatLora.Trainer.Training;
@@ -40,6 +41,8 @@ public sealed class MultiProcessClusterTests : IDisposable
             var seeds = status.GetProperty("seeds").EnumerateArray().ToList();
             Assert.Equal(2, seeds.Count);
             Assert.All(seeds, s => Assert.Equal(12, s.GetProperty("metrics").GetProperty("steps").GetInt32()));
+            // evaluation.flatness: each seed's final weights carry their expected sharpness.
+            Assert.All(seeds, s => Assert.True(double.IsFinite(s.GetProperty("metrics").GetProperty("sharpness").GetProperty("sharpness@0.05").GetDouble())));
             // Both devices were used: one seed ran on each silo.
             var devices = seeds.Select(s => s.GetProperty("devices")[0].GetString()).ToList();
             Assert.Contains(devices, d => d!.StartsWith("silo-a/", StringComparison.Ordinal));
@@ -87,6 +90,12 @@ public sealed class MultiProcessClusterTests : IDisposable
             Assert.Contains("flatlora_training_tokens_total", metrics);
             Assert.Contains("flatlora_robustness_segment_drift_bucket", metrics);
             Assert.Contains("flatlora_robustness_high_drift_share", metrics);
+            // One series per run and σ, labelled by experiment, seed and sigma only (no method, node or rank).
+            var sharpness = Regex.Matches(metrics, "^flatlora_flatness_sharpness\\{([^}]*)\\} ", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+            Assert.NotEmpty(sharpness);
+            Assert.Contains(sharpness, labels => labels.Contains($"experiment=\"{id}\"", StringComparison.Ordinal) && labels.Contains("sigma=\"0.05\"", StringComparison.Ordinal));
+            Assert.All(sharpness, labels => Assert.DoesNotContain("method=", labels));
+            Assert.All(sharpness, labels => Assert.DoesNotContain("node=", labels));
             Assert.Contains("orleans_", metrics);
         }
     }
@@ -103,6 +112,7 @@ public sealed class MultiProcessClusterTests : IDisposable
             training: { batch_size: 8, micro_batch_size: 8, max_steps: {{steps}}, log_every: 2 }
             checkpoint: { interval: 4 }
             robustness: { eval_examples: 8, perturb: [typo:light, emoji:light] }
+            evaluation: { flatness: { sigma: [0.05], samples: 2, max_examples: 16 } }
             experiment: { name: multi-process, seeds: {{seeds}} }
             output_dir: {{_output}}/runs
             """);

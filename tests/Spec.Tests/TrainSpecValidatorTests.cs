@@ -23,6 +23,9 @@ public class TrainSpecValidatorTests
     [InlineData("robustness.selection=max", "robustness.selection", "must be one of topk, softmax")]
     [InlineData("robustness.perturb=[typo:medium]", "robustness.perturb.0", "name:heavy (got 'typo:medium')")]
     [InlineData("robustness.perturb=[tpyo]", "robustness.perturb.0", "must be one of typo")]
+    [InlineData("evaluation.flatness.sigma=[0.05, -0.1]", "evaluation.flatness.sigma.1", "must be a finite number ≥ 0 (got -0.1)")]
+    [InlineData("evaluation.flatness.sigma=[0.05, 0.05]", "evaluation.flatness.sigma", "lists a σ twice")]
+    [InlineData("evaluation.flatness.samples=1", "evaluation.flatness.samples", "at least 2 for a confidence interval (got 1)")]
     [InlineData("experiment.min_world_size=2", "experiment.min_world_size", "[1, world_size = 1] (got 2)")]
     public void Each_bad_field_is_named_with_the_reason(string assignment, string field, string message)
     {

@@ -34,6 +34,9 @@ public sealed record ProgressEvent
     [Id(23)] public double EvalHighDriftShare { get; init; } = double.NaN;
     [Id(24)] public double[] SegmentDrifts { get; init; } = [];
 
+    /// <summary>Expected sharpness of the final weights by metric name (sharpness@0.05), at the final evaluation when evaluation.flatness is on.</summary>
+    [Id(30)] public Dictionary<string, double> EvalSharpness { get; init; } = [];
+
     /// <summary>Seconds the checkpoint of a checkpoint message took to write.</summary>
     [Id(28)] public double CheckpointSeconds { get; init; }
 

@@ -22,12 +22,19 @@ public static class ResultsView
                 output.WriteLine(JsonSerializer.Serialize(results, Json));
                 break;
             case "csv":
-                var csv = new StringBuilder("seed,state,attempts,steps,initial_loss,final_loss,eval_loss,eval_exact_match,eval_token_accuracy,tokens_per_second,adapter_dir\n");
+                string[] sharpness = results.Status.Seeds.SelectMany(s => (IEnumerable<string>?)s.Metrics?.Sharpness.Keys ?? []).Distinct().Order(StringComparer.Ordinal).ToArray();
+                var csv = new StringBuilder("seed,state,attempts,steps,initial_loss,final_loss,eval_loss,eval_exact_match,eval_token_accuracy,tokens_per_second,adapter_dir");
+                foreach (string metric in sharpness)
+                    csv.Append(',').Append(metric);
+                csv.Append('\n');
                 foreach (SeedRunStatus s in results.Status.Seeds)
                 {
                     RunMetrics m = s.Metrics ?? new RunMetrics();
                     csv.Append(CultureInfo.InvariantCulture, $"{s.Seed},{s.State},{s.Attempt},{m.Steps},{N(m.InitialLoss)},{N(m.FinalLoss)},{N(m.EvalLoss)},")
-                       .Append(CultureInfo.InvariantCulture, $"{N(m.EvalExactMatch)},{N(m.EvalTokenAccuracy)},{N(m.TokensPerSecond)},{Csv(m.AdapterDirectory)}\n");
+                       .Append(CultureInfo.InvariantCulture, $"{N(m.EvalExactMatch)},{N(m.EvalTokenAccuracy)},{N(m.TokensPerSecond)},{Csv(m.AdapterDirectory)}");
+                    foreach (string metric in sharpness)
+                        csv.Append(',').Append(N(m.Get(metric)));
+                    csv.Append('\n');
                 }
                 output.Write(csv.ToString());
                 break;
@@ -45,7 +52,8 @@ public static class ResultsView
                         F(m.EvalTokenAccuracy, "P1"), F(m.TokensPerSecond, "F0"));
                 }
                 console.Write(table);
-                foreach (MetricSummary summary in results.Summary.Where(x => x.Count > 0 && x.Metric.StartsWith("eval", StringComparison.Ordinal) || x.Metric == "final_loss"))
+                foreach (MetricSummary summary in results.Summary.Where(x => x.Count > 0 && x.Metric.StartsWith("eval", StringComparison.Ordinal) || x.Metric == "final_loss"
+                             || x.Metric.StartsWith(FlatnessMetrics.Prefix, StringComparison.Ordinal)))
                     console.WriteLine($"  {summary.Metric}: {MeanStd(summary)}");
                 foreach (SeedRunStatus s in status.Seeds.Where(s => s.Error is not null))
                     console.WriteLine($"  seed {s.Seed}: {s.Error}");
@@ -101,6 +109,8 @@ public static class ResultsView
                         tests.AddRow(c.Metric, Markup.Escape(c.LabelA), Markup.Escape(c.LabelB), F(c.MeanA, "G4"), F(c.MeanB, "G4"), F(c.T, "F3"),
                             F(c.DegreesOfFreedom, "F1"), F(c.P, "F3"));
                     console.Write(tests);
+                    foreach (string verdict in FlatnessVerdict.Describe(results))
+                        console.WriteLine("Flatness: " + verdict);
                 }
                 foreach (ConfigurationResult row in results.Rows.Where(r => r.AdapterDirectories.Count > 0))
                     console.WriteLine($"  adapters of {row.Label}: {Path.GetDirectoryName(Path.GetDirectoryName(row.AdapterDirectories[0]))}/seed-*/adapter");

@@ -30,6 +30,7 @@ internal sealed class ShardProgressObserver(ShardJob job, IShardReporter reporte
         EvalTokenAccuracy = report.TokenAccuracy,
         EvalSegmentDrift = report.Drift?.Overall.Mean ?? double.NaN,
         EvalHighDriftShare = report.Drift?.Overall.HighDriftShare ?? double.NaN,
+        EvalSharpness = report.Flatness?.Sharpness.ToDictionary(e => e.MetricName, e => e.Mean) ?? [],
         SegmentDrifts = report.Drift?.SegmentDrifts.ToArray() ?? [],
     }, LastCheckpoint);
 

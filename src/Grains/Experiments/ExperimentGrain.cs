@@ -109,8 +109,10 @@ public sealed partial class ExperimentGrain(
     {
         if (!Created)
             throw new KeyNotFoundException($"no experiment {Key}");
-        var completed = S.Seeds.Values.Where(s => s.State == RunState.Completed && s.Metrics is not null).Select(s => s.Metrics!);
-        return Task.FromResult(new ExperimentResults { Status = Status(), Summary = MetricAggregator.Summarize(completed, RunMetrics.Names) });
+        var completed = S.Seeds.Values.Where(s => s.State == RunState.Completed && s.Metrics is not null).Select(s => s.Metrics!).ToList();
+        // The standard metrics, and each sharpness@σ any seed measured (evaluation.flatness).
+        var names = completed.SelectMany(m => m.AllNames).Distinct().ToList();
+        return Task.FromResult(new ExperimentResults { Status = Status(), Summary = MetricAggregator.Summarize(completed, names.Count > 0 ? names : RunMetrics.Names) });
     }
 
     public Task<TrainSpec> GetSpecAsync() => Created

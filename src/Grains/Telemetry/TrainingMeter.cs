@@ -31,6 +31,7 @@ public sealed class TrainingMeter : IDisposable
     private readonly Histogram<double> _checkpointDuration;
     private readonly Histogram<double> _segmentDrift;
     private readonly ConcurrentDictionary<(string Experiment, long Seed), (double Share, string Method, DateTime? ExpiresUtc)> _highDriftShare = new();
+    private readonly ConcurrentDictionary<(string Experiment, long Seed, double Sigma), (double Sharpness, DateTime? ExpiresUtc)> _sharpness = new();
     private readonly ConcurrentDictionary<(string Experiment, long Seed, int Rank, string Method), LatestStep> _latest = new();
 
     /// <summary>The latest reported step of one rank of a run: what the gauges show while it trains.</summary>
@@ -60,6 +61,9 @@ public sealed class TrainingMeter : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
         _meter.CreateObservableGauge("flatlora.robustness.high_drift_share", ObserveHighDriftShare,
             "1", "Share of segments above robustness.high_drift at the latest evaluation");
+        // One series per run and σ (experiment, seed and sigma only): a flatness result, not a per-node figure.
+        _meter.CreateObservableGauge("flatlora.flatness.sharpness", ObserveSharpness, null,
+            "Expected sharpness E[L(W'+ε)] − L(W') of the final weights under Flat-LoRA's noise at σ (evaluation.flatness)");
         // Per-run gauges exist while the run trains on this node: their absence means no run, not a zero.
         _meter.CreateObservableGauge("flatlora.training.loss", () => Observe(v => v.Figures.Loss), null, "Latest training loss (nats per target token)");
         _meter.CreateObservableGauge("flatlora.training.learning_rate", () => Observe(v => v.Figures.LearningRate), null, "Learning rate of the latest step");
@@ -78,6 +82,7 @@ public sealed class TrainingMeter : IDisposable
         {
             case ProgressKind.Eval:
                 RecordDrift(job, progress);
+                RecordSharpness(job, progress);
                 break;
             case ProgressKind.Step when progress.Figures is { } figures:
                 RecordStep(job, figures, progress.TimestampUtc, Math.Max(1, stepsSinceLastReport));
@@ -106,6 +111,31 @@ public sealed class TrainingMeter : IDisposable
         _latest[RunKey(job)] = new LatestStep(step, new DateTimeOffset(timestampUtc).ToUnixTimeMilliseconds() / 1000.0);
     }
 
+    private void RecordSharpness(ShardJob job, ProgressEvent progress)
+    {
+        foreach ((string metric, double sharpness) in progress.EvalSharpness)
+        {
+            if (FlatnessMetrics.Sigma(metric) is double sigma)
+                _sharpness[(job.ExperimentId, job.Seed, sigma)] = (sharpness, null);
+        }
+    }
+
+    private IEnumerable<Measurement<double>> ObserveSharpness()
+    {
+        foreach (var entry in _sharpness)
+        {
+            if (entry.Value.ExpiresUtc is DateTime expires && expires < DateTime.UtcNow)
+            {
+                _sharpness.TryRemove(entry.Key, out _);
+                continue;
+            }
+            yield return new Measurement<double>(entry.Value.Sharpness, new TagList
+            {
+                { "experiment", entry.Key.Experiment }, { "seed", entry.Key.Seed }, { "sigma", entry.Key.Sigma.ToString("R", System.Globalization.CultureInfo.InvariantCulture) },
+            });
+        }
+    }
+
     private void RecordDrift(ShardJob job, ProgressEvent progress)
     {
         if (progress.SegmentDrifts.Length == 0)
@@ -124,6 +154,8 @@ public sealed class TrainingMeter : IDisposable
         _latest.TryRemove(RunKey(job), out _);
         if (_highDriftShare.TryGetValue((job.ExperimentId, job.Seed), out var drift))
             _highDriftShare[(job.ExperimentId, job.Seed)] = drift with { ExpiresUtc = DateTime.UtcNow + FinishedRunGrace };
+        foreach (var key in _sharpness.Keys.Where(k => k.Experiment == job.ExperimentId && k.Seed == job.Seed))
+            _sharpness[key] = _sharpness[key] with { ExpiresUtc = DateTime.UtcNow + FinishedRunGrace };
     }
 
     private static (string Experiment, long Seed, int Rank, string Method) RunKey(ShardJob job) =>

@@ -22,9 +22,16 @@ public sealed record RunMetrics
     public double EvalSegmentDrift { get; init; } = double.NaN;
     public double EvalHighDriftShare { get; init; } = double.NaN;
 
-    /// <summary>Metric by the name sweeps and results use (eval_exact_match, final_loss, ...).</summary>
+    /// <summary>Expected sharpness of the final weights by metric name (sharpness@0.05), when evaluation.flatness is on.</summary>
+    public Dictionary<string, double> Sharpness { get; init; } = [];
+
+    /// <summary>Every metric this run has: <see cref="Names"/> and its sharpness@σ.</summary>
+    public IEnumerable<string> AllNames => Names.Concat(Sharpness.Keys.Order(StringComparer.Ordinal));
+
+    /// <summary>Metric by the name sweeps and results use (eval_exact_match, final_loss, sharpness@0.05, ...).</summary>
     public double Get(string metric) => metric switch
     {
+        _ when metric.StartsWith(FlatnessMetrics.Prefix, StringComparison.Ordinal) => Sharpness.GetValueOrDefault(metric, double.NaN),
         "initial_loss" => InitialLoss,
         "final_loss" => FinalLoss,
         "eval_loss" => EvalLoss,
@@ -34,7 +41,7 @@ public sealed record RunMetrics
         "eval_high_drift_share" => EvalHighDriftShare,
         "tokens_per_second" => TokensPerSecond,
         "elapsed_seconds" => ElapsedSeconds,
-        _ => throw new ArgumentException($"unknown metric '{metric}' (known: {string.Join(", ", Names)})", nameof(metric)),
+        _ => throw new ArgumentException($"unknown metric '{metric}' (known: {string.Join(", ", Names)}, sharpness@σ)", nameof(metric)),
     };
 
     public static readonly string[] Names =

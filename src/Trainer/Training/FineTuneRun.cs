@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FlatLora.Spec;
 using FlatLora.Spec.Reporting;
 using FlatLora.Trainer.Data;
+using FlatLora.Trainer.Flatness;
 using FlatLora.Trainer.Hardware;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Lora;
@@ -38,6 +39,8 @@ public sealed class FineTuneRun : IDisposable
         _base = baseModel;
         _options = options ?? new RunOptions();
         Data = data;
+        if (spec.Spec.Evaluation.Flatness.Enabled && data.Eval.Count == 0)
+            throw new ArgumentException("evaluation.flatness: needs evaluation examples (data.eval or data.eval_fraction), and the data has none");
         if (data.Train.Count == 0)
             throw new ArgumentException("the training set is empty", nameof(data));
         _device = DeviceSelector.Resolve(_spec.Device);
@@ -104,7 +107,7 @@ public sealed class FineTuneRun : IDisposable
             if (_spec.Checkpoint.Interval > 0 && Step % _spec.Checkpoint.Interval == 0)
                 SaveCheckpoint();
         }
-        lastEval = RunEval(log, cancellationToken) ?? lastEval;
+        lastEval = RunEval(log, cancellationToken, final: true) ?? lastEval;
         SaveCheckpoint();
         string adapterDir = Path.Combine(_spec.OutputDir, "adapter");
         if (IsLeader)
@@ -205,22 +208,38 @@ public sealed class FineTuneRun : IDisposable
         return LoraParameters.Select(p => p.grad!).ToList();
     }
 
-    public EvalReport Evaluate(CancellationToken cancellationToken = default)
+    /// <param name="withFlatness">Also measure evaluation.flatness (when on): the final evaluation does.</param>
+    public EvalReport Evaluate(bool withFlatness = false, CancellationToken cancellationToken = default)
     {
         EvalReport report = Evaluator.Evaluate(Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, Step, cancellationToken);
-        if (_spec.Robustness.EvalExamples == 0)
-            return report;
-        return report with
+        if (_spec.Robustness.EvalExamples > 0)
         {
-            Drift = DriftProbe.Measure(Model, Data.Eval, _spec.Robustness, _base.Tokenizer, _spec.Data.MaxSeqLen, _spec.Seed, _spec.Training.MicroBatchSize),
-        };
+            report = report with
+            {
+                Drift = DriftProbe.Measure(Model, Data.Eval, _spec.Robustness, _base.Tokenizer, _spec.Data.MaxSeqLen, _spec.Seed, _spec.Training.MicroBatchSize),
+            };
+        }
+        if (withFlatness && _spec.Evaluation.Flatness is { Enabled: true } flatness)
+        {
+            var settings = new FlatnessSettings
+            {
+                Sigmas = flatness.Sigma, Samples = flatness.Samples, Seed = flatness.Seed, MaxExamples = flatness.MaxExamples, Directions = 0,
+            };
+            _options.Observer.OnInfo($"Flatness: expected sharpness at σ = {string.Join(", ", flatness.Sigma)} over {flatness.Samples} noise samples...");
+            report = report with
+            {
+                Flatness = SharpnessProbe.Measure("flatness", null, Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, settings,
+                    _options.Observer.OnInfo, cancellationToken),
+            };
+        }
+        return report;
     }
 
-    private EvalReport? RunEval(MetricsLog? metrics, CancellationToken cancellationToken)
+    private EvalReport? RunEval(MetricsLog? metrics, CancellationToken cancellationToken, bool final = false)
     {
         if (Data.Eval.Count == 0 || metrics is null)
             return null;
-        EvalReport report = Evaluate(cancellationToken);
+        EvalReport report = Evaluate(withFlatness: final, cancellationToken);
         metrics.WriteEval(report);
         _options.Observer.OnEval(report);
         return report;

@@ -68,6 +68,14 @@ public sealed class MetricsLog : IDisposable
             record["segment_drift_by_perturbation"] = new JsonObject(drift.PerPerturbation.Select(p =>
                 KeyValuePair.Create(p.Perturbation, (JsonNode?)Finite(p.Mean))));
         }
+        if (r.Flatness is { } flatness)
+        {
+            foreach (var e in flatness.Sharpness)
+            {
+                record[e.MetricName] = Finite(e.Mean);
+                record[e.MetricName + "_ci"] = new JsonArray(Finite(e.Low), Finite(e.High));
+            }
+        }
         Write(record);
     }
 

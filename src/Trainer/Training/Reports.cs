@@ -12,6 +12,9 @@ public sealed record EvalReport(long Step, double Loss, double TokenAccuracy, do
     /// <summary>S2R2 segment drift of held-out examples under the configured perturbations (robustness.eval_examples); null when off.</summary>
     public Robustness.DriftReport? Drift { get; init; }
 
+    /// <summary>Expected sharpness of these weights (evaluation.flatness, final evaluation only); null when off.</summary>
+    public Flatness.ModelFlatness? Flatness { get; init; }
+
     /// <summary>These held-out figures written into a run's outcome figures.</summary>
     public RunMetrics Into(RunMetrics metrics) => metrics with
     {
@@ -20,6 +23,7 @@ public sealed record EvalReport(long Step, double Loss, double TokenAccuracy, do
         EvalTokenAccuracy = TokenAccuracy,
         EvalSegmentDrift = Drift?.Overall.Mean ?? double.NaN,
         EvalHighDriftShare = Drift?.Overall.HighDriftShare ?? double.NaN,
+        Sharpness = Flatness?.Sharpness.ToDictionary(e => e.MetricName, e => e.Mean) ?? [],
     };
 }
 

@@ -26,7 +26,7 @@ public static class RunSummary
             ["eval_examples"] = data.Eval.Count,
             ["truncated_examples"] = data.TruncatedCount,
         };
-        foreach (string name in RunMetrics.Names)
+        foreach (string name in metrics.AllNames)
             summary[name] = Number(metrics.Get(name));
         summary["frozen_weights_unchanged"] = metrics.FrozenWeightsUnchanged;
         summary["adapter_dir"] = metrics.AdapterDirectory;
