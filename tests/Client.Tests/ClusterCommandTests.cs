@@ -97,6 +97,8 @@ public class ClusterCommandTests
         Assert.Contains("method.name=flat", output);
         Assert.Contains("eval_exact_match", output);
         Assert.Contains("p (Welch)", output);
+        // Flatness is on: the table ends with an honest verdict on sharpness, significant or not.
+        Assert.Matches(@"Flatness: sharpness@0\.05: method\.name=lora \S+ vs method\.name=flat \S+ \(Welch p = [0-9.]+\): (no significant difference|method\.name=(lora|flat) is flatter)", output);
         Assert.Equal(4, Directory.GetDirectories(dir.File("demo"), "seed-*", SearchOption.AllDirectories).Length);
     }
 
