@@ -109,5 +109,7 @@ public class ClusterCommandTests
         Assert.Equal(ExitCodes.Unavailable, submit.ExitCode);   // valid: it got as far as connecting
         var sweep = await CliRunner.RunAsync("sweep", Path.Combine(AppContext.BaseDirectory, "examples", "sweep.yaml"), "--gateway", "127.0.0.1:1", "--connect-timeout", "1");
         Assert.Equal(ExitCodes.Unavailable, sweep.ExitCode);
+        var flatness = await CliRunner.RunAsync("sweep", Path.Combine(AppContext.BaseDirectory, "examples", "flatness-sweep.yaml"), "--gateway", "127.0.0.1:1", "--connect-timeout", "1");
+        Assert.True(flatness.ExitCode == ExitCodes.Unavailable, flatness.Error);
     }
 }
