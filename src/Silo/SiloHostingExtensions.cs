@@ -27,8 +27,15 @@ public static class SiloHostingExtensions
             if (settings.Clustering.Equals("Redis", StringComparison.OrdinalIgnoreCase))
             {
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.Redis!));
-                IPAddress address = settings.AdvertisedIp is null ? IPAddress.Loopback : IPAddress.Parse(settings.AdvertisedIp);
-                silo.ConfigureEndpoints(address, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: settings.AdvertisedIp is not null);
+                IPAddress advertised = settings.AdvertisedIp is null ? IPAddress.Loopback : IPAddress.Parse(settings.AdvertisedIp);
+                silo.ConfigureEndpoints(advertised, settings.SiloPort, settings.GatewayPort);
+                // Advertising an address says nothing about where to listen: that is ListenIp, loopback by default.
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    IPAddress listen = IPAddress.Parse(settings.ListenIp);
+                    o.SiloListeningEndpoint = new IPEndPoint(listen, settings.SiloPort);
+                    o.GatewayListeningEndpoint = new IPEndPoint(listen, settings.GatewayPort);
+                });
             }
             else
             {
@@ -48,6 +55,7 @@ public static class SiloHostingExtensions
             {
                 builder.Configuration.GetSection("FlatLora:Cluster").Bind(o);
                 o.GradientEndpoint = GradientEndpoint(settings);
+                o.Paths = new Spec.ClusterPaths(Path.GetFullPath(settings.OutputRoot), settings.DataRoot is null ? null : Path.GetFullPath(settings.DataRoot));
             });
         });
         return builder;
@@ -80,7 +88,7 @@ public static class SiloHostingExtensions
         string urls = app.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://localhost:5000";
         foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             app.Urls.Add(url);
-        app.Urls.Add($"http://{(settings.AdvertisedIp is null ? "127.0.0.1" : "0.0.0.0")}:{settings.GrpcPort}");
+        app.Urls.Add($"http://{settings.ListenIp}:{settings.GrpcPort}");
         GradientServer.MapGradientExchange(app);
         return app;
     }
@@ -100,6 +108,10 @@ public static class SiloHostingExtensions
             throw new ArgumentException($"{SiloSettings.Section}:GrpcPort must be a port number, or 0 for none (got {settings.GrpcPort})");
         if (settings.AdvertisedIp is not null && !IPAddress.TryParse(settings.AdvertisedIp, out _))
             throw new ArgumentException($"{SiloSettings.Section}:AdvertisedIp '{settings.AdvertisedIp}' is not an IP address");
+        if (!IPAddress.TryParse(settings.ListenIp, out _))
+            throw new ArgumentException($"{SiloSettings.Section}:ListenIp '{settings.ListenIp}' is not an IP address");
+        if (string.IsNullOrWhiteSpace(settings.OutputRoot))
+            throw new ArgumentException($"{SiloSettings.Section}:OutputRoot must name a folder");
         if (settings.Kubernetes)
         {
             // Orleans' Kubernetes hosting reads these; without them it fails later with a less helpful message.

@@ -26,8 +26,20 @@ public sealed class SiloSettings
     public int GrpcPort { get; set; } = 5050;
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>The address other silos reach this one at (Redis clustering); default: loopback.</summary>
+    /// <summary>The address other silos reach this one at (Redis clustering); default: loopback. It changes only what is advertised.</summary>
     public string? AdvertisedIp { get; set; }
+
+    /// <summary>The address the silo, gateway and gradient ports listen on; default 127.0.0.1 (the Helm chart sets 0.0.0.0).</summary>
+    public string ListenIp { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// Every submitted spec writes under this folder: output_dir is resolved inside it, and a path outside (absolute,
+    /// a ../ escape or a symbolic link out) is refused at submit. Default: runs/ under the working directory.
+    /// </summary>
+    public string OutputRoot { get; set; } = "runs";
+
+    /// <summary>Read-only folder for data.train, data.eval and model.path (besides the output root); default: none.</summary>
+    public string? DataRoot { get; set; }
 
     public string ClusterId { get; set; } = "flatlora";
     public string ServiceId { get; set; } = "flatlora";

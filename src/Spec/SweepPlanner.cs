@@ -21,7 +21,8 @@ public static class SweepPlanner
     }
 
     /// <summary>Grid × random trials, each with the sweep's seeds; throws listing every invalid field or configuration.</summary>
-    public static IReadOnlyList<SweepConfiguration> Expand(SweepSpec sweep, TrainSpec baseSpec)
+    /// <param name="paths">On a cluster: every configuration's paths are confined to its roots before anything checks a file.</param>
+    public static IReadOnlyList<SweepConfiguration> Expand(SweepSpec sweep, TrainSpec baseSpec, ClusterPaths? paths = null)
     {
         var errors = new List<SpecError>(Validate(sweep));
         SpecException.ThrowIfAny(errors);
@@ -57,6 +58,8 @@ public static class SweepPlanner
             try
             {
                 configuration = configuration with { Spec = SpecLoader.WithOverrides(spec, overrides.Select(o => $"{o.Key}={o.Value}")) };
+                if (paths is not null)
+                    configuration = configuration with { Spec = paths.Confine(configuration.Spec) };
             }
             catch (SpecException e)
             {

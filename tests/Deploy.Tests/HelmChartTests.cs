@@ -76,6 +76,8 @@ public sealed class HelmChartTests
             Assert.True(env.ContainsKey(variable), variable);
         Assert.Equal("true", env["FlatLora__Silo__Kubernetes"]);
         Assert.Equal("$(POD_IP)", env["FlatLora__Silo__AdvertisedIp"]);
+        Assert.Equal("0.0.0.0", env["FlatLora__Silo__ListenIp"]);
+        Assert.Equal("/data/runs", env["FlatLora__Silo__OutputRoot"]);
 
         // The gRPC gradient port is exposed on the pods and the headless service.
         var ports = RenderedChart.Sequence(chart.Single("Service", "-silo"), "spec", "ports").Cast<YamlMappingNode>()

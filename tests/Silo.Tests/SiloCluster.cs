@@ -8,11 +8,15 @@ internal sealed class SiloCluster : IDisposable
 {
     private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort)> _silos = [];
 
-    public SiloCluster(RedisServer redis, string clusterId)
+    /// <param name="outputRoot">The silos' FlatLora:Silo:OutputRoot; default the temp folder, where the tests write.</param>
+    public SiloCluster(RedisServer redis, string clusterId, string? outputRoot = null)
     {
         Redis = redis;
         ClusterId = clusterId;
+        OutputRoot = outputRoot ?? Path.GetTempPath();
     }
+
+    public string OutputRoot { get; }
 
     public RedisServer Redis { get; }
     public string ClusterId { get; }
@@ -39,6 +43,7 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Silo:SiloPort={silo}",
             $"--FlatLora:Silo:GatewayPort={gateway}",
             $"--FlatLora:Silo:GrpcPort={grpc}",
+            $"--FlatLora:Silo:OutputRoot={OutputRoot}",
             $"--FlatLora:Cluster:CpuSlots={cpuSlots}",
             "--FlatLora:Cluster:TorchThreads=1",
             $"--FlatLora:Cluster:HeartbeatTimeout={heartbeatTimeout}",

@@ -74,8 +74,10 @@ public sealed partial class ExperimentGrain(
 
     private async Task CreateAsync(ExperimentRequest request)
     {
-        TrainSpec spec = request.Spec;
-        ValidTrainSpec.From(spec);   // the cluster's edge: a spec from the wire is checked here, before anything is stored
+        // The cluster's edge: a spec from the wire has its paths confined to the cluster's roots (before any file is
+        // looked at, so a path outside says nothing about what exists there) and is checked here, before anything is stored.
+        TrainSpec spec = options.Value.Paths?.Confine(request.Spec) ?? request.Spec;
+        ValidTrainSpec.From(spec);
         bool cancelledFirst = S.CancelRequested;
         S.Spec = spec;
         S.State = cancelledFirst ? RunState.Cancelled : RunState.Queued;

@@ -6,6 +6,12 @@ public sealed class FlatLoraClusterOptions
     /// <summary>Explicit device list ("cuda:0", "cpu:0", ...); empty means discover.</summary>
     public string[] Devices { get; set; } = [];
 
+    /// <summary>
+    /// Where submitted specs may write and read (a silo sets it from FlatLora:Silo:OutputRoot and DataRoot); null for the
+    /// CLI's in-process silo, whose specs come from its own user.
+    /// </summary>
+    public Spec.ClusterPaths? Paths { get; set; }
+
     /// <summary>CPU slots to offer when there is no GPU (or <see cref="Cuda"/> is off).</summary>
     public int CpuSlots { get; set; } = 1;
 

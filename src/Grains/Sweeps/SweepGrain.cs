@@ -50,7 +50,7 @@ public sealed partial class SweepGrain(
     {
         if (state.RecordExists)
             throw new InvalidOperationException($"sweep {Key} already exists");
-        IReadOnlyList<SweepConfiguration> configurations = SweepPlanner.Expand(request.Sweep, request.Base);
+        IReadOnlyList<SweepConfiguration> configurations = SweepPlanner.Expand(request.Sweep, request.Base, options.Value.Paths);
         S.Sweep = request.Sweep;
         S.CreatedUtc = DateTime.UtcNow;
         S.State = RunState.Queued;
