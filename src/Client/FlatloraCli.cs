@@ -52,6 +52,7 @@ public static class FlatloraCli
             new MergeCommand(),
             new RobustnessCommand(),
             new FlatnessCommand(),
+            new CertsCommand(),
             new BenchCommand(),
         };
         foreach (Option option in GlobalOptions.All)

@@ -1,5 +1,6 @@
 using System.Net;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Security;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
 using FlatLora.Trainer.Distributed;
@@ -16,8 +17,14 @@ public static class SiloHostingExtensions
     {
         SiloSettings settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
         Validate(settings);
+        // Loaded (and checked to chain to the CA) before Orleans starts: a bad file stops the silo naming it.
+        ClusterTls? tls = settings.Tls.Enabled
+            ? ClusterTls.Load(settings.Tls.CertificatePath, settings.Tls.KeyPath, settings.Tls.CaPath, $"{SiloSettings.Section}:Tls")
+            : null;
         builder.UseOrleans(silo =>
         {
+            if (tls is not null)
+                silo.UseTls(tls.Configure);
             silo.Configure<SiloOptions>(o => o.SiloName = settings.Name ?? Environment.MachineName);
             silo.Configure<ClusterOptions>(o =>
             {

@@ -50,6 +50,21 @@ public sealed class SiloSettings
     /// </summary>
     public bool Kubernetes { get; set; }
 
+    /// <summary>Mutual TLS on silo-to-silo links and the gateway (section FlatLora:Silo:Tls).</summary>
+    public SiloTlsSettings Tls { get; set; } = new();
+
     /// <summary>The first silo of a localhost cluster (its silo port); others join through it.</summary>
     public int? PrimarySiloPort { get; set; }
+}
+
+/// <summary>
+/// Section "FlatLora:Silo:Tls": this silo's certificate and key and the cluster CA (PEM, as `flatlora certs init`
+/// writes them). With Enabled, silos and clients must present a certificate that chains to the CA.
+/// </summary>
+public sealed class SiloTlsSettings
+{
+    public bool Enabled { get; set; }
+    public string CertificatePath { get; set; } = "certs/silo.crt";
+    public string KeyPath { get; set; } = "certs/silo.key";
+    public string CaPath { get; set; } = "certs/ca.crt";
 }

@@ -28,11 +28,21 @@ internal sealed class SiloCluster : IDisposable
     /// <summary>The silo's HTTP port (/health, /metrics).</summary>
     public int HttpPort(string name) => _silos.Single(s => s.Name == name).HttpPort;
 
-    public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10")
+    /// <param name="tlsDirectory">A `flatlora certs init` folder: the silo runs mutual TLS with its silo.* and ca.crt.</param>
+    /// <param name="waitHealthy">Wait for /health (false: return once started, for a silo expected not to join).</param>
+    public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true)
     {
         int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort();
+        string[] tls = tlsDirectory is null ? [] :
+        [
+            "--FlatLora:Silo:Tls:Enabled=true",
+            $"--FlatLora:Silo:Tls:CertificatePath={Path.Combine(tlsDirectory, "silo.crt")}",
+            $"--FlatLora:Silo:Tls:KeyPath={Path.Combine(tlsDirectory, "silo.key")}",
+            $"--FlatLora:Silo:Tls:CaPath={Path.Combine(tlsDirectory, "ca.crt")}",
+        ];
         ChildProcess process = ChildProcess.Start("Silo", "flatlora-silo.dll",
         [
+            .. tls,
             $"--Urls=http://127.0.0.1:{http}",
             $"--FlatLora:Silo:Name={name}",
             "--FlatLora:Silo:Clustering=Redis",
@@ -53,6 +63,8 @@ internal sealed class SiloCluster : IDisposable
             "--FlatLora:Cluster:CollectiveTimeout=00:00:30",
         ]);
         _silos.Add((name, process, http, silo, gateway));
+        if (!waitHealthy)
+            return;
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)

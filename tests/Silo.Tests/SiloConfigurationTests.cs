@@ -22,4 +22,14 @@ public sealed class SiloConfigurationTests
         Assert.True(exit is not null and not 0, silo.Output);
         Assert.Contains("FlatLora:Silo:Clustering must be Localhost or Redis (got 'Consul')", silo.Output);
     }
+
+    [Fact]
+    public async Task Tls_with_a_missing_certificate_file_stops_the_silo_naming_the_file()
+    {
+        using ChildProcess silo = ChildProcess.Start("Silo", "flatlora-silo.dll",
+            ["--FlatLora:Silo:Tls:Enabled=true", "--FlatLora:Silo:Tls:CertificatePath=/no/such/silo.crt", "--Urls=http://127.0.0.1:0", "--FlatLora:Silo:GrpcPort=0"]);
+        int? exit = await silo.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit is not null and not 0, silo.Output);
+        Assert.Contains("FlatLora:Silo:Tls: /no/such/silo.crt not found", silo.Output);
+    }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using FlatLora.Abstractions;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Security;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,7 +35,11 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public static async Task<ClusterConnection> ConnectAsync(ConnectionOptions options, CancellationToken cancellationToken)
     {
-        IHost host = options.Local ? BuildLocalSilo(options) : BuildClient(options);
+        // Certificates are read (and checked against their CA) before anything is dialled: a bad file is bad input.
+        ClusterTls? tls = !options.Local && options.TlsDirectory is string folder
+            ? ClusterTls.FromFolder(folder, ClusterCertificates.ClientName, "--tls-dir")
+            : null;
+        IHost host = options.Local ? BuildLocalSilo(options) : BuildClient(options, tls);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
         try
@@ -43,11 +48,17 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
         {
+            bool tlsGateway = !options.Local && (tls is not null || !IsTlsFailure(e)) && await TlsProbe.GatewaySpeaksTlsAsync(host).ConfigureAwait(false);
             host.Dispose();
             string where = options.Local ? "the in-process silo"
                 : options.Redis is not null ? "a FlatLora cluster through Redis" : $"a FlatLora gateway at {options.Gateway}";
+            string reason = e.GetBaseException().Message;
+            if (IsTlsFailure(e) || tlsGateway)
+                throw new ClusterUnavailableException(tls is null
+                    ? $"could not reach {where}: its TLS handshake failed; the cluster needs a client certificate (--tls-dir DIR or $FLATLORA_TLS_DIR)"
+                    : $"could not reach {where}: the TLS handshake failed; the gateway refused this client certificate or its CA ({reason})", e);
             throw new ClusterUnavailableException(
-                $"could not reach {where} ({e.GetBaseException().Message}). Start silos with flatlora-silo, pass --gateway/--redis, or use --local.", e);
+                $"could not reach {where} ({reason}). Start silos with flatlora-silo, pass --gateway/--redis, or use --local.", e);
         }
         var connection = new ClusterConnection(host, options.Local);
         if (options.Local)
@@ -67,7 +78,19 @@ public sealed class ClusterConnection : IAsyncDisposable
         throw new ClusterUnavailableException("the in-process silo did not register its devices in 10 s");
     }
 
-    private static IHost BuildClient(ConnectionOptions options)
+    // A refused handshake surfaces as an authentication or I/O error somewhere in the chain, or as a closed connection.
+    private static bool IsTlsFailure(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is System.Security.Authentication.AuthenticationException || x.Message.Contains("SSL", StringComparison.Ordinal) ||
+                x.Message.Contains("TLS", StringComparison.Ordinal))
+                return true;
+        }
+        return false;
+    }
+
+    private static IHost BuildClient(ConnectionOptions options, ClusterTls? tls)
     {
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -86,6 +109,8 @@ public sealed class ClusterConnection : IAsyncDisposable
                 client.UseStaticClustering(ParseGateway(options.Gateway));
             client.Services.AddSerializer(s => s.AddFlatLoraSerialization());
             client.AddMemoryStreams(ProgressStreams.Provider);   // `watch` subscribes to progress streams
+            if (tls is not null)
+                client.UseTls(tls.Configure);
         });
         return builder.Build();
     }

@@ -18,4 +18,7 @@ public sealed record ConnectionOptions
     public int LocalCpuSlots { get; init; } = 1;
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Folder with ca.crt, client.crt and client.key for a TLS cluster ($FLATLORA_TLS_DIR); null: plaintext.</summary>
+    public string? TlsDirectory { get; init; } = Environment.GetEnvironmentVariable("FLATLORA_TLS_DIR");
 }

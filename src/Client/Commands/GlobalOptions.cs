@@ -14,12 +14,15 @@ internal static class GlobalOptions
     public static readonly Option<int> LocalSlots = new("--slots") { Description = "CPU slots of the --local silo", DefaultValueFactory = _ => 1, Recursive = true };
     public static readonly Option<double> ConnectTimeout = new("--connect-timeout") { Description = "Seconds to wait for the cluster", DefaultValueFactory = _ => 15, Recursive = true };
 
+    public static readonly Option<string?> TlsDir = new("--tls-dir")
+    { Description = "Folder with ca.crt, client.crt and client.key for a TLS cluster ($FLATLORA_TLS_DIR)", Recursive = true };
+
     public static readonly Option<string?> LibTorch = new("--libtorch")
     { Description = "Folder of the libtorch to run on, e.g. PyTorch's torch/lib for CUDA ($FLATLORA_LIBTORCH)", Recursive = true };
 
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "On an error, print the full exception (stack trace) after the one-line message", Recursive = true };
 
-    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots, ConnectTimeout, LibTorch, Verbose];
+    public static IEnumerable<Option> All => [Local, Gateway, Redis, ClusterId, LocalSlots, ConnectTimeout, TlsDir, LibTorch, Verbose];
 
     public static ConnectionOptions Connection(ParseResult parseResult)
     {
@@ -35,6 +38,8 @@ internal static class GlobalOptions
             options = options with { Gateway = gateway };
         if (parseResult.GetValue(Redis) is string redis)
             options = options with { Redis = redis };
+        if (parseResult.GetValue(TlsDir) is string tls)
+            options = options with { TlsDirectory = tls };
         return options;
     }
 }

@@ -1,0 +1,52 @@
+using System.Security.Cryptography.X509Certificates;
+using FlatLora.Abstractions.Security;
+using FlatLora.Client.Commands;
+
+namespace FlatLora.Client.Tests;
+
+public class CertsCommandTests
+{
+    [Fact]
+    public async Task Init_writes_a_ca_a_silo_and_a_client_certificate_that_chain_to_it_and_client_issues_more()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, error) = await CliRunner.RunAsync("certs", "init", "--out", dir.File("certs"), "--dns", "silo-0.flatlora", "--days", "10");
+        Assert.True(code == ExitCodes.Success, error);
+        using X509Certificate2 ca = X509Certificate2.CreateFromPem(File.ReadAllText(dir.File("certs/ca.crt")));
+        ClusterTls silo = ClusterTls.FromFolder(dir.File("certs"), "silo", "test");
+        ClusterTls client = ClusterTls.FromFolder(dir.File("certs"), "client", "test");
+        Assert.True(silo.Certificate.HasPrivateKey && client.Certificate.HasPrivateKey);
+        Assert.Contains("silo-0.flatlora", silo.Certificate.GetNameInfo(X509NameType.DnsName, false) + string.Join(",",
+            silo.Certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames())));
+        Assert.InRange(client.Certificate.NotAfter, DateTime.Now.AddDays(9), DateTime.Now.AddDays(11));
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(dir.File("certs/ca.key")));
+
+        (code, _, error) = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("certs"), "--name", "alice", "--out", dir.File("alice"));
+        Assert.True(code == ExitCodes.Success, error);
+        ClusterTls alice = ClusterTls.FromFolder(dir.File("alice"), "client", "test");
+        Assert.Equal("CN=alice", alice.Certificate.Subject);
+        Assert.False(File.Exists(dir.File("alice/ca.key")));   // a client folder never holds the CA's key
+
+        // A second init into the same folder would replace the CA: refused, nothing overwritten.
+        byte[] before = File.ReadAllBytes(dir.File("certs/ca.crt"));
+        (code, _, error) = await CliRunner.RunAsync("certs", "init", "--out", dir.File("certs"));
+        Assert.Equal(ExitCodes.Failure, code);
+        Assert.StartsWith($"error: {dir.File("certs/ca.key")} exists", error);
+        Assert.Equal(before, File.ReadAllBytes(dir.File("certs/ca.crt")));
+    }
+
+    [Fact]
+    public async Task A_certificate_from_another_ca_is_named_as_not_chaining()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(ExitCodes.Success, (await CliRunner.RunAsync("certs", "init", "--out", dir.File("a"))).ExitCode);
+        Assert.Equal(ExitCodes.Success, (await CliRunner.RunAsync("certs", "init", "--out", dir.File("b"))).ExitCode);
+        File.Copy(dir.File("b/ca.crt"), dir.File("a/ca.crt"), overwrite: true);
+        var e = Assert.Throws<InvalidDataException>(() => ClusterTls.FromFolder(dir.File("a"), "client", "--tls-dir"));
+        Assert.Equal($"--tls-dir: {dir.File("a/client.crt")} does not chain to the CA {dir.File("a/ca.crt")} (or has expired)", e.Message);
+        var missing = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("none"), "--name", "x", "--out", dir.File("x"));
+        Assert.Equal(ExitCodes.InvalidInput, missing.ExitCode);
+        Assert.StartsWith($"error: --ca: {dir.File("none/ca.crt")} not found", missing.Error);
+    }
+}

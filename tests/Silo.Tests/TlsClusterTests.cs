@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using FlatLora.Tests.Shared;
+
+namespace FlatLora.Silo.Tests;
+
+/// <summary>Mutual TLS between real silo processes and the CLI: only holders of a certificate from the cluster CA get in.</summary>
+public sealed class TlsClusterTests : IDisposable
+{
+    private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
+    private readonly RedisServer _redis = new();
+    private readonly string _work = Path.Combine(Path.GetTempPath(), "flatlora-tls-tests", Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task Only_clients_and_silos_certified_by_the_cluster_ca_get_in()
+    {
+        string certs = Path.Combine(_work, "certs"), foreign = Path.Combine(_work, "foreign"), expired = Path.Combine(_work, "expired");
+        foreach (string folder in new[] { certs, foreign })
+        {
+            (int made, string text) = await ChildProcess.RunCliAsync(CliTimeout, ["certs", "init", "--out", folder, "--days", "30"]);
+            Assert.True(made == 0, text);
+        }
+        WriteExpiredClient(certs, expired);
+        using var cluster = new SiloCluster(_redis, $"tls-{Guid.NewGuid():N}");
+        await cluster.StartSiloAsync("silo-a", tlsDirectory: certs);
+        await cluster.StartSiloAsync("silo-b", tlsDirectory: certs);
+
+        // With the cluster's client certificate a tiny run is submitted and completes.
+        string spec = Path.Combine(_work, "spec.yaml");
+        File.WriteAllText(spec, $"training: {{ max_steps: 2, batch_size: 4, micro_batch_size: 4 }}\noutput_dir: {_work}/runs\n");
+        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", spec, "--watch", "--tls-dir", certs, .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        Assert.Contains("Completed", output);
+
+        // Without a certificate, or with one from another CA: refused before any grain call, exit 3, one line naming TLS.
+        foreach (string[] extra in new[] { Array.Empty<string>(), ["--tls-dir", foreign] })
+        {
+            (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["status", "--connect-timeout", "10", .. extra, .. cluster.CliConnection]);
+            Assert.True(code == 3, $"{string.Join(' ', extra)}: exit {code}\n{output}");
+            string line = output.Split('\n').First(l => l.StartsWith("error: ", StringComparison.Ordinal));
+            Assert.True(line.Contains("TLS", StringComparison.Ordinal), output);
+            Assert.DoesNotContain("   at ", output);
+        }
+        // An expired certificate is refused by the CLI itself, naming the file.
+        (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["status", "--tls-dir", expired, .. cluster.CliConnection]);
+        Assert.Equal(2, code);
+        Assert.Contains($"error: --tls-dir: {Path.Combine(expired, "client.crt")} does not chain to the CA", output);
+
+        // A silo with certificates from another CA does not join: the cluster still counts two silos.
+        await cluster.StartSiloAsync("silo-foreign", tlsDirectory: foreign, waitHealthy: false);
+        await Task.Delay(TimeSpan.FromSeconds(15));
+        (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["cluster", "--tls-dir", certs, .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        Assert.Contains("2 silo(s)", output);
+        Assert.DoesNotContain("silo-foreign", output);
+    }
+
+    // A client certificate from the cluster CA whose validity ended a minute ago (it began with the CA's).
+    private static void WriteExpiredClient(string caFolder, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        using X509Certificate2 ca = X509Certificate2.CreateFromPemFile(Path.Combine(caFolder, "ca.crt"), Path.Combine(caFolder, "ca.key"));
+        using RSA key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=expired", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using X509Certificate2 certificate = request.Create(ca, ca.NotBefore.ToUniversalTime(), DateTimeOffset.UtcNow.AddMinutes(-1), [1, 2, 3, 4]);
+        File.WriteAllText(Path.Combine(folder, "client.crt"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(folder, "client.key"), key.ExportPkcs8PrivateKeyPem());
+        File.Copy(Path.Combine(caFolder, "ca.crt"), Path.Combine(folder, "ca.crt"));
+    }
+
+    public void Dispose()
+    {
+        _redis.Dispose();
+        try
+        {
+            Directory.Delete(_work, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
