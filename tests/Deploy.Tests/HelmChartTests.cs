@@ -14,6 +14,7 @@ public sealed class HelmChartTests
         { "default", [] },
         { "gpu", ["values-gpu.yaml"] },
         { "cpu", ["values-cpu.yaml"] },
+        { "tls", ["ci/values-tls.yaml"] },
     };
 
     [Theory]
@@ -64,7 +65,7 @@ public sealed class HelmChartTests
     {
         RenderedChart chart = RenderedChart.Render("parts", []);
         string[] kinds = chart.Manifests.Select(m => RenderedChart.Scalar(m, "kind")!).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(["ConfigMap", "PersistentVolumeClaim", "PrometheusRule", "Role", "RoleBinding", "Secret", "Service", "Service", "Service", "Service",
+        Assert.Equal(["ConfigMap", "NetworkPolicy", "NetworkPolicy", "PersistentVolumeClaim", "PrometheusRule", "Role", "RoleBinding", "Secret", "Service", "Service", "Service", "Service",
             "ServiceAccount", "ServiceMonitor", "StatefulSet", "StatefulSet"], kinds);
 
         // Orleans' Kubernetes hosting: pod labels and downward-API variables.
@@ -119,18 +120,45 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Tls_mounts_the_secret_and_network_policies_fence_every_port()
+    {
+        RenderedChart chart = RenderedChart.Render("tls-parts", ["ci/values-tls.yaml"]);
+        var env = chart.SiloEnvironment;
+        Assert.Equal("true", env["FlatLora__Silo__Tls__Enabled"]);
+        Assert.Equal("/etc/flatlora/tls/ca.crt", env["FlatLora__Silo__Tls__CaPath"]);
+        YamlMappingNode silo = chart.Single("StatefulSet", "flatlora");
+        var volumes = RenderedChart.Sequence(silo, "spec", "template", "spec", "volumes").Cast<YamlMappingNode>();
+        Assert.Contains(volumes, v => RenderedChart.Scalar(v, "secret", "secretName") == "flatlora-tls");
+
+        YamlMappingNode policy = chart.Single("NetworkPolicy", "-silo");
+        var rules = RenderedChart.Sequence(policy, "spec", "ingress").Cast<YamlMappingNode>().ToList();
+        string[] Ports(YamlMappingNode rule) => [.. RenderedChart.Sequence(rule, "ports").Select(p => RenderedChart.Scalar(p, "port")!)];
+        Assert.Equal(["11111", "5050", "30000"], Ports(rules[0]));   // silos only
+        Assert.Equal("silo", RenderedChart.Scalar(RenderedChart.Sequence(rules[0], "from")[0], "podSelector", "matchLabels", "app.kubernetes.io/component"));
+        Assert.Equal(["30000"], Ports(rules[1]));                      // labelled clients: the gateway only
+        Assert.Equal("true", RenderedChart.Scalar(RenderedChart.Sequence(rules[1], "from")[0], "podSelector", "matchLabels", "flatlora.io/client"));
+        Assert.Equal(["8080"], Ports(rules[2]));                       // Prometheus: metrics only
+        Assert.Equal(["6379"], Ports(RenderedChart.Sequence(chart.Single("NetworkPolicy", "-redis"), "spec", "ingress").Cast<YamlMappingNode>().Single()));
+    }
+
+    [Fact]
     public void Every_silo_setting_the_chart_sets_exists()
     {
         // A misspelt FlatLora__... variable would be ignored silently by .NET configuration.
-        RenderedChart chart = RenderedChart.Render("settings", ["values-cpu.yaml"]);
+        RenderedChart chart = RenderedChart.Render("settings", ["values-cpu.yaml", "ci/values-tls.yaml"]);
         var sections = new Dictionary<string, Type> { ["FlatLora__Silo__"] = typeof(SiloSettings), ["FlatLora__Cluster__"] = typeof(FlatLoraClusterOptions) };
         var settings = chart.SiloEnvironment.Keys.Where(k => k.StartsWith("FlatLora__", StringComparison.Ordinal)).ToList();
         Assert.True(settings.Count >= 15, string.Join(", ", settings));
         foreach (string variable in settings)
         {
             (string prefix, Type type) = sections.Select(s => (s.Key, s.Value)).Single(s => variable.StartsWith(s.Key, StringComparison.Ordinal));
-            string property = variable[prefix.Length..];
-            Assert.True(type.GetProperty(property, BindingFlags.Public | BindingFlags.Instance) is not null, $"{variable}: {type.Name} has no property {property}");
+            // Nested sections (Tls__Enabled) walk through the property types.
+            foreach (string property in variable[prefix.Length..].Split("__"))
+            {
+                PropertyInfo? found = type.GetProperty(property, BindingFlags.Public | BindingFlags.Instance);
+                Assert.True(found is not null, $"{variable}: {type.Name} has no property {property}");
+                type = found.PropertyType;
+            }
         }
     }
 
@@ -161,6 +189,8 @@ public sealed class HelmChartTests
     [InlineData("replica=3", "Additional property replica is not allowed")]
     [InlineData("cluster.heartbeatTimeout=30s", "heartbeatTimeout")]
     [InlineData("redis.enabled=false", "redis.external.address is required when redis.enabled is false")]
+    [InlineData("tls.enabled=true", "tls.existingSecret (a Secret with tls.crt, tls.key and ca.crt) is required when tls.enabled is true")]
+    [InlineData("networkPolicy.enable=true", "Additional property enable is not allowed")]
     public void Bad_values_fail_naming_the_value(string set, string message)
     {
         (int exit, string output) = DeployTools.Exec(DeployTools.Helm, ["template", "flatlora", DeployTools.Chart, "--set", set]);
