@@ -41,7 +41,7 @@ public static class SiloHostingExtensions
                 {
                     IPAddress listen = IPAddress.Parse(settings.ListenIp);
                     o.SiloListeningEndpoint = new IPEndPoint(listen, settings.SiloPort);
-                    o.GatewayListeningEndpoint = new IPEndPoint(listen, settings.GatewayPort);
+                    o.GatewayListeningEndpoint = new IPEndPoint(listen, settings.GatewayListenPort ?? settings.GatewayPort);
                 });
             }
             else

@@ -26,6 +26,12 @@ public sealed class SiloSettings
     public int GrpcPort { get; set; } = 5050;
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>
+    /// The port the gateway listens on, when what clients dial (GatewayPort, which is advertised) is forwarded by
+    /// something in front of the silo (a proxy, a NAT); default GatewayPort.
+    /// </summary>
+    public int? GatewayListenPort { get; set; }
+
     /// <summary>The address other silos reach this one at (Redis clustering); default: loopback. It changes only what is advertised.</summary>
     public string? AdvertisedIp { get; set; }
 

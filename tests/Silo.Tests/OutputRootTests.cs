@@ -17,7 +17,10 @@ public sealed class OutputRootTests : IDisposable
         Directory.CreateDirectory(outside);
         Directory.CreateSymbolicLink(Path.Combine(root, "link-out"), outside);
         using var cluster = new SiloCluster(_redis, $"root-{Guid.NewGuid():N}", outputRoot: root);
-        await cluster.StartSiloAsync("silo-a");
+        // Every client connection goes through a recording proxy: the silo advertises the proxy's port as its gateway.
+        int advertised = RedisServer.FreePort(), listen = RedisServer.FreePort();
+        using var proxy = new RecordingTcpProxy(listen, advertised);
+        await cluster.StartSiloAsync("silo-a", gatewayPorts: (advertised, listen));
 
         (string Assignment, string Field)[] escapes =
         [
@@ -42,11 +45,13 @@ public sealed class OutputRootTests : IDisposable
         // (That the silo's answer is the same for a missing file is ClusterPathsTests': the CLI checks a missing file itself first.)
         Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
 
-        // Inside the root, a relative output_dir is taken from the root and the run completes there.
+        // Inside the root, a relative output_dir is taken from the root and the run completes there. Submitted through a
+        // recording proxy: without TLS the spec is readable on the wire (what TlsClusterTests shows TLS prevents).
         string good = Path.Combine(_work, "good.yaml");
-        File.WriteAllText(good, "training: { max_steps: 2, batch_size: 4, micro_batch_size: 4 }\noutput_dir: mine\n");
+        File.WriteAllText(good, "experiment: { name: plaintext-marker-91b2 }\ntraining: { max_steps: 2, batch_size: 4, micro_batch_size: 4 }\noutput_dir: mine\n");
         (int ok, string text) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", good, "--watch", .. cluster.CliConnection]);
         Assert.True(ok == 0, text);
+        Assert.NotEqual(-1, proxy.Recorded().AsSpan().IndexOf("plaintext-marker-91b2"u8));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(root, "mine"), "summary.json", SearchOption.AllDirectories));
     }
 

@@ -25,14 +25,19 @@ internal sealed class SiloCluster : IDisposable
 
     public ChildProcess Silo(string name) => _silos.Single(s => s.Name == name).Process;
 
+    /// <summary>The silo's Orleans gateway port.</summary>
+    public int GatewayPort(string name) => _silos.Single(s => s.Name == name).GatewayPort;
+
     /// <summary>The silo's HTTP port (/health, /metrics).</summary>
     public int HttpPort(string name) => _silos.Single(s => s.Name == name).HttpPort;
 
     /// <param name="tlsDirectory">A `flatlora certs init` folder: the silo runs mutual TLS with its silo.* and ca.crt.</param>
     /// <param name="waitHealthy">Wait for /health (false: return once started, for a silo expected not to join).</param>
-    public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true)
+    /// <param name="gatewayPorts">Advertise one gateway port and listen on another (a proxy in front forwards between them).</param>
+    public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true,
+        (int Advertised, int Listen)? gatewayPorts = null)
     {
-        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort();
+        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = gatewayPorts?.Advertised ?? RedisServer.FreePort(), grpc = RedisServer.FreePort();
         string[] tls = tlsDirectory is null ? [] :
         [
             "--FlatLora:Silo:Tls:Enabled=true",
@@ -54,6 +59,7 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Silo:GatewayPort={gateway}",
             $"--FlatLora:Silo:GrpcPort={grpc}",
             $"--FlatLora:Silo:OutputRoot={OutputRoot}",
+            .. gatewayPorts is { } ports ? [$"--FlatLora:Silo:GatewayListenPort={ports.Listen}"] : Array.Empty<string>(),
             $"--FlatLora:Cluster:CpuSlots={cpuSlots}",
             "--FlatLora:Cluster:TorchThreads=1",
             $"--FlatLora:Cluster:HeartbeatTimeout={heartbeatTimeout}",

@@ -22,8 +22,14 @@ public sealed class TlsClusterTests : IDisposable
         }
         WriteExpiredClient(certs, expired);
         using var cluster = new SiloCluster(_redis, $"tls-{Guid.NewGuid():N}");
-        await cluster.StartSiloAsync("silo-a", tlsDirectory: certs);
-        await cluster.StartSiloAsync("silo-b", tlsDirectory: certs);
+        // Each silo's gateway sits behind a recording proxy (the silo advertises the proxy's port): all client traffic is seen.
+        var proxies = new List<RecordingTcpProxy>();
+        foreach (string name in new[] { "silo-a", "silo-b" })
+        {
+            int advertised = RedisServer.FreePort(), listen = RedisServer.FreePort();
+            proxies.Add(new RecordingTcpProxy(listen, advertised));
+            await cluster.StartSiloAsync(name, tlsDirectory: certs, gatewayPorts: (advertised, listen));
+        }
 
         // With the cluster's client certificate a tiny run is submitted and completes.
         string spec = Path.Combine(_work, "spec.yaml");
@@ -31,6 +37,17 @@ public sealed class TlsClusterTests : IDisposable
         (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", spec, "--watch", "--tls-dir", certs, .. cluster.CliConnection]);
         Assert.True(code == 0, output);
         Assert.Contains("Completed", output);
+
+        // The spec and its results crossed the gateways through the proxies, none of it readable there.
+        const string marker = "marker-3f9c1e7a-not-on-the-wire";
+        string marked = Path.Combine(_work, "marked.yaml");
+        File.WriteAllText(marked, $"experiment: {{ name: {marker} }}\ntraining: {{ max_steps: 2, batch_size: 4, micro_batch_size: 4 }}\noutput_dir: {_work}/runs\n");
+        (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", marked, "--watch", "--tls-dir", certs, .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        byte[] wire = [.. proxies.SelectMany(p => p.Recorded())];
+        Assert.True(wire.Length > 10_000, $"only {wire.Length} bytes crossed the proxy");
+        Assert.Equal(-1, wire.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(marker)));
+        Assert.Equal(-1, wire.AsSpan().IndexOf("max_steps"u8));
 
         // Without a certificate, or with one from another CA: refused before any grain call, exit 3, one line naming TLS.
         foreach (string[] extra in new[] { Array.Empty<string>(), ["--tls-dir", foreign] })
@@ -53,6 +70,8 @@ public sealed class TlsClusterTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("2 silo(s)", output);
         Assert.DoesNotContain("silo-foreign", output);
+        foreach (RecordingTcpProxy proxy in proxies)
+            proxy.Dispose();
     }
 
     // A client certificate from the cluster CA whose validity ended a minute ago (it began with the CA's).
