@@ -62,6 +62,7 @@ public static class SiloHostingExtensions
             {
                 builder.Configuration.GetSection("FlatLora:Cluster").Bind(o);
                 o.GradientEndpoint = GradientEndpoint(settings);
+                o.GradientTls = tls is null ? null : GradientTlsOf(tls);
                 o.Paths = new Spec.ClusterPaths(Path.GetFullPath(settings.OutputRoot), settings.DataRoot is null ? null : Path.GetFullPath(settings.DataRoot));
             });
         });
@@ -78,13 +79,24 @@ public static class SiloHostingExtensions
         if (settings.GrpcPort == 0)
             return builder;
         GradientServer.AddGradientExchange(builder.Services);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint =>
+        // With TLS the gradient port is https (the only https endpoint): the silo's certificate, the peer's required.
+        GradientTls? tls = settings.Tls.Enabled
+            ? GradientTlsOf(ClusterTls.Load(settings.Tls.CertificatePath, settings.Tls.KeyPath, settings.Tls.CaPath, $"{SiloSettings.Section}:Tls"))
+            : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            if (endpoint.IPEndPoint?.Port == settings.GrpcPort)
-                endpoint.Protocols = HttpProtocols.Http2;
-        }));
+            kestrel.ConfigureEndpointDefaults(endpoint =>
+            {
+                if (endpoint.IPEndPoint?.Port == settings.GrpcPort)
+                    endpoint.Protocols = HttpProtocols.Http2;
+            });
+            if (tls is not null)
+                kestrel.ConfigureHttpsDefaults(tls.ConfigureServer);
+        });
         return builder;
     }
+
+    private static GradientTls GradientTlsOf(ClusterTls tls) => new(tls.Certificate, peer => ClusterTls.ChainsTo(peer, tls.Authority));
 
     public static WebApplication MapGradientExchange(this WebApplication app)
     {
@@ -95,13 +107,15 @@ public static class SiloHostingExtensions
         string urls = app.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://localhost:5000";
         foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             app.Urls.Add(url);
-        app.Urls.Add($"http://{settings.ListenIp}:{settings.GrpcPort}");
+        app.Urls.Add($"{Scheme(settings)}://{settings.ListenIp}:{settings.GrpcPort}");
         GradientServer.MapGradientExchange(app);
         return app;
     }
 
     private static string? GradientEndpoint(SiloSettings settings) =>
-        settings.GrpcPort == 0 ? null : $"http://{settings.AdvertisedIp ?? "127.0.0.1"}:{settings.GrpcPort}";
+        settings.GrpcPort == 0 ? null : $"{Scheme(settings)}://{settings.AdvertisedIp ?? "127.0.0.1"}:{settings.GrpcPort}";
+
+    private static string Scheme(SiloSettings settings) => settings.Tls.Enabled ? "https" : "http";
 
     private static void Validate(SiloSettings settings)
     {

@@ -38,6 +38,15 @@ public sealed class TlsClusterTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("Completed", output);
 
+        // A data-parallel run across both silos: its gradients cross the silos' gradient ports over mutual TLS.
+        string parallel = Path.Combine(_work, "parallel.yaml");
+        File.WriteAllText(parallel, $"training: {{ max_steps: 4, batch_size: 8, micro_batch_size: 4 }}\nexperiment: {{ world_size: 2 }}\noutput_dir: {_work}/runs\n");
+        (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", parallel, "--watch", "--tls-dir", certs, .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        Assert.Contains("Completed", output);
+        string metrics = await cluster.MetricsAsync("silo-a") + await cluster.MetricsAsync("silo-b");
+        Assert.Matches(@"flatlora_allreduce_bytes_total\{[^}]*\} [1-9]", metrics);
+
         // The spec and its results crossed the gateways through the proxies, none of it readable there.
         const string marker = "marker-3f9c1e7a-not-on-the-wire";
         string marked = Path.Combine(_work, "marked.yaml");

@@ -19,7 +19,7 @@ internal sealed class RankExchange : IDisposable
 
     public IGradientExchange Exchange { get; }
 
-    public static RankExchange Join(ShardJob job, GradientInbox inbox, TimeSpan timeout)
+    public static RankExchange Join(ShardJob job, GradientInbox inbox, TimeSpan timeout, GradientTls? tls = null)
     {
         if (job.WorldSize == 1)
             return new RankExchange(SingleProcessExchange.Instance, null);
@@ -30,7 +30,7 @@ internal sealed class RankExchange : IDisposable
             ? new InProcessRingTransport(inbox, timeout)
             : new GrpcRingTransport(job.PeerEndpoints[next] ?? throw new ArgumentException(
                 $"rank {next} of {job.RunKey} runs on silo {ShardKey.Parse(job.Peers[next]).Silo}, which has no gradient endpoint " +
-                "(set FlatLora:Silo:GrpcPort on every silo of a data-parallel cluster)"), timeout);
+                "(set FlatLora:Silo:GrpcPort on every silo of a data-parallel cluster)"), timeout, tls);
         var ring = new RingGradientExchange(inbox, job.RunKey, job.Attempt, job.Rank, job.WorldSize, job.Secret, transport, timeout);
         return new RankExchange(ring, ring);
     }

@@ -64,4 +64,7 @@ public sealed class FlatLoraClusterOptions
     /// Set by the silo host; null means ranks on this silo can only exchange with ranks on the same silo.
     /// </summary>
     public string? GradientEndpoint { get; set; }
+
+    /// <summary>Mutual TLS for the gradient connections this silo dials (set with FlatLora:Silo:Tls); null: h2c.</summary>
+    public Trainer.Distributed.GradientTls? GradientTls { get; set; }
 }

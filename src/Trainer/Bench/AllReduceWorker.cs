@@ -27,7 +27,7 @@ public static class AllReduceWorker
     public static async Task RunAsync(AllReduceWorkerOptions options, TextReader input, TextWriter output, CancellationToken cancellationToken)
     {
         var inbox = new GradientInbox();
-        await using GradientServer server = await GradientServer.StartAsync(inbox, IPAddress.Loopback, 0, cancellationToken).ConfigureAwait(false);
+        await using GradientServer server = await GradientServer.StartAsync(inbox, IPAddress.Loopback, 0, cancellationToken: cancellationToken).ConfigureAwait(false);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         int tcpPort = ((IPEndPoint)listener.LocalEndpoint).Port;

@@ -42,11 +42,16 @@ public sealed class GradientServer : IAsyncDisposable
         return endpoints;
     }
 
-    /// <summary>An HTTP/2-only listen endpoint for the gradient service.</summary>
-    public static void Listen(KestrelServerOptions kestrel, IPAddress address, int port)
+    /// <summary>An HTTP/2-only listen endpoint for the gradient service, with mutual TLS when <paramref name="tls"/> is given.</summary>
+    public static void Listen(KestrelServerOptions kestrel, IPAddress address, int port, GradientTls? tls = null)
     {
         ConfigureLimits(kestrel);
-        kestrel.Listen(address, port, o => o.Protocols = HttpProtocols.Http2);
+        kestrel.Listen(address, port, o =>
+        {
+            o.Protocols = HttpProtocols.Http2;
+            if (tls is not null)
+                o.UseHttps(tls.ConfigureServer);
+        });
     }
 
     /// <summary>
@@ -61,11 +66,13 @@ public sealed class GradientServer : IAsyncDisposable
     }
 
     /// <summary>Starts a server on <paramref name="port"/> (0: any free port) that delivers into <paramref name="inbox"/>.</summary>
-    public static async Task<GradientServer> StartAsync(GradientInbox inbox, IPAddress address, int port, CancellationToken cancellationToken = default)
+    public static async Task<GradientServer> StartAsync(GradientInbox inbox, IPAddress address, int port, GradientTls? tls = null,
+        CancellationToken cancellationToken = default)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => Listen(k, address, port));
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => Listen(k, address, port, tls));
         builder.Services.AddSingleton(inbox);
         AddGradientExchange(builder.Services);
         WebApplication app = builder.Build();

@@ -19,14 +19,18 @@ public sealed class GrpcRingTransport : IRingTransport
     private readonly string _endpoint;
     private readonly TimeSpan _waitForPeer;
 
-    public GrpcRingTransport(string endpoint, TimeSpan waitForPeer)
+    /// <param name="tls">Mutual TLS with the peer (an https:// endpoint); null for h2c.</param>
+    public GrpcRingTransport(string endpoint, TimeSpan waitForPeer, GradientTls? tls = null)
     {
         _endpoint = endpoint;
         _waitForPeer = waitForPeer;
+        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, KeepAlivePingDelay = TimeSpan.FromSeconds(10) };
+        if (tls is not null)
+            handler.SslOptions = tls.ClientOptions();
         _channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
         {
             MaxSendMessageSize = 8 << 20,
-            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, KeepAlivePingDelay = TimeSpan.FromSeconds(10) },
+            HttpHandler = handler,
         });
         _client = new GradientExchange.GradientExchangeClient(_channel);
     }
@@ -56,6 +60,12 @@ public sealed class GrpcRingTransport : IRingTransport
             catch (RpcException e)
             {
                 throw new PeerUnavailableException(message.Address.ToRank, $"rank {message.Address.ToRank} at {_endpoint} is unreachable: {e.Status.StatusCode} {e.Status.Detail}", e);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException)
+            {
+                // Below gRPC: the connection or its HTTP/2 (or TLS) handshake failed, e.g. plaintext against a TLS peer.
+                throw new PeerUnavailableException(message.Address.ToRank,
+                    $"rank {message.Address.ToRank} at {_endpoint} is unreachable: the connection failed ({e.Message}); do both silos agree on TLS?", e);
             }
         }
     }
