@@ -24,6 +24,19 @@ public class BenchAllReduceTests
     }
 
     [Fact]
+    public async Task The_ring_runs_over_mutual_tls_with_tls()
+    {
+        (int code, string output) = await ChildProcess.RunCliAsync(TimeSpan.FromMinutes(3),
+            ["bench", "allreduce", "--workers", "2", "--mb", "1", "--iterations", "2", "--warmup", "1", "--shape", "tiny", "--tls", "--json"]);
+        Assert.True(code == 0, output);
+        using JsonDocument report = JsonDocument.Parse(output.Split('\n').Single(line => line.StartsWith('{')));
+        Assert.True(report.RootElement.GetProperty("tls").GetBoolean());
+        Assert.True(report.RootElement.GetProperty("sum_correct").GetBoolean());
+        // The run's throwaway certificates are gone.
+        Assert.DoesNotContain(Directory.GetDirectories(Path.GetTempPath(), "flatlora-bench-tls-*"), d => Directory.GetCreationTimeUtc(d) > DateTime.UtcNow.AddMinutes(-3));
+    }
+
+    [Fact]
     public async Task A_bad_worker_count_is_named()
     {
         (int code, string output) = await ChildProcess.RunCliAsync(TimeSpan.FromMinutes(1), ["bench", "allreduce", "--workers", "1"]);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using FlatLora.Abstractions.Security;
 using FlatLora.Client.Rendering;
 using FlatLora.Spec;
 using FlatLora.Trainer.Bench;
@@ -25,13 +26,14 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
     private static readonly Option<string[]> TargetsOption = new("--targets")
     { Description = "LoRA target modules for the gradient-bytes figure", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => LoraSpec.DefaultTargets };
     private static readonly Option<bool> JsonOption = new("--json") { Description = "Print the figures as one JSON object on stdout" };
+    private static readonly Option<bool> TlsOption = new("--tls") { Description = "Run the gRPC ring over mutual TLS (certificates made for the run)" };
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public BenchAllReduceCommand() : base("allreduce", "Ring all-reduce bus bandwidth between local processes vs raw loopback TCP")
     {
         ShapeOption.AcceptOnlyFromAmong(BenchShapes.Names);
-        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption })
+        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption, TlsOption })
             Options.Add(option);
     }
 
@@ -49,8 +51,21 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
 
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
         console.WriteLine($"Starting {workers} worker processes for a {megabytes} MB all-reduce ({warmup} warm-up + {iterations} timed)...");
-        IReadOnlyList<AllReduceWorkerResult> results = await RunWorkersAsync(workers, megabytes, iterations, warmup, cancellationToken).ConfigureAwait(false);
-        AllReduceReport report = AllReduceReport.From(results, megabytes, gradients);
+        // --tls: a throwaway cluster CA and silo certificate for this run, shared by the workers.
+        string? tlsDir = parseResult.GetValue(TlsOption) ? Path.Combine(Path.GetTempPath(), $"flatlora-bench-tls-{Guid.NewGuid():N}") : null;
+        if (tlsDir is not null)
+            ClusterCertificates.Init(tlsDir, [], days: 1);
+        IReadOnlyList<AllReduceWorkerResult> results;
+        try
+        {
+            results = await RunWorkersAsync(workers, megabytes, iterations, warmup, tlsDir, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (tlsDir is not null)
+                Directory.Delete(tlsDir, recursive: true);
+        }
+        AllReduceReport report = AllReduceReport.From(results, megabytes, gradients) with { Tls = tlsDir is not null };
         if (!report.SumCorrect)
             throw new InvalidOperationException("the ring all-reduce returned wrong sums; the figures are meaningless");
 
@@ -70,10 +85,10 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
     }
 
     /// <summary>Starts the workers, hands every one the others' addresses, and collects their results.</summary>
-    private static async Task<IReadOnlyList<AllReduceWorkerResult>> RunWorkersAsync(int workers, int megabytes, int iterations, int warmup,
+    private static async Task<IReadOnlyList<AllReduceWorkerResult>> RunWorkersAsync(int workers, int megabytes, int iterations, int warmup, string? tlsDir,
         CancellationToken cancellationToken)
     {
-        var processes = Enumerable.Range(0, workers).Select(rank => StartWorker(rank, workers, megabytes, iterations, warmup)).ToList();
+        var processes = Enumerable.Range(0, workers).Select(rank => StartWorker(rank, workers, megabytes, iterations, warmup, tlsDir)).ToList();
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -130,7 +145,7 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
     }
 
     /// <summary>This same program, whether it runs as an apphost or as `dotnet flatlora.dll`.</summary>
-    private static Process StartWorker(int rank, int workers, int megabytes, int iterations, int warmup)
+    private static Process StartWorker(int rank, int workers, int megabytes, int iterations, int warmup, string? tlsDir)
     {
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program to start for the workers");
         var start = new ProcessStartInfo(host)
@@ -145,6 +160,11 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
         foreach (string argument in new[] { "bench", "allreduce-worker", "--rank", Invariant(rank), "--workers", Invariant(workers),
                      "--mb", Invariant(megabytes), "--iterations", Invariant(iterations), "--warmup", Invariant(warmup) })
             start.ArgumentList.Add(argument);
+        if (tlsDir is not null)
+        {
+            start.ArgumentList.Add("--tls-dir");
+            start.ArgumentList.Add(tlsDir);
+        }
         return Process.Start(start) ?? throw new InvalidOperationException($"could not start worker {rank}");
     }
 

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using FlatLora.Abstractions.Security;
 using FlatLora.Trainer.Bench;
+using FlatLora.Trainer.Distributed;
 
 namespace FlatLora.Client.Commands;
 
@@ -11,18 +13,25 @@ internal sealed class BenchAllReduceWorkerCommand : FlatloraCommand
     internal static readonly Option<int> MegabytesOption = new("--mb") { Required = true };
     internal static readonly Option<int> IterationsOption = new("--iterations") { Required = true };
     internal static readonly Option<int> WarmupOption = new("--warmup") { Required = true };
+    internal static readonly Option<string?> TlsDirOption = new("--tls-dir") { Description = "silo.crt, silo.key and ca.crt for a TLS ring" };
 
     public BenchAllReduceWorkerCommand() : base("allreduce-worker", "One worker process of `bench allreduce` (started by it)")
     {
         Hidden = true;
-        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption })
+        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, TlsDirOption })
             Options.Add(option);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
+        GradientTls? tls = null;
+        if (parseResult.GetValue(TlsDirOption) is string folder)
+        {
+            ClusterTls files = ClusterTls.FromFolder(folder, ClusterCertificates.SiloName, "--tls-dir");
+            tls = new GradientTls(files.Certificate, peer => ClusterTls.ChainsTo(peer, files.Authority));
+        }
         var options = new AllReduceWorkerOptions(parseResult.GetValue(RankOption), parseResult.GetValue(WorkersOption),
-            parseResult.GetValue(MegabytesOption), parseResult.GetValue(IterationsOption), parseResult.GetValue(WarmupOption));
+            parseResult.GetValue(MegabytesOption), parseResult.GetValue(IterationsOption), parseResult.GetValue(WarmupOption), tls);
         await AllReduceWorker.RunAsync(options, Console.In, parseResult.InvocationConfiguration.Output, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
     }

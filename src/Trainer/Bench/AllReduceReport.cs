@@ -8,6 +8,9 @@ namespace FlatLora.Trainer.Bench;
 public sealed record AllReduceReport
 {
     public required int Workers { get; init; }
+
+    /// <summary>The gRPC ring ran over mutual TLS (--tls); the raw TCP baseline never does.</summary>
+    public bool Tls { get; init; }
     public required int Megabytes { get; init; }
     public required int Iterations { get; init; }
     public required long BytesPerRank { get; init; }

@@ -8,7 +8,8 @@ using FlatLora.Trainer.Distributed;
 namespace FlatLora.Trainer.Bench;
 
 /// <summary>Options of one worker process of `flatlora bench allreduce`.</summary>
-public sealed record AllReduceWorkerOptions(int Rank, int Workers, int Megabytes, int Iterations, int Warmup);
+/// <param name="Tls">Mutual TLS on the gRPC ring (the bench's --tls); null for h2c.</param>
+public sealed record AllReduceWorkerOptions(int Rank, int Workers, int Megabytes, int Iterations, int Warmup, GradientTls? Tls = null);
 
 /// <summary>What one worker measured: seconds per timed iteration, for the gRPC ring and for raw TCP.</summary>
 public sealed record AllReduceWorkerResult(int Rank, long BytesPerRank, double[] RingSeconds, double[] TcpSeconds, bool SumCorrect);
@@ -27,7 +28,7 @@ public static class AllReduceWorker
     public static async Task RunAsync(AllReduceWorkerOptions options, TextReader input, TextWriter output, CancellationToken cancellationToken)
     {
         var inbox = new GradientInbox();
-        await using GradientServer server = await GradientServer.StartAsync(inbox, IPAddress.Loopback, 0, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using GradientServer server = await GradientServer.StartAsync(inbox, IPAddress.Loopback, 0, options.Tls, cancellationToken).ConfigureAwait(false);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         int tcpPort = ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -59,7 +60,7 @@ public static class AllReduceWorker
         CancellationToken cancellationToken)
     {
         RingMailbox mailbox = inbox.Register("bench/allreduce", 1, options.Rank, [0x42]);
-        await using var transport = new GrpcRingTransport(nextEndpoint, Timeout);
+        await using var transport = new GrpcRingTransport(nextEndpoint, Timeout, options.Tls);
         var ring = new RingAllReduce(mailbox, transport, options.Workers, Timeout);
         var seconds = new List<double>();
         for (int iteration = 0; iteration < options.Warmup + options.Iterations; iteration++)
