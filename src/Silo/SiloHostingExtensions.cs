@@ -6,7 +6,6 @@ using FlatLora.Grains.Hosting;
 using FlatLora.Trainer.Distributed;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orleans.Configuration;
-using StackExchange.Redis;
 
 namespace FlatLora.Silo;
 
@@ -33,7 +32,7 @@ public static class SiloHostingExtensions
             });
             if (settings.Clustering.Equals("Redis", StringComparison.OrdinalIgnoreCase))
             {
-                silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.Redis!));
+                silo.UseRedisClustering(o => o.ConfigurationOptions = RedisConnections.Options(settings.Redis!, tls));
                 IPAddress advertised = settings.AdvertisedIp is null ? IPAddress.Loopback : IPAddress.Parse(settings.AdvertisedIp);
                 silo.ConfigureEndpoints(advertised, settings.SiloPort, settings.GatewayPort);
                 // Advertising an address says nothing about where to listen: that is ListenIp, loopback by default.
@@ -54,7 +53,7 @@ public static class SiloHostingExtensions
             foreach (string storage in new[] { StorageNames.Default, ProgressStreams.PubSubStorage })
             {
                 if (settings.Storage.Equals("Redis", StringComparison.OrdinalIgnoreCase))
-                    silo.AddRedisGrainStorage(storage, o => o.ConfigurationOptions = ConfigurationOptions.Parse(settings.Redis!));
+                    silo.AddRedisGrainStorage(storage, o => o.ConfigurationOptions = RedisConnections.Options(settings.Redis!, tls));
                 else
                     silo.AddMemoryGrainStorage(storage);
             }

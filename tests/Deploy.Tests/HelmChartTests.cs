@@ -139,6 +139,13 @@ public sealed class HelmChartTests
         Assert.Equal("true", RenderedChart.Scalar(RenderedChart.Sequence(rules[1], "from")[0], "podSelector", "matchLabels", "flatlora.io/client"));
         Assert.Equal(["8080"], Ports(rules[2]));                       // Prometheus: metrics only
         Assert.Equal(["6379"], Ports(RenderedChart.Sequence(chart.Single("NetworkPolicy", "-redis"), "spec", "ingress").Cast<YamlMappingNode>().Single()));
+
+        // The bundled Redis speaks only TLS with the same Secret, and the silos' connection string says so.
+        YamlMappingNode redis = chart.Single("StatefulSet", "-redis");
+        var redisArgs = RenderedChart.Sequence(RenderedChart.Sequence(redis, "spec", "template", "spec", "containers")[0], "args").Select(a => a.ToString()).ToList();
+        Assert.Equal("0", redisArgs[redisArgs.IndexOf("--port") + 1]);
+        Assert.Equal("yes", redisArgs[redisArgs.IndexOf("--tls-auth-clients") + 1]);
+        Assert.EndsWith(",ssl=true", RenderedChart.Scalar(chart.Single("Secret", "-cluster"), "stringData", "redis-connection"));
     }
 
     [Fact]

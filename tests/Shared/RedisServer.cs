@@ -13,14 +13,24 @@ namespace FlatLora.Tests.Shared;
 public sealed class RedisServer : IDisposable
 {
     private readonly Process _process;
+    private readonly bool _tls;
 
-    public RedisServer()
+    /// <param name="tlsDirectory">A `flatlora certs init` folder: Redis speaks only TLS, with silo.crt as its certificate,
+    /// and accepts only clients whose certificate chains to ca.crt.</param>
+    public RedisServer(string? tlsDirectory = null)
     {
         Port = FreePort();
+        _tls = tlsDirectory is not null;
         string executable = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("redis-server is not installed; .ci/run installs it with `apt-get install -y redis-server`");
-        var start = new ProcessStartInfo(executable, ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        string port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] listen = tlsDirectory is null ? ["--port", port] :
+        [
+            "--port", "0", "--tls-port", port, "--tls-auth-clients", "yes",
+            "--tls-cert-file", Path.Combine(tlsDirectory, "silo.crt"), "--tls-key-file", Path.Combine(tlsDirectory, "silo.key"),
+            "--tls-ca-cert-file", Path.Combine(tlsDirectory, "ca.crt"),
+        ];
+        var start = new ProcessStartInfo(executable, [.. listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,12 +51,19 @@ public sealed class RedisServer : IDisposable
 
     public int Port { get; }
 
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    public string ConnectionString => _tls ? $"127.0.0.1:{Port},ssl=true,abortConnect=false" : $"127.0.0.1:{Port}";
 
+    // Over TLS it is enough that the port accepts connections (a PING would need a client certificate).
     private bool Ping()
     {
         try
         {
+            if (_tls)
+            {
+                using var probe = new TcpClient();
+                probe.Connect(IPAddress.Loopback, Port);
+                return true;
+            }
             using var client = new TcpClient();
             client.Connect(IPAddress.Loopback, Port);
             NetworkStream stream = client.GetStream();

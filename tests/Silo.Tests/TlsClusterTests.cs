@@ -8,7 +8,7 @@ namespace FlatLora.Silo.Tests;
 public sealed class TlsClusterTests : IDisposable
 {
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
-    private readonly RedisServer _redis = new();
+    private RedisServer? _redis;
     private readonly string _work = Path.Combine(Path.GetTempPath(), "flatlora-tls-tests", Guid.NewGuid().ToString("N"));
 
     [Fact]
@@ -21,6 +21,8 @@ public sealed class TlsClusterTests : IDisposable
             Assert.True(made == 0, text);
         }
         WriteExpiredClient(certs, expired);
+        // Redis too speaks only TLS and takes only the cluster's certificates: silos and CLI reach it with theirs.
+        _redis = new RedisServer(tlsDirectory: certs);
         using var cluster = new SiloCluster(_redis, $"tls-{Guid.NewGuid():N}");
         // Each silo's gateway sits behind a recording proxy (the silo advertises the proxy's port): all client traffic is seen.
         var proxies = new List<RecordingTcpProxy>();
@@ -99,7 +101,7 @@ public sealed class TlsClusterTests : IDisposable
 
     public void Dispose()
     {
-        _redis.Dispose();
+        _redis?.Dispose();
         try
         {
             Directory.Delete(_work, recursive: true);

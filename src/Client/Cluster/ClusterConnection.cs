@@ -10,7 +10,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Serialization;
-using StackExchange.Redis;
 
 namespace FlatLora.Client.Cluster;
 
@@ -104,7 +103,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             // Set on purpose, as on the silos: no call this CLI makes waits for work to be done.
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
             if (options.Redis is not null)
-                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
+                client.UseRedisClustering(o => o.ConfigurationOptions = RedisConnections.Options(options.Redis, tls));
             else
                 client.UseStaticClustering(ParseGateway(options.Gateway));
             client.Services.AddSerializer(s => s.AddFlatLoraSerialization());
