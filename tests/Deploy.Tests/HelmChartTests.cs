@@ -15,6 +15,7 @@ public sealed class HelmChartTests
         { "gpu", ["values-gpu.yaml"] },
         { "cpu", ["values-cpu.yaml"] },
         { "tls", ["ci/values-tls.yaml"] },
+        { "tls-cert-manager", ["ci/values-tls-certmanager.yaml"] },
     };
 
     [Theory]
@@ -149,6 +150,23 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Cert_manager_issues_the_silo_certificate_into_the_secret_the_pods_mount()
+    {
+        RenderedChart chart = RenderedChart.Render("tls-cert-manager", ["ci/values-tls-certmanager.yaml"]);
+        YamlMappingNode certificate = chart.Single("Certificate", "-tls");
+        Assert.Equal("flatlora-tls", RenderedChart.Scalar(certificate, "spec", "secretName"));
+        Assert.Equal("flatlora-ca", RenderedChart.Scalar(certificate, "spec", "issuerRef", "name"));
+        var usages = RenderedChart.Sequence(certificate, "spec", "usages").Select(u => u.ToString()).ToList();
+        Assert.Contains("server auth", usages);
+        Assert.Contains("client auth", usages);
+        foreach (string workload in new[] { "flatlora", "-redis" })
+        {
+            var volumes = RenderedChart.Sequence(chart.Single("StatefulSet", workload), "spec", "template", "spec", "volumes").Cast<YamlMappingNode>();
+            Assert.Contains(volumes, v => RenderedChart.Scalar(v, "secret", "secretName") == "flatlora-tls");
+        }
+    }
+
+    [Fact]
     public void Every_silo_setting_the_chart_sets_exists()
     {
         // A misspelt FlatLora__... variable would be ignored silently by .NET configuration.
@@ -196,7 +214,8 @@ public sealed class HelmChartTests
     [InlineData("replica=3", "Additional property replica is not allowed")]
     [InlineData("cluster.heartbeatTimeout=30s", "heartbeatTimeout")]
     [InlineData("redis.enabled=false", "redis.external.address is required when redis.enabled is false")]
-    [InlineData("tls.enabled=true", "tls.existingSecret (a Secret with tls.crt, tls.key and ca.crt) is required when tls.enabled is true")]
+    [InlineData("tls.enabled=true", "tls.existingSecret (a Secret with tls.crt, tls.key and ca.crt) or tls.certManager.enabled is required when tls.enabled is true")]
+    [InlineData("tls.certManager.duration=90d", "duration")]
     [InlineData("networkPolicy.enable=true", "Additional property enable is not allowed")]
     public void Bad_values_fail_naming_the_value(string set, string message)
     {

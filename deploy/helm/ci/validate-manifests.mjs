@@ -23,6 +23,8 @@ const YAML = createRequire(join(modules, "noop.js"))("yaml");
 function modelPath(apiVersion, kind) {
   if (apiVersion.startsWith("monitoring.coreos.com/"))
     return join(modules, "@kubernetes-models/prometheus-operator", apiVersion, `${kind}.js`);
+  if (apiVersion.startsWith("cert-manager.io/"))
+    return join(modules, "@kubernetes-models/cert-manager", apiVersion, `${kind}.js`);
   return join(modules, "kubernetes-models", apiVersion, `${kind}.js`);
 }
 

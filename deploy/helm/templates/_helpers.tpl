@@ -64,3 +64,14 @@ app.kubernetes.io/component: redis
 {{- define "flatlora.pvcName" -}}
 {{- .Values.persistence.existingClaim | default (printf "%s-data" (include "flatlora.fullname" .)) -}}
 {{- end -}}
+
+{{/* The Secret with the silos' tls.crt, tls.key and ca.crt: an existing one, or the one cert-manager issues. */}}
+{{- define "flatlora.tlsSecretName" -}}
+{{- if .Values.tls.existingSecret -}}
+{{- .Values.tls.existingSecret -}}
+{{- else if .Values.tls.certManager.enabled -}}
+{{- printf "%s-tls" (include "flatlora.fullname" .) -}}
+{{- else -}}
+{{- fail "tls.existingSecret (a Secret with tls.crt, tls.key and ca.crt) or tls.certManager.enabled is required when tls.enabled is true" -}}
+{{- end -}}
+{{- end }}
