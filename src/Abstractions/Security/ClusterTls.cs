@@ -41,8 +41,11 @@ public sealed class ClusterTls
         {
             throw new InvalidDataException($"{what}: {certificatePath} with {keyPath}: not a PEM certificate and its private key ({e.Message})", e);
         }
+        if (certificate.NotAfter.ToUniversalTime() < DateTime.UtcNow || certificate.NotBefore.ToUniversalTime() > DateTime.UtcNow)
+            throw new CertificateRejectedException($"{what}: {certificatePath} is valid only from {certificate.NotBefore.ToUniversalTime():u} to " +
+                $"{certificate.NotAfter.ToUniversalTime():u}; the cluster refuses it (issue a new one: `flatlora certs client`)");
         if (!ChainsTo(certificate, authority))
-            throw new InvalidDataException($"{what}: {certificatePath} does not chain to the CA {caPath} (or has expired)");
+            throw new InvalidDataException($"{what}: {certificatePath} does not chain to the CA {caPath}");
         return new ClusterTls(certificate, authority);
     }
 
@@ -72,3 +75,6 @@ public sealed class ClusterTls
         options.OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = "flatlora-silo";
     }
 }
+
+/// <summary>A certificate the cluster would refuse (expired or not yet valid): said before anything is dialled.</summary>
+public sealed class CertificateRejectedException(string message) : Exception(message);

@@ -35,9 +35,18 @@ public sealed class ClusterConnection : IAsyncDisposable
     public static async Task<ClusterConnection> ConnectAsync(ConnectionOptions options, CancellationToken cancellationToken)
     {
         // Certificates are read (and checked against their CA) before anything is dialled: a bad file is bad input.
-        ClusterTls? tls = !options.Local && options.TlsDirectory is string folder
-            ? ClusterTls.FromFolder(folder, ClusterCertificates.ClientName, "--tls-dir")
-            : null;
+        ClusterTls? tls;
+        try
+        {
+            tls = !options.Local && options.TlsDirectory is string folder
+                ? ClusterTls.FromFolder(folder, ClusterCertificates.ClientName, "--tls-dir")
+                : null;
+        }
+        catch (CertificateRejectedException e)
+        {
+            // The cluster would refuse it: the same answer (exit 3) as a refused handshake, said without dialling.
+            throw new ClusterUnavailableException($"could not reach the cluster: TLS: {e.Message}", e);
+        }
         IHost host = options.Local ? BuildLocalSilo(options) : BuildClient(options, tls);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
