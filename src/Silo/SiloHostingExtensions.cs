@@ -39,7 +39,7 @@ public static class SiloHostingExtensions
                 silo.Configure<EndpointOptions>(o =>
                 {
                     IPAddress listen = IPAddress.Parse(settings.ListenIp);
-                    o.SiloListeningEndpoint = new IPEndPoint(listen, settings.SiloPort);
+                    o.SiloListeningEndpoint = new IPEndPoint(listen, settings.SiloListenPort ?? settings.SiloPort);
                     o.GatewayListeningEndpoint = new IPEndPoint(listen, settings.GatewayListenPort ?? settings.GatewayPort);
                 });
             }
@@ -86,7 +86,7 @@ public static class SiloHostingExtensions
         {
             kestrel.ConfigureEndpointDefaults(endpoint =>
             {
-                if (endpoint.IPEndPoint?.Port == settings.GrpcPort)
+                if (endpoint.IPEndPoint?.Port == (settings.GrpcListenPort ?? settings.GrpcPort))
                     endpoint.Protocols = HttpProtocols.Http2;
             });
             if (tls is not null)
@@ -106,7 +106,7 @@ public static class SiloHostingExtensions
         string urls = app.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://localhost:5000";
         foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             app.Urls.Add(url);
-        app.Urls.Add($"{Scheme(settings)}://{settings.ListenIp}:{settings.GrpcPort}");
+        app.Urls.Add($"{Scheme(settings)}://{settings.ListenIp}:{settings.GrpcListenPort ?? settings.GrpcPort}");
         GradientServer.MapGradientExchange(app);
         return app;
     }

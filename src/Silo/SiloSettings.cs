@@ -19,11 +19,17 @@ public sealed class SiloSettings
 
     public int SiloPort { get; set; } = 11111;
 
+    /// <summary>The port silo-to-silo traffic is received on, when SiloPort (advertised) is forwarded to it; default SiloPort.</summary>
+    public int? SiloListenPort { get; set; }
+
     /// <summary>
     /// Port of the gradient-exchange gRPC service (HTTP/2 cleartext) that data-parallel peers on other silos push
     /// LoRA gradients to; 0 turns it off (ranks of a run must then share this silo).
     /// </summary>
     public int GrpcPort { get; set; } = 5050;
+
+    /// <summary>The port the gradient service listens on, when GrpcPort (advertised) is forwarded to it; default GrpcPort.</summary>
+    public int? GrpcListenPort { get; set; }
     public int GatewayPort { get; set; } = 30000;
 
     /// <summary>

@@ -17,10 +17,8 @@ public sealed class OutputRootTests : IDisposable
         Directory.CreateDirectory(outside);
         Directory.CreateSymbolicLink(Path.Combine(root, "link-out"), outside);
         using var cluster = new SiloCluster(_redis, $"root-{Guid.NewGuid():N}", outputRoot: root);
-        // Every client connection goes through a recording proxy: the silo advertises the proxy's port as its gateway.
-        int advertised = RedisServer.FreePort(), listen = RedisServer.FreePort();
-        using var proxy = new RecordingTcpProxy(listen, advertised);
-        await cluster.StartSiloAsync("silo-a", gatewayPorts: (advertised, listen));
+        // Every client connection goes through a recording proxy (the silo advertises the proxy's port as its gateway).
+        await cluster.StartSiloAsync("silo-a", recordTraffic: true);
 
         (string Assignment, string Field)[] escapes =
         [
@@ -51,7 +49,7 @@ public sealed class OutputRootTests : IDisposable
         File.WriteAllText(good, "experiment: { name: plaintext-marker-91b2 }\ntraining: { max_steps: 2, batch_size: 4, micro_batch_size: 4 }\noutput_dir: mine\n");
         (int ok, string text) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", good, "--watch", .. cluster.CliConnection]);
         Assert.True(ok == 0, text);
-        Assert.NotEqual(-1, proxy.Recorded().AsSpan().IndexOf("plaintext-marker-91b2"u8));
+        Assert.NotEqual(-1, cluster.Traffic("silo-a").Gateway.Recorded().AsSpan().IndexOf("plaintext-marker-91b2"u8));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(root, "mine"), "summary.json", SearchOption.AllDirectories));
     }
 

@@ -7,6 +7,10 @@ namespace FlatLora.Silo.Tests;
 internal sealed class SiloCluster : IDisposable
 {
     private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort)> _silos = [];
+    private readonly Dictionary<string, (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Gradients)> _traffic = [];
+
+    /// <summary>What reached a silo started with recordTraffic, per port.</summary>
+    public (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Gradients) Traffic(string name) => _traffic[name];
 
     /// <param name="outputRoot">The silos' FlatLora:Silo:OutputRoot; default the temp folder, where the tests write.</param>
     public SiloCluster(RedisServer redis, string clusterId, string? outputRoot = null)
@@ -33,11 +37,19 @@ internal sealed class SiloCluster : IDisposable
 
     /// <param name="tlsDirectory">A `flatlora certs init` folder: the silo runs mutual TLS with its silo.* and ca.crt.</param>
     /// <param name="waitHealthy">Wait for /health (false: return once started, for a silo expected not to join).</param>
-    /// <param name="gatewayPorts">Advertise one gateway port and listen on another (a proxy in front forwards between them).</param>
+    /// <param name="recordTraffic">Put a recording proxy in front of the silo, gateway and gradient ports: the silo advertises
+    /// the proxies' ports and listens behind them, so every byte other silos and clients send it is seen (<see cref="Traffic"/>).</param>
     public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true,
-        (int Advertised, int Listen)? gatewayPorts = null)
+        bool recordTraffic = false)
     {
-        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = gatewayPorts?.Advertised ?? RedisServer.FreePort(), grpc = RedisServer.FreePort();
+        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort();
+        string[] behindProxies = [];
+        if (recordTraffic)
+        {
+            int siloListen = RedisServer.FreePort(), gatewayListen = RedisServer.FreePort(), grpcListen = RedisServer.FreePort();
+            _traffic[name] = (new RecordingTcpProxy(siloListen, silo), new RecordingTcpProxy(gatewayListen, gateway), new RecordingTcpProxy(grpcListen, grpc));
+            behindProxies = [$"--FlatLora:Silo:SiloListenPort={siloListen}", $"--FlatLora:Silo:GatewayListenPort={gatewayListen}", $"--FlatLora:Silo:GrpcListenPort={grpcListen}"];
+        }
         string[] tls = tlsDirectory is null ? [] :
         [
             "--FlatLora:Silo:Tls:Enabled=true",
@@ -59,7 +71,7 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Silo:GatewayPort={gateway}",
             $"--FlatLora:Silo:GrpcPort={grpc}",
             $"--FlatLora:Silo:OutputRoot={OutputRoot}",
-            .. gatewayPorts is { } ports ? [$"--FlatLora:Silo:GatewayListenPort={ports.Listen}"] : Array.Empty<string>(),
+            .. behindProxies,
             $"--FlatLora:Cluster:CpuSlots={cpuSlots}",
             "--FlatLora:Cluster:TorchThreads=1",
             $"--FlatLora:Cluster:HeartbeatTimeout={heartbeatTimeout}",
@@ -116,5 +128,11 @@ internal sealed class SiloCluster : IDisposable
             silo.Process.Stop(TimeSpan.FromSeconds(30));
         foreach (var silo in _silos)
             silo.Process.Dispose();
+        foreach (var proxies in _traffic.Values)
+        {
+            proxies.Silo.Dispose();
+            proxies.Gateway.Dispose();
+            proxies.Gradients.Dispose();
+        }
     }
 }

@@ -24,14 +24,10 @@ public sealed class TlsClusterTests : IDisposable
         // Redis too speaks only TLS and takes only the cluster's certificates: silos and CLI reach it with theirs.
         _redis = new RedisServer(tlsDirectory: certs);
         using var cluster = new SiloCluster(_redis, $"tls-{Guid.NewGuid():N}");
-        // Each silo's gateway sits behind a recording proxy (the silo advertises the proxy's port): all client traffic is seen.
-        var proxies = new List<RecordingTcpProxy>();
-        foreach (string name in new[] { "silo-a", "silo-b" })
-        {
-            int advertised = RedisServer.FreePort(), listen = RedisServer.FreePort();
-            proxies.Add(new RecordingTcpProxy(listen, advertised));
-            await cluster.StartSiloAsync(name, tlsDirectory: certs, gatewayPorts: (advertised, listen));
-        }
+        // Each silo's silo, gateway and gradient ports sit behind recording proxies: every byte between silos and from
+        // clients is seen.
+        await cluster.StartSiloAsync("silo-a", tlsDirectory: certs, recordTraffic: true);
+        await cluster.StartSiloAsync("silo-b", tlsDirectory: certs, recordTraffic: true);
 
         // With the cluster's client certificate a tiny run is submitted and completes.
         string spec = Path.Combine(_work, "spec.yaml");
@@ -48,15 +44,19 @@ public sealed class TlsClusterTests : IDisposable
         Assert.Contains("Completed", output);
         string metrics = await cluster.MetricsAsync("silo-a") + await cluster.MetricsAsync("silo-b");
         Assert.Matches(@"flatlora_allreduce_bytes_total\{[^}]*\} [1-9]", metrics);
+        Assert.True(cluster.Traffic("silo-a").Gradients.Recorded().Length + cluster.Traffic("silo-b").Gradients.Recorded().Length > 10_000,
+            "the gradients did not cross the gradient proxies");
 
-        // The spec and its results crossed the gateways through the proxies, none of it readable there.
+        // The spec, its results, the silos' talk and the gradients crossed the proxies, none of it readable there.
         const string marker = "marker-3f9c1e7a-not-on-the-wire";
         string marked = Path.Combine(_work, "marked.yaml");
         File.WriteAllText(marked, $"experiment: {{ name: {marker} }}\ntraining: {{ max_steps: 2, batch_size: 4, micro_batch_size: 4 }}\noutput_dir: {_work}/runs\n");
         (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", marked, "--watch", "--tls-dir", certs, .. cluster.CliConnection]);
         Assert.True(code == 0, output);
-        byte[] wire = [.. proxies.SelectMany(p => p.Recorded())];
-        Assert.True(wire.Length > 10_000, $"only {wire.Length} bytes crossed the proxy");
+        byte[] wire = [.. new[] { "silo-a", "silo-b" }.SelectMany(name =>
+            new[] { cluster.Traffic(name).Silo, cluster.Traffic(name).Gateway, cluster.Traffic(name).Gradients }.SelectMany(p => p.Recorded()))];
+        Assert.True(cluster.Traffic("silo-a").Silo.Recorded().Length + cluster.Traffic("silo-b").Silo.Recorded().Length > 10_000, "no silo-to-silo traffic was seen");
+        Assert.True(wire.Length > 50_000, $"only {wire.Length} bytes crossed the proxies");
         Assert.Equal(-1, wire.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(marker)));
         Assert.Equal(-1, wire.AsSpan().IndexOf("max_steps"u8));
 
@@ -81,8 +81,6 @@ public sealed class TlsClusterTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("2 silo(s)", output);
         Assert.DoesNotContain("silo-foreign", output);
-        foreach (RecordingTcpProxy proxy in proxies)
-            proxy.Dispose();
     }
 
     // A client certificate from the cluster CA whose validity ended a minute ago (it began with the CA's).
