@@ -56,7 +56,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
         {
-            bool tlsGateway = !options.Local && (tls is not null || !IsTlsFailure(e)) && await TlsProbe.GatewaySpeaksTlsAsync(host).ConfigureAwait(false);
+            bool tlsGateway = !options.Local && !IsTlsFailure(e) && await TlsProbe.ClusterSpeaksTlsAsync(host, options.Redis).ConfigureAwait(false);
             host.Dispose();
             string where = options.Local ? "the in-process silo"
                 : options.Redis is not null ? "a FlatLora cluster through Redis" : $"a FlatLora gateway at {options.Gateway}";
