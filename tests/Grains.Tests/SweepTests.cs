@@ -32,7 +32,8 @@ public class SweepTests(ClusterFixture fixture)
             Asha = new AshaSpec { Metric = "eval_exact_match", Mode = "max", Rungs = [4], Reduction = 2 },
             Metrics = ["eval_exact_match"],
         };
-        TrainSpec baseSpec = Base with { Training = Base.Training with { MaxSteps = 20, EvalEvery = 4 } };
+        // 100 fake steps (2 s): a stop decided at step 4 lands long before the trial could finish on its own.
+        TrainSpec baseSpec = Base with { Training = Base.Training with { MaxSteps = 100, EvalEvery = 4 } };
         ISweepGrain sweep = Grains.GetGrain<ISweepGrain>(id);
         await sweep.SubmitAsync(new SweepRequest(spec, baseSpec));
         SweepStatus final = await ClusterWaits.UntilAsync(sweep.GetStatusAsync, s => s.State.IsFinal(), "the sweep to end", TimeSpan.FromSeconds(60));
