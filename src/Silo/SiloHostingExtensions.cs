@@ -17,9 +17,7 @@ public static class SiloHostingExtensions
         SiloSettings settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
         Validate(settings);
         // Loaded (and checked to chain to the CA) before Orleans starts: a bad file stops the silo naming it.
-        ClusterTls? tls = settings.Tls.Enabled
-            ? ClusterTls.Load(settings.Tls.CertificatePath, settings.Tls.KeyPath, settings.Tls.CaPath, $"{SiloSettings.Section}:Tls")
-            : null;
+        ClusterTls? tls = SiloTls(settings);
         builder.UseOrleans(silo =>
         {
             if (tls is not null)
@@ -79,9 +77,7 @@ public static class SiloHostingExtensions
             return builder;
         GradientServer.AddGradientExchange(builder.Services);
         // With TLS the gradient port is https (the only https endpoint): the silo's certificate, the peer's required.
-        GradientTls? tls = settings.Tls.Enabled
-            ? GradientTlsOf(ClusterTls.Load(settings.Tls.CertificatePath, settings.Tls.KeyPath, settings.Tls.CaPath, $"{SiloSettings.Section}:Tls"))
-            : null;
+        GradientTls? tls = SiloTls(settings) is { } files ? GradientTlsOf(files) : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.ConfigureEndpointDefaults(endpoint =>
@@ -94,6 +90,12 @@ public static class SiloHostingExtensions
         });
         return builder;
     }
+
+    // Orleans and the gradient service are configured from the same files: read and chain-checked once per process.
+    private static ClusterTls? _loadedTls;
+
+    private static ClusterTls? SiloTls(SiloSettings settings) => !settings.Tls.Enabled ? null
+        : _loadedTls ??= ClusterTls.Load(settings.Tls.CertificatePath, settings.Tls.KeyPath, settings.Tls.CaPath, $"{SiloSettings.Section}:Tls");
 
     private static GradientTls GradientTlsOf(ClusterTls tls) => new(tls.Certificate, peer => ClusterTls.ChainsTo(peer, tls.Authority));
 

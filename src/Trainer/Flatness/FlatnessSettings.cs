@@ -27,6 +27,12 @@ public sealed record FlatnessSettings
     /// <summary>Evaluation examples used (the first this many; 0: all).</summary>
     public int MaxExamples { get; init; }
 
+    /// <summary>A run's <c>evaluation.flatness</c>: expected sharpness only (no curves, no Hessian).</summary>
+    public static FlatnessSettings From(Spec.FlatnessSpec spec) => new()
+    {
+        Sigmas = spec.Sigma, Samples = spec.Samples, Seed = spec.Seed, MaxExamples = spec.MaxExamples, Directions = 0,
+    };
+
     public IReadOnlyList<double> Alphas() => Enumerable.Range(0, Points)
         .Select(i => Points == 1 ? 0 : AlphaMax * (2.0 * i / (Points - 1) - 1)).ToList();
 

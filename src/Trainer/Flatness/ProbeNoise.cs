@@ -34,8 +34,6 @@ internal sealed class ProbeNoise : IDisposable
             layer.Layer.Projection = layer;
     }
 
-    public IReadOnlyList<LoraLinear> Layers => _previous.Select(p => p.Layer).ToList();
-
     /// <summary>Flat-LoRA's noise at σ from stream <paramref name="sample"/>: ε_ij ~ N(0, σ²‖W'_i‖²/n_in).</summary>
     public void Sample(int sample, double sigma)
     {

@@ -221,15 +221,11 @@ public sealed class FineTuneRun : IDisposable
         }
         if (withFlatness && _spec.Evaluation.Flatness is { Enabled: true } flatness)
         {
-            var settings = new FlatnessSettings
-            {
-                Sigmas = flatness.Sigma, Samples = flatness.Samples, Seed = flatness.Seed, MaxExamples = flatness.MaxExamples, Directions = 0,
-            };
             _options.Observer.OnInfo($"Flatness: expected sharpness at σ = {string.Join(", ", flatness.Sigma)} over {flatness.Samples} noise samples...");
             report = report with
             {
-                Flatness = SharpnessProbe.Measure("flatness", null, Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, settings,
-                    _options.Observer.OnInfo, cancellationToken),
+                Flatness = SharpnessProbe.Measure("flatness", null, Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize,
+                    FlatnessSettings.From(flatness), _options.Observer.OnInfo, cancellationToken),
             };
         }
         return report;
