@@ -3,7 +3,9 @@ using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Security;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
-using FlatLora.Trainer.Distributed;
+using FlatLora.Collectives;
+using FlatLora.Collectives.Control;
+using FlatLora.Collectives.Tcp;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orleans.Configuration;
 
@@ -67,17 +69,22 @@ public static class SiloHostingExtensions
     }
 
     /// <summary>
-    /// The gradient service on its own HTTP/2-only port (peers speak h2c), next to the HTTP endpoints of "Urls"
-    /// (/health, /metrics). Both are bound as addresses, so Kestrel applies per-port protocols without overriding "Urls".
+    /// The gradient ring: its gRPC control service on its own HTTP/2-only port, next to the HTTP endpoints of "Urls"
+    /// (/health, /metrics; both are bound as addresses, so Kestrel applies per-port protocols without overriding
+    /// "Urls"), and its TCP data plane on DataPort, started with the host.
     /// </summary>
     public static WebApplicationBuilder AddGradientExchange(this WebApplicationBuilder builder)
     {
         SiloSettings settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
         if (settings.GrpcPort == 0)
             return builder;
-        GradientServer.AddGradientExchange(builder.Services);
-        // With TLS the gradient port is https (the only https endpoint): the silo's certificate, the peer's required.
+        builder.Services.AddGrpc();
+        // With TLS the control port is https (the only https endpoint), and the data plane runs TLS under the handshake.
         GradientTls? tls = SiloTls(settings) is { } files ? GradientTlsOf(files) : null;
+        builder.Services.AddSingleton(new DataPlaneAddress(settings.DataPort, tls is not null));
+        builder.Services.AddHostedService(sp => new DataPlaneHost(sp.GetRequiredService<GradientInbox>(),
+            new IPEndPoint(IPAddress.Parse(settings.ListenIp), settings.DataListenPort ?? settings.DataPort), tls,
+            sp.GetRequiredService<ILogger<DataPlaneHost>>()));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.ConfigureEndpointDefaults(endpoint =>
@@ -86,7 +93,15 @@ public static class SiloHostingExtensions
                     endpoint.Protocols = HttpProtocols.Http2;
             });
             if (tls is not null)
-                kestrel.ConfigureHttpsDefaults(tls.ConfigureServer);
+            {
+                kestrel.ConfigureHttpsDefaults(https =>
+                {
+                    https.ServerCertificate = tls.Certificate;
+                    https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                    https.ClientCertificateValidation = (certificate, _, _) => tls.IsTrusted(certificate);
+                    https.SslProtocols = GradientTls.Protocols;
+                });
+            }
         });
         return builder;
     }
@@ -109,7 +124,7 @@ public static class SiloHostingExtensions
         foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             app.Urls.Add(url);
         app.Urls.Add($"{Scheme(settings)}://{settings.ListenIp}:{settings.GrpcListenPort ?? settings.GrpcPort}");
-        GradientServer.MapGradientExchange(app);
+        app.MapGrpcService<RingControlService>();
         return app;
     }
 
@@ -128,6 +143,8 @@ public static class SiloHostingExtensions
             throw new ArgumentException($"{SiloSettings.Section}:Redis (a connection string) is needed for Redis clustering or storage");
         if (settings.GrpcPort is < 0 or > 65535)
             throw new ArgumentException($"{SiloSettings.Section}:GrpcPort must be a port number, or 0 for none (got {settings.GrpcPort})");
+        if (settings.GrpcPort != 0 && settings.DataPort is < 1 or > 65535)
+            throw new ArgumentException($"{SiloSettings.Section}:DataPort must be a port number (got {settings.DataPort})");
         if (settings.AdvertisedIp is not null && !IPAddress.TryParse(settings.AdvertisedIp, out _))
             throw new ArgumentException($"{SiloSettings.Section}:AdvertisedIp '{settings.AdvertisedIp}' is not an IP address");
         if (!IPAddress.TryParse(settings.ListenIp, out _))

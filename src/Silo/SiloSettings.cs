@@ -23,13 +23,23 @@ public sealed class SiloSettings
     public int? SiloListenPort { get; set; }
 
     /// <summary>
-    /// Port of the gradient-exchange gRPC service (HTTP/2 cleartext) that data-parallel peers on other silos push
-    /// LoRA gradients to; 0 turns it off (ranks of a run must then share this silo).
+    /// Port of the gradient ring's gRPC control service (HTTP/2; https with Tls), which data-parallel peers on other
+    /// silos ask where this silo's data plane is; 0 turns gradient exchange across silos off (ranks of a run must
+    /// then share this silo).
     /// </summary>
     public int GrpcPort { get; set; } = 5050;
 
-    /// <summary>The port the gradient service listens on, when GrpcPort (advertised) is forwarded to it; default GrpcPort.</summary>
+    /// <summary>The port the control service listens on, when GrpcPort (advertised) is forwarded to it; default GrpcPort.</summary>
     public int? GrpcListenPort { get; set; }
+
+    /// <summary>
+    /// TCP port of the gradient data plane: peers send LoRA gradients here, after an HMAC handshake on the run's
+    /// per-attempt secret (inside TLS with Tls). Used when GrpcPort is on.
+    /// </summary>
+    public int DataPort { get; set; } = 5051;
+
+    /// <summary>The port the data plane listens on, when DataPort (advertised) is forwarded to it; default DataPort.</summary>
+    public int? DataListenPort { get; set; }
     public int GatewayPort { get; set; } = 30000;
 
     /// <summary>

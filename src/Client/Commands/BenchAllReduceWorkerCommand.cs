@@ -1,7 +1,7 @@
 using System.CommandLine;
 using FlatLora.Abstractions.Security;
 using FlatLora.Trainer.Bench;
-using FlatLora.Trainer.Distributed;
+using FlatLora.Collectives.Tcp;
 
 namespace FlatLora.Client.Commands;
 
@@ -13,12 +13,13 @@ internal sealed class BenchAllReduceWorkerCommand : FlatloraCommand
     internal static readonly Option<int> MegabytesOption = new("--mb") { Required = true };
     internal static readonly Option<int> IterationsOption = new("--iterations") { Required = true };
     internal static readonly Option<int> WarmupOption = new("--warmup") { Required = true };
+    internal static readonly Option<int> SliceOption = new("--slice-kb") { Required = true };
     internal static readonly Option<string?> TlsDirOption = new("--tls-dir") { Description = "silo.crt, silo.key and ca.crt for a TLS ring" };
 
     public BenchAllReduceWorkerCommand() : base("allreduce-worker", "One worker process of `bench allreduce` (started by it)")
     {
         Hidden = true;
-        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, TlsDirOption })
+        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, TlsDirOption, SliceOption })
             Options.Add(option);
     }
 
@@ -31,7 +32,8 @@ internal sealed class BenchAllReduceWorkerCommand : FlatloraCommand
             tls = new GradientTls(files.Certificate, peer => ClusterTls.ChainsTo(peer, files.Authority));
         }
         var options = new AllReduceWorkerOptions(parseResult.GetValue(RankOption), parseResult.GetValue(WorkersOption),
-            parseResult.GetValue(MegabytesOption), parseResult.GetValue(IterationsOption), parseResult.GetValue(WarmupOption), tls);
+            parseResult.GetValue(MegabytesOption), parseResult.GetValue(IterationsOption), parseResult.GetValue(WarmupOption), tls,
+            parseResult.GetValue(SliceOption) * 1024 / sizeof(float));
         await AllReduceWorker.RunAsync(options, Console.In, parseResult.InvocationConfiguration.Output, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
     }

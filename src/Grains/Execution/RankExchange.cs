@@ -1,11 +1,16 @@
 using FlatLora.Abstractions.Cluster;
+using FlatLora.Collectives;
+using FlatLora.Collectives.Control;
+using FlatLora.Collectives.Tcp;
+using FlatLora.Grains.Hosting;
 using FlatLora.Trainer.Distributed;
 
 namespace FlatLora.Grains.Execution;
 
 /// <summary>
 /// A rank's place in its run's gradient ring for one attempt: registers the rank's mailbox in this process and
-/// connects to the next rank, in-process when it runs on the same silo, over gRPC otherwise.
+/// connects to the next rank, in-process when it runs on the same silo; otherwise it asks the next rank's silo
+/// (gRPC control port) where its data plane listens and sends gradients there over authenticated TCP.
 /// </summary>
 internal sealed class RankExchange : IDisposable
 {
@@ -19,21 +24,31 @@ internal sealed class RankExchange : IDisposable
 
     public IGradientExchange Exchange { get; }
 
-    public static RankExchange Join(ShardJob job, GradientInbox inbox, TimeSpan timeout, GradientTls? tls = null)
+    public static RankExchange Join(ShardJob job, GradientInbox inbox, FlatLoraClusterOptions options, CancellationToken cancellationToken)
     {
         if (job.WorldSize == 1)
             return new RankExchange(SingleProcessExchange.Instance, null);
         if (job.Peers.Count != job.WorldSize || job.PeerEndpoints.Count != job.WorldSize || job.Secret.Length == 0)
             throw new ArgumentException($"shard job for {job.RunKey} rank {job.Rank} lacks its peers, their endpoints or the run secret");
         int next = (job.Rank + 1) % job.WorldSize;
-        IRingTransport transport = ShardKey.Parse(job.Peers[next]).Silo == ShardKey.Parse(job.Peers[job.Rank]).Silo
-            ? new InProcessRingTransport(inbox, timeout)
-            : new GrpcRingTransport(job.PeerEndpoints[next] ?? throw new ArgumentException(
+        var edge = new RingEdge(job.RunKey, job.Attempt, job.Rank, next, job.Secret);
+        TimeSpan timeout = options.CollectiveTimeout;
+        IRingTransport transport;
+        if (ShardKey.Parse(job.Peers[next]).Silo == ShardKey.Parse(job.Peers[job.Rank]).Silo)
+        {
+            transport = new InProcessRingTransport(inbox, job.RunKey, job.Attempt, job.Rank, next, timeout);
+        }
+        else
+        {
+            string control = job.PeerEndpoints[next] ?? throw new ArgumentException(
                 $"rank {next} of {job.RunKey} runs on silo {ShardKey.Parse(job.Peers[next]).Silo}, which has no gradient endpoint " +
-                "(set FlatLora:Silo:GrpcPort on every silo of a data-parallel cluster)"), timeout, tls);
-        var ring = new RingGradientExchange(inbox, job.RunKey, job.Attempt, job.Rank, job.WorldSize, job.Secret, transport, timeout);
+                "(set FlatLora:Silo:GrpcPort and DataPort on every silo of a data-parallel cluster)");
+            var dataPlane = RingRendezvous.DataEndpoint(control, next, options.GradientTls, TimeSpan.FromSeconds(30), cancellationToken);
+            transport = new TcpRingTransport(dataPlane, edge, timeout, options.GradientTls);
+        }
+        var ring = new RingGradientExchange(inbox, edge, job.WorldSize, transport, timeout, (long)options.GradientBucketMegabytes << 20);
         return new RankExchange(ring, ring);
     }
 
-    public void Dispose() => _ring?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void Dispose() => _ring?.Dispose();
 }

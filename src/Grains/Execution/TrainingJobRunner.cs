@@ -2,7 +2,7 @@ using FlatLora.Abstractions.Cluster;
 using FlatLora.Spec;
 using FlatLora.Grains.Hosting;
 using FlatLora.Trainer.Data;
-using FlatLora.Trainer.Distributed;
+using FlatLora.Collectives;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Training;
@@ -35,7 +35,7 @@ public sealed class TrainingJobRunner(GradientInbox inbox, IOptions<FlatLoraClus
         {
             // The seed run derived this spec (seed, output folder) and the device is this shard's: checked here, once.
             ValidTrainSpec spec = ValidTrainSpec.From(job.Spec with { Device = TorchDevice(device) });
-            using RankExchange exchange = RankExchange.Join(job, inbox, options.Value.CollectiveTimeout, options.Value.GradientTls);
+            using RankExchange exchange = RankExchange.Join(job, inbox, options.Value, cancellationToken);
             using var run = FineTuneRun.Create(spec, new RunOptions { Observer = observer, Exchange = exchange.Exchange, Cancellation = cancellationToken });
             if (ResumePoint(job, run) is string checkpoint)
                 run.ResumeFrom(checkpoint);

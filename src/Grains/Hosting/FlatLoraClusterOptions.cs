@@ -60,11 +60,18 @@ public sealed class FlatLoraClusterOptions
     public TimeSpan CollectiveTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// This silo's gradient-exchange (gRPC) address as peers on other silos reach it, e.g. "http://10.0.0.5:5050".
+    /// This silo's gradient control address (the gRPC port) as peers on other silos reach it, e.g.
+    /// "http://10.0.0.5:5050": a peer asks it where the data plane listens, then sends gradients there over TCP.
     /// Set by the silo host; null means ranks on this silo can only exchange with ranks on the same silo.
     /// </summary>
     public string? GradientEndpoint { get; set; }
 
-    /// <summary>Mutual TLS for the gradient connections this silo dials (set with FlatLora:Silo:Tls); null: h2c.</summary>
-    public Trainer.Distributed.GradientTls? GradientTls { get; set; }
+    /// <summary>Mutual TLS for the gradient connections this silo dials (set with FlatLora:Silo:Tls); null: plain TCP.</summary>
+    public Collectives.Tcp.GradientTls? GradientTls { get; set; }
+
+    /// <summary>
+    /// Size of a gradient bucket: LoRA gradients are packed into buckets of about this many bytes, each copied to the
+    /// host once and all-reduced on its own. 25 MB, as in PyTorch DDP.
+    /// </summary>
+    public int GradientBucketMegabytes { get; set; } = 25;
 }

@@ -4,7 +4,7 @@ using FlatLora.Grains.Cluster;
 using FlatLora.Grains.Execution;
 using FlatLora.Grains.Persistence;
 using FlatLora.Grains.Telemetry;
-using FlatLora.Trainer.Distributed;
+using FlatLora.Collectives;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -42,7 +42,7 @@ public static class FlatLoraSiloBuilderExtensions
         builder.Services.AddSingleton<GrainShardReporter>();
         builder.Services.TryAddSingleton<IShardReporter>(sp => sp.GetRequiredService<GrainShardReporter>());
         builder.Services.TryAddSingleton<IShardJobRunner, TrainingJobRunner>();
-        // Gradient frames for the ranks on this silo land here, from the gRPC service or from ranks in this process.
+        // Gradient slices for the ranks on this silo land here, from the data-plane listener or from ranks in this process.
         builder.Services.TryAddSingleton<GradientInbox>();
         builder.Services.AddSingleton<DeviceWorkerPool>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceWorkerShutdown>();

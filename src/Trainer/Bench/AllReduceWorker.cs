@@ -3,22 +3,26 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using FlatLora.Trainer.Distributed;
+using FlatLora.Collectives;
+using FlatLora.Collectives.Tcp;
 
 namespace FlatLora.Trainer.Bench;
 
 /// <summary>Options of one worker process of `flatlora bench allreduce`.</summary>
-/// <param name="Tls">Mutual TLS on the gRPC ring (the bench's --tls); null for h2c.</param>
-public sealed record AllReduceWorkerOptions(int Rank, int Workers, int Megabytes, int Iterations, int Warmup, GradientTls? Tls = null);
+/// <param name="Tls">Mutual TLS on the ring's data plane (the bench's --tls); null for plain TCP.</param>
+/// <param name="SliceFloats">Floats per pipelined slice of the ring.</param>
+public sealed record AllReduceWorkerOptions(int Rank, int Workers, int Megabytes, int Iterations, int Warmup, GradientTls? Tls = null,
+    int SliceFloats = RingAllReduce.DefaultSliceFloats);
 
-/// <summary>What one worker measured: seconds per timed iteration, for the gRPC ring and for raw TCP.</summary>
+/// <summary>What one worker measured: seconds per timed iteration, for the ring and for raw TCP.</summary>
 public sealed record AllReduceWorkerResult(int Rank, long BytesPerRank, double[] RingSeconds, double[] TcpSeconds, bool SumCorrect);
 
 /// <summary>
 /// One rank of the all-reduce benchmark, in its own process. It talks to the coordinating process over stdin and
-/// stdout: prints "READY {grpc endpoint} {tcp port}", reads "PEERS {endpoints} {ports}" (comma-separated, rank
-/// order), runs the ring all-reduce of the production code on an M-MB buffer, then sends the same bytes per rank
-/// round a ring of plain TCP sockets, and prints "RESULT {json}".
+/// stdout: prints "READY {data-plane port} {tcp port}", reads "PEERS {data-plane ports} {tcp ports}" (comma-separated,
+/// rank order), runs the ring all-reduce of the production code (data-plane listener, HMAC handshake, pipelined
+/// ring) on an M-MB buffer, then sends the same bytes per rank round a ring of plain TCP sockets, and prints
+/// "RESULT {json}".
 /// </summary>
 public static class AllReduceWorker
 {
@@ -28,25 +32,25 @@ public static class AllReduceWorker
     public static async Task RunAsync(AllReduceWorkerOptions options, TextReader input, TextWriter output, CancellationToken cancellationToken)
     {
         var inbox = new GradientInbox();
-        await using GradientServer server = await GradientServer.StartAsync(inbox, IPAddress.Loopback, 0, options.Tls, cancellationToken).ConfigureAwait(false);
+        using DataPlaneListener dataPlane = DataPlaneListener.Start(inbox, new IPEndPoint(IPAddress.Loopback, 0), options.Tls);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         int tcpPort = ((IPEndPoint)listener.LocalEndpoint).Port;
-        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"READY {server.Endpoint} {tcpPort}")).ConfigureAwait(false);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"READY {dataPlane.LocalEndpoint.Port} {tcpPort}")).ConfigureAwait(false);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         string peers = await input.ReadLineAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidDataException("the coordinator closed stdin before sending PEERS");
         string[] parts = peers.Split(' ');
         if (parts.Length != 3 || parts[0] != "PEERS")
-            throw new InvalidDataException($"expected 'PEERS endpoints ports', got '{peers}'");
-        string[] endpoints = parts[1].Split(',');
+            throw new InvalidDataException($"expected 'PEERS data-plane-ports tcp-ports', got '{peers}'");
+        int[] dataPorts = parts[1].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
         int[] ports = parts[2].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
         int next = (options.Rank + 1) % options.Workers;
 
         float[] buffer = new float[(long)options.Megabytes * FloatsPerMegabyte];
         long bytesPerRank = 2L * (options.Workers - 1) * buffer.Length * sizeof(float) / options.Workers;
-        double[] ring = await RingAsync(options, inbox, endpoints[next], buffer, cancellationToken).ConfigureAwait(false);
+        double[] ring = await Task.Run(() => Ring(options, inbox, dataPorts[next], buffer, cancellationToken), cancellationToken).ConfigureAwait(false);
         // Every rank contributed ones: each element must now be the world size, exactly.
         bool correct = buffer.All(v => v == options.Workers);
         double[] tcp = await RawTcpAsync(options, listener, ports[next], bytesPerRank, cancellationToken).ConfigureAwait(false);
@@ -56,18 +60,20 @@ public static class AllReduceWorker
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<double[]> RingAsync(AllReduceWorkerOptions options, GradientInbox inbox, string nextEndpoint, float[] buffer,
-        CancellationToken cancellationToken)
+    private static double[] Ring(AllReduceWorkerOptions options, GradientInbox inbox, int nextPort, float[] buffer, CancellationToken cancellationToken)
     {
-        RingMailbox mailbox = inbox.Register("bench/allreduce", 1, options.Rank, [0x42]);
-        await using var transport = new GrpcRingTransport(nextEndpoint, Timeout, options.Tls);
-        var ring = new RingAllReduce(mailbox, transport, options.Workers, Timeout);
+        // The workers share a fixed secret: the bench has no seed run to issue one, and the handshake costs the same.
+        byte[] secret = System.Security.Cryptography.SHA256.HashData("bench/allreduce"u8);
+        var edge = new RingEdge("bench/allreduce", 1, options.Rank, (options.Rank + 1) % options.Workers, secret);
+        using RingMailbox mailbox = inbox.Register(edge.RunKey, edge.Attempt, options.Rank, options.Workers, secret);
+        using var transport = new TcpRingTransport(new IPEndPoint(IPAddress.Loopback, nextPort), edge, Timeout, options.Tls, options.SliceFloats);
+        using var ring = new RingAllReduce(mailbox, transport, Timeout, options.SliceFloats);
         var seconds = new List<double>();
         for (int iteration = 0; iteration < options.Warmup + options.Iterations; iteration++)
         {
             Array.Fill(buffer, 1f);
             var watch = Stopwatch.StartNew();
-            await ring.SumAsync(iteration, buffer, fingerprint: 0, cancellationToken).ConfigureAwait(false);
+            ring.Sum(iteration, 0, buffer, fingerprint: 0, cancellationToken);
             if (iteration >= options.Warmup)
                 seconds.Add(watch.Elapsed.TotalSeconds);
         }

@@ -98,35 +98,52 @@ public sealed class FlatLoraPerturbation : ITrainingMethod
 
     public ulong ConsistencyHash(long step) => Fingerprint(step).Hash;
 
-    /// <summary>Hash of ε at fixed positions of every layer for the active step.</summary>
+    /// <summary>
+    /// Hash of ε at fixed positions of every layer for the active step. The sampled row scales of all layers come to
+    /// the host in one copy: a copy per layer would stall a GPU step once per LoRA linear.
+    /// </summary>
     public PerturbationFingerprint Fingerprint(long step)
     {
         if (ActiveStep != step)
             return PerturbationFingerprint.Inactive(step);
+        if (_layers.Count == 0)
+            return new PerturbationFingerprint(step, 0, new XxHash64().GetCurrentHashAsUInt64());
+        float[] rowScales = SampledRowScales();
         var hash = new XxHash64();
         Span<byte> word = stackalloc byte[8];
+        int next = 0;
         foreach (LayerPerturbation layer in _layers)
         {
-            long rows = layer.Layer.OutFeatures, cols = layer.Layer.InFeatures;
-            long[] sampleRows = Enumerable.Range(0, FingerprintRowsPerLayer)
-                .Select(i => i * (rows - 1) / Math.Max(1, FingerprintRowsPerLayer - 1)).ToArray();
-            using Tensor index = tensor(sampleRows, device: layer.RowScale.device);
-            using Tensor scalesOnDevice = layer.RowScale.index_select(0, index);
-            using Tensor scales = scalesOnDevice.cpu();
-            float[] rowScales = scales.data<float>().ToArray();
+            long cols = layer.Layer.InFeatures;
             CounterNormal stream = layer.Stream;
-            for (int r = 0; r < sampleRows.Length; r++)
+            foreach (long row in SampleRows(layer))
             {
+                float scale = rowScales[next++];
                 for (int c = 0; c < FingerprintColumnsPerRow; c++)
                 {
                     long col = c * (cols - 1) / Math.Max(1, FingerprintColumnsPerRow - 1);
-                    float epsilon = stream.At(sampleRows[r] * cols + col) * rowScales[r];
+                    float epsilon = stream.At(row * cols + col) * scale;
                     BinaryPrimitives.WriteInt64LittleEndian(word, ((long)layer.Index << 32) | (uint)BitConverter.SingleToInt32Bits(epsilon));
                     hash.Append(word);
                 }
             }
         }
-        return new PerturbationFingerprint(step, _layers.Count == 0 ? 0 : _layers[0].Sigma, hash.GetCurrentHashAsUInt64());
+        return new PerturbationFingerprint(step, _layers[0].Sigma, hash.GetCurrentHashAsUInt64());
+    }
+
+    private static long[] SampleRows(LayerPerturbation layer)
+    {
+        long rows = layer.Layer.OutFeatures;
+        return Enumerable.Range(0, FingerprintRowsPerLayer).Select(i => i * (rows - 1) / Math.Max(1, FingerprintRowsPerLayer - 1)).ToArray();
+    }
+
+    // Every layer's sampled row scales, gathered on their device, then one device-to-host copy.
+    private float[] SampledRowScales()
+    {
+        using var scope = NewDisposeScope();
+        Device device = _layers[0].RowScale.device;
+        Tensor all = cat(_layers.Select(layer => layer.RowScale.index_select(0, tensor(SampleRows(layer), device: layer.RowScale.device)).to(device)).ToList(), 0);
+        return all.to(float32).cpu().data<float>().ToArray();
     }
 
     public void Dispose()

@@ -1,0 +1,15 @@
+using FlatLora.Collectives.Control.Protos;
+using Grpc.Core;
+
+namespace FlatLora.Collectives.Control;
+
+/// <summary>Where this process's data plane is, as its peers should dial it.</summary>
+/// <param name="AdvertisedPort">The port peers dial (a proxy or NAT may forward it to the listening one).</param>
+public sealed record DataPlaneAddress(int AdvertisedPort, bool Tls);
+
+/// <summary>The silo side of <see cref="RingControl"/>; the silo maps it into its web host on the gRPC port.</summary>
+public sealed class RingControlService(DataPlaneAddress address) : RingControl.RingControlBase
+{
+    public override Task<RendezvousReply> Rendezvous(RendezvousRequest request, ServerCallContext context) =>
+        Task.FromResult(new RendezvousReply { DataPort = address.AdvertisedPort, Tls = address.Tls });
+}

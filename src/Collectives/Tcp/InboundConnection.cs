@@ -1,0 +1,95 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace FlatLora.Collectives.Tcp;
+
+/// <summary>
+/// An authenticated connection from the previous rank: a thread reads frames into pooled arrays and posts them to the
+/// rank's mailbox. Anything wrong with a frame (bad magic, more values than the handshake announced, a truncated body,
+/// a duplicate or stale slice) faults the mailbox with <see cref="RingRejectedException"/>; a closed or reset
+/// connection faults it with <see cref="PeerUnavailableException"/>. Either ends this attempt only.
+/// </summary>
+internal sealed class InboundConnection : IDisposable
+{
+    private readonly Stream _stream;
+    private readonly RingMailbox _mailbox;
+    private readonly Hello _hello;
+    private readonly string _peer;
+    private volatile bool _closing;
+
+    public InboundConnection(Stream stream, RingMailbox mailbox, Hello hello, string peer)
+    {
+        _stream = stream;
+        _mailbox = mailbox;
+        _hello = hello;
+        _peer = peer;
+    }
+
+    public void Start() => new Thread(ReadLoop) { IsBackground = true, Name = $"ring-receive rank {_mailbox.Rank}" }.Start();
+
+    private string Edge => $"rank {_mailbox.Rank} of {_mailbox.RunKey} (attempt {_mailbox.Attempt}): rank {_hello.FromRank} at {_peer}";
+
+    private void ReadLoop()
+    {
+        Span<byte> header = stackalloc byte[FrameHeader.Size];
+        try
+        {
+            while (true)
+            {
+                int read = _stream.ReadAtLeast(header, FrameHeader.Size, throwOnEndOfStream: false);
+                if (read == 0)
+                    throw new EndOfStreamException();
+                if (read < FrameHeader.Size)
+                    throw new RingRejectedException($"{Edge} sent a truncated frame header ({read} of {FrameHeader.Size} bytes); this attempt ends");
+                FrameHeader frame = ReadHeader(header);
+                float[] values = ArrayPool<float>.Shared.Rent(frame.Count);
+                try
+                {
+                    _stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan(0, frame.Count)));
+                }
+                catch (EndOfStreamException)
+                {
+                    ArrayPool<float>.Shared.Return(values);
+                    throw new RingRejectedException($"{Edge} sent a truncated frame (its header announced {frame.Count} values); this attempt ends");
+                }
+                _mailbox.Post(new RingSlice(_hello.FromRank, frame, values));
+            }
+        }
+        catch (RingRejectedException e)
+        {
+            _mailbox.Fault(e);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            if (!_closing)
+                _mailbox.Fault(new PeerUnavailableException(_hello.FromRank,
+                    $"{Edge} closed its gradient connection (its process ended or the link failed)", e));
+        }
+        finally
+        {
+            _stream.Dispose();
+        }
+    }
+
+    private FrameHeader ReadHeader(ReadOnlySpan<byte> bytes)
+    {
+        FrameHeader frame;
+        try
+        {
+            frame = FrameHeader.Read(bytes);
+        }
+        catch (InvalidDataException)
+        {
+            throw new RingRejectedException($"{Edge} sent bytes that are not a frame; this attempt ends");
+        }
+        if (frame.Count < 0 || frame.Count > _hello.MaxSliceFloats)
+            throw new RingRejectedException($"{Edge} sent a frame of {frame.Count} values, more than the {_hello.MaxSliceFloats} it announced; this attempt ends");
+        return frame;
+    }
+
+    public void Dispose()
+    {
+        _closing = true;
+        _stream.Dispose();
+    }
+}
