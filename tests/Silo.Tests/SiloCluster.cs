@@ -7,10 +7,10 @@ namespace FlatLora.Silo.Tests;
 internal sealed class SiloCluster : IDisposable
 {
     private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort)> _silos = [];
-    private readonly Dictionary<string, (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Gradients)> _traffic = [];
+    private readonly Dictionary<string, (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Control, RecordingTcpProxy Data)> _traffic = [];
 
     /// <summary>What reached a silo started with recordTraffic, per port.</summary>
-    public (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Gradients) Traffic(string name) => _traffic[name];
+    public (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Control, RecordingTcpProxy Data) Traffic(string name) => _traffic[name];
 
     /// <param name="outputRoot">The silos' FlatLora:Silo:OutputRoot; default the temp folder, where the tests write.</param>
     public SiloCluster(RedisServer redis, string clusterId, string? outputRoot = null)
@@ -37,18 +37,21 @@ internal sealed class SiloCluster : IDisposable
 
     /// <param name="tlsDirectory">A `flatlora certs init` folder: the silo runs mutual TLS with its silo.* and ca.crt.</param>
     /// <param name="waitHealthy">Wait for /health (false: return once started, for a silo expected not to join).</param>
-    /// <param name="recordTraffic">Put a recording proxy in front of the silo, gateway and gradient ports: the silo advertises
+    /// <param name="recordTraffic">Put a recording proxy in front of the silo, gateway and gradient (control and data) ports: the silo advertises
     /// the proxies' ports and listens behind them, so every byte other silos and clients send it is seen (<see cref="Traffic"/>).</param>
     public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true,
         bool recordTraffic = false)
     {
-        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort();
+        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort(),
+            data = RedisServer.FreePort();
         string[] behindProxies = [];
         if (recordTraffic)
         {
-            int siloListen = RedisServer.FreePort(), gatewayListen = RedisServer.FreePort(), grpcListen = RedisServer.FreePort();
-            _traffic[name] = (new RecordingTcpProxy(siloListen, silo), new RecordingTcpProxy(gatewayListen, gateway), new RecordingTcpProxy(grpcListen, grpc));
-            behindProxies = [$"--FlatLora:Silo:SiloListenPort={siloListen}", $"--FlatLora:Silo:GatewayListenPort={gatewayListen}", $"--FlatLora:Silo:GrpcListenPort={grpcListen}"];
+            int siloListen = RedisServer.FreePort(), gatewayListen = RedisServer.FreePort(), grpcListen = RedisServer.FreePort(), dataListen = RedisServer.FreePort();
+            _traffic[name] = (new RecordingTcpProxy(siloListen, silo), new RecordingTcpProxy(gatewayListen, gateway), new RecordingTcpProxy(grpcListen, grpc),
+                new RecordingTcpProxy(dataListen, data));
+            behindProxies = [$"--FlatLora:Silo:SiloListenPort={siloListen}", $"--FlatLora:Silo:GatewayListenPort={gatewayListen}", $"--FlatLora:Silo:GrpcListenPort={grpcListen}",
+                $"--FlatLora:Silo:DataListenPort={dataListen}"];
         }
         string[] tls = tlsDirectory is null ? [] :
         [
@@ -70,6 +73,7 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Silo:SiloPort={silo}",
             $"--FlatLora:Silo:GatewayPort={gateway}",
             $"--FlatLora:Silo:GrpcPort={grpc}",
+            $"--FlatLora:Silo:DataPort={data}",
             $"--FlatLora:Silo:OutputRoot={OutputRoot}",
             .. behindProxies,
             $"--FlatLora:Cluster:CpuSlots={cpuSlots}",
@@ -132,7 +136,8 @@ internal sealed class SiloCluster : IDisposable
         {
             proxies.Silo.Dispose();
             proxies.Gateway.Dispose();
-            proxies.Gradients.Dispose();
+            proxies.Control.Dispose();
+            proxies.Data.Dispose();
         }
     }
 }

@@ -24,7 +24,7 @@ public sealed class TlsClusterTests : IDisposable
         // Redis too speaks only TLS and takes only the cluster's certificates: silos and CLI reach it with theirs.
         _redis = new RedisServer(tlsDirectory: certs);
         using var cluster = new SiloCluster(_redis, $"tls-{Guid.NewGuid():N}");
-        // Each silo's silo, gateway and gradient ports sit behind recording proxies: every byte between silos and from
+        // Each silo's silo, gateway and gradient (control and data) ports sit behind recording proxies: every byte between silos and from
         // clients is seen.
         await cluster.StartSiloAsync("silo-a", tlsDirectory: certs, recordTraffic: true);
         await cluster.StartSiloAsync("silo-b", tlsDirectory: certs, recordTraffic: true);
@@ -36,7 +36,7 @@ public sealed class TlsClusterTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("Completed", output);
 
-        // A data-parallel run across both silos: its gradients cross the silos' gradient ports over mutual TLS.
+        // A data-parallel run across both silos: its gradients cross the silos' data-plane ports over mutual TLS.
         string parallel = Path.Combine(_work, "parallel.yaml");
         File.WriteAllText(parallel, $"training: {{ max_steps: 4, batch_size: 8, micro_batch_size: 4 }}\nexperiment: {{ world_size: 2 }}\noutput_dir: {_work}/runs\n");
         (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", parallel, "--watch", "--tls-dir", certs, .. cluster.CliConnection]);
@@ -44,8 +44,10 @@ public sealed class TlsClusterTests : IDisposable
         Assert.Contains("Completed", output);
         string metrics = await cluster.MetricsAsync("silo-a") + await cluster.MetricsAsync("silo-b");
         Assert.Matches(@"flatlora_allreduce_bytes_total\{[^}]*\} [1-9]", metrics);
-        Assert.True(cluster.Traffic("silo-a").Gradients.Recorded().Length + cluster.Traffic("silo-b").Gradients.Recorded().Length > 10_000,
-            "the gradients did not cross the gradient proxies");
+        Assert.True(cluster.Traffic("silo-a").Data.Recorded().Length + cluster.Traffic("silo-b").Data.Recorded().Length > 10_000,
+            "the gradients did not cross the data-plane proxies");
+        Assert.True(cluster.Traffic("silo-a").Control.Recorded().Length + cluster.Traffic("silo-b").Control.Recorded().Length > 0,
+            "no rendezvous crossed the gradient control proxies");
 
         // The spec, its results, the silos' talk and the gradients crossed the proxies, none of it readable there.
         const string marker = "marker-3f9c1e7a-not-on-the-wire";
@@ -54,7 +56,7 @@ public sealed class TlsClusterTests : IDisposable
         (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", marked, "--watch", "--tls-dir", certs, .. cluster.CliConnection]);
         Assert.True(code == 0, output);
         byte[] wire = [.. new[] { "silo-a", "silo-b" }.SelectMany(name =>
-            new[] { cluster.Traffic(name).Silo, cluster.Traffic(name).Gateway, cluster.Traffic(name).Gradients }.SelectMany(p => p.Recorded()))];
+            new[] { cluster.Traffic(name).Silo, cluster.Traffic(name).Gateway, cluster.Traffic(name).Control, cluster.Traffic(name).Data }.SelectMany(p => p.Recorded()))];
         Assert.True(cluster.Traffic("silo-a").Silo.Recorded().Length + cluster.Traffic("silo-b").Silo.Recorded().Length > 10_000, "no silo-to-silo traffic was seen");
         Assert.True(wire.Length > 50_000, $"only {wire.Length} bytes crossed the proxies");
         Assert.Equal(-1, wire.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(marker)));

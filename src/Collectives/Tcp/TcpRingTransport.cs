@@ -44,6 +44,7 @@ public sealed class TcpRingTransport(IPEndPoint peer, RingEdge edge, TimeSpan wa
     private Stream Connect(long step, CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
+        string lastRefusal = "it refused the handshake";
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -54,16 +55,21 @@ public sealed class TcpRingTransport(IPEndPoint peer, RingEdge edge, TimeSpan wa
             {
                 if (Handshake(stream, step))
                     return stream;
+                lastRefusal = "it refused the handshake: it has not registered that attempt, or it does not share the attempt's secret";
             }
-            catch (Exception e) when (e is IOException or AuthenticationException or SocketException)
+            catch (Exception e) when (e is IOException or SocketException)
             {
-                // A listener that closes mid-handshake is a peer that refused (TLS or an edge already taken): retry.
+                stream.Dispose();
+                // Under TLS 1.3 a listener that rejects this node's certificate says so only by closing the session.
+                if (tls is not null)
+                    throw Unavailable($"the TLS session was closed during the handshake ({e.Message}); both silos need certificates from the cluster CA", e);
+                lastRefusal = "it closed the connection before answering the handshake (it may expect TLS, or be busy with other handshakes)";
             }
             stream.Dispose();
             if (watch.Elapsed > waitForPeer)
                 throw new RingRejectedException(
                     $"rank {edge.ToRank} at {peer} did not accept rank {edge.FromRank}'s gradient connection for {edge.RunKey} attempt {edge.Attempt} " +
-                    $"within {waitForPeer.TotalSeconds:F0} s: it has not registered that attempt, or it does not share the attempt's secret");
+                    $"within {waitForPeer.TotalSeconds:F0} s: {lastRefusal}");
             cancellationToken.WaitHandle.WaitOne(RetryDelay);
         }
     }

@@ -6,8 +6,11 @@ namespace FlatLora.Grains.Experiments;
 /// <summary>The shards of one attempt of a seed run: started together, cancelled together.</summary>
 internal sealed partial class AttemptShards(IGrainFactory grains, string runKey, ILogger logger)
 {
-    /// <summary>Starts every job on its device; returns the first rank that could not be started and why, or null.</summary>
-    public async Task<(int Rank, string Error)?> StartAsync(IReadOnlyList<ShardJob> jobs, IReadOnlyList<DeviceInfo> devices)
+    /// <summary>
+    /// Starts every job on its device; returns the first rank that could not be started, why, and whether the call
+    /// never reached the device at all (Orleans could not route it: the device is not to blame), or null.
+    /// </summary>
+    public async Task<(int Rank, string Error, bool Unrouted)?> StartAsync(IReadOnlyList<ShardJob> jobs, IReadOnlyList<DeviceInfo> devices)
     {
         foreach (ShardJob job in jobs)
         {
@@ -17,7 +20,8 @@ internal sealed partial class AttemptShards(IGrainFactory grains, string runKey,
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                return (job.Rank, $"could not start rank {job.Rank} on {devices[job.Rank].ShardKey}: {e.Message}");
+                bool unrouted = e is OrleansMessageRejectionException or SiloUnavailableException;
+                return (job.Rank, $"could not start rank {job.Rank} on {devices[job.Rank].ShardKey}: {e.Message}", unrouted);
             }
         }
         return null;

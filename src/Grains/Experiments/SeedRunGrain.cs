@@ -22,6 +22,9 @@ public sealed partial class SeedRunGrain(
     ILogger<SeedRunGrain> logger) : Grain, ISeedRunGrain
 {
     private readonly RankLiveness _liveness = new();
+    /// <summary>Routing failures forgiven per run; past this a cluster that cannot reach a shard counts like any failure.</summary>
+    private const int MaxUnroutedAttempts = 5;
+
     private StepFigures? _latest;
     private bool _attemptEnding;
     private IGrainTimer? _watchdog;
@@ -104,8 +107,12 @@ public sealed partial class SeedRunGrain(
         LogAttempt(logger, Key, S.Attempt, string.Join(", ", devices.Select(d => d.ShardKey)));
         if (devices.Count < S.Plan.WorldSize)
             await Reports.PublishMessageAsync(S, $"running on {devices.Count} of {S.Plan.WorldSize} ranks (no replacement device free); the global batch, and so the math, is unchanged");
-        if (await Shards.StartAsync(ShardJobs.For(Key, S), devices) is (int rank, string error))
-            await EndAttemptAsync(retryable: true, error, [devices[rank]]);
+        if (await Shards.StartAsync(ShardJobs.For(Key, S), devices) is (int rank, string error, bool unrouted))
+        {
+            if (unrouted && S.UnroutedAttempts < MaxUnroutedAttempts)
+                S.UnroutedAttempts++;   // the device was never reached: neither it nor the retry budget is to blame
+            await EndAttemptAsync(retryable: true, error, unrouted ? [] : [devices[rank]]);
+        }
     }
 
     public async Task OnShardProgressAsync(ShardProgress progress)
@@ -212,7 +219,7 @@ public sealed partial class SeedRunGrain(
             await FinishAsync(CancelledState, S.Error);   // a failure while stopping is part of the stop, not a reason to run again
             return;
         }
-        if (!retryable || S.Plan is null || S.Attempt > S.Plan.MaxRetries)
+        if (!retryable || S.Plan is null || S.Attempt - S.UnroutedAttempts > S.Plan.MaxRetries)
         {
             await FinishAsync(RunState.Failed, retryable ? $"{error} (after {S.Attempt} attempt(s))" : error);
             return;

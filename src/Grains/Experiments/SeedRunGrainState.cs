@@ -38,4 +38,10 @@ public sealed class SeedRunGrainState
 
     /// <summary>The run ended but its experiment has not yet acknowledged the end, or the inventory the release of its devices.</summary>
     [Id(19)] public bool EndPending { get; set; }
+
+    /// <summary>
+    /// Attempts that never started because the cluster could not route to a shard (a silo that just died still owns
+    /// part of the grain directory until membership removes it): retried without counting against max_retries.
+    /// </summary>
+    [Id(20)] public int UnroutedAttempts { get; set; }
 }

@@ -102,7 +102,8 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
         if (_host is null || _host.numel() < length)
         {
             _host?.Dispose();
-            _host = empty(Math.Max(length, 1), float32);
+            // Outlives the step's dispose scope, which the exchange is called inside.
+            _host = empty(Math.Max(length, 1), float32).DetachFromDisposeScope();
             _hostMemory = new TensorMemory(_host);
         }
         return _hostMemory!.Memory[..length];

@@ -1,3 +1,6 @@
+using System.Net;
+using FlatLora.Collectives;
+using FlatLora.Collectives.Tcp;
 using FlatLora.Spec;
 using FlatLora.Trainer.Distributed;
 using FlatLora.Trainer.Models;
@@ -12,16 +15,24 @@ public class DataParallelEquivalenceTests
     private static TrainSpec Spec(string dir, string method, int microBatch) =>
         TestModels.Spec(dir, method: method, rho: 0.3, steps: 6, batch: 12, microBatch: microBatch);
 
-    /// <summary>Runs W ranks as threads of this process, exchanging through the real ring over the in-process transport.</summary>
-    internal static List<Tensor> TrainDataParallel(TrainSpec spec, BaseModel baseModel, int worldSize, int steps, string runKey = "exp/1")
+    /// <summary>
+    /// Runs W ranks as threads of this process, exchanging through the real ring: over the in-process transport, or
+    /// (<paramref name="overTcp"/>) with an inbox and data-plane listener per rank, as if each were its own host.
+    /// </summary>
+    internal static List<Tensor> TrainDataParallel(TrainSpec spec, BaseModel baseModel, int worldSize, int steps, string runKey = "exp/1",
+        bool overTcp = false, long bucketBytes = RingGradientExchange.DefaultBucketBytes)
     {
-        var inbox = new GradientInbox();
+        var inboxes = Enumerable.Range(0, overTcp ? worldSize : 1).Select(_ => new GradientInbox()).ToArray();
+        var listeners = overTcp ? inboxes.Select(i => DataPlaneListener.Start(i, new IPEndPoint(IPAddress.Loopback, 0))).ToArray() : [];
         byte[] secret = [1, 2, 3, 4];
         var results = new List<Tensor>[worldSize];
         var ranks = Enumerable.Range(0, worldSize).Select(rank => Task.Factory.StartNew(() =>
         {
-            var exchange = new RingGradientExchange(inbox, runKey, 1, rank, worldSize, secret,
-                new InProcessRingTransport(inbox, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(60));
+            var edge = new RingEdge(runKey, 1, rank, (rank + 1) % worldSize, secret);
+            IRingTransport next = overTcp
+                ? new TcpRingTransport(listeners[edge.ToRank].LocalEndpoint, edge, TimeSpan.FromSeconds(30))
+                : new InProcessRingTransport(inboxes[0], runKey, 1, rank, edge.ToRank, TimeSpan.FromSeconds(30));
+            var exchange = new RingGradientExchange(inboxes[overTcp ? rank : 0], edge, worldSize, next, TimeSpan.FromSeconds(60), bucketBytes);
             try
             {
                 using var run = new FineTuneRun(ValidTrainSpec.From(spec with { OutputDir = Path.Combine(spec.OutputDir, $"rank{rank}") }), baseModel, TestModels.Data(),
@@ -32,10 +43,13 @@ public class DataParallelEquivalenceTests
             }
             finally
             {
-                exchange.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                exchange.Dispose();
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-        Task.WaitAll(ranks, TimeSpan.FromMinutes(3));
+        bool finished = Task.WaitAll(ranks, TimeSpan.FromMinutes(3));
+        foreach (DataPlaneListener listener in listeners)
+            listener.Dispose();
+        Assert.True(finished, "the ranks did not finish within 3 minutes");
         // Every rank ends with the same weights, bit for bit.
         for (int rank = 1; rank < worldSize; rank++)
             Assert.All(results[0].Zip(results[rank]), pair => Assert.True(TestModels.BitEqual(pair.First, pair.Second), $"rank {rank} drifted from rank 0"));
@@ -71,6 +85,21 @@ public class DataParallelEquivalenceTests
     }
 
     [Theory]
+    [InlineData("flat", 3)]
+    [InlineData("lora", 2)]
+    public void Over_tcp_in_small_buckets_the_ring_still_equals_one_rank(string method, int worldSize)
+    {
+        using var dir = new TempDirectory();
+        var baseModel = TestModels.RandomBase(dir.Path);
+        List<Tensor> single = TrainSingle(Spec(dir.File("single"), method, microBatch: 12 / worldSize * worldSize), baseModel, 6);
+        // 4 KB buckets: the tiny model's LoRA gradients span several, so packing, per-bucket rings and unpacking all run.
+        List<Tensor> parallel = TrainDataParallel(Spec(dir.File("parallel"), method, microBatch: 12 / worldSize), baseModel, worldSize, 6,
+            runKey: "exp/tcp", overTcp: true, bucketBytes: 4096);
+        double difference = MaxRelativeDifference(single, parallel);
+        Assert.True(difference <= 1e-5, $"max relative difference {difference:E2}");
+    }
+
+    [Theory]
     [InlineData(2)]
     [InlineData(3)]
     public void With_s2r2_the_split_does_not_change_the_math_either(int worldSize)
@@ -96,7 +125,8 @@ public class DataParallelEquivalenceTests
         var errors = new Exception?[2];
         var ranks = Enumerable.Range(0, 2).Select(rank => Task.Factory.StartNew(() =>
         {
-            var exchange = new RingGradientExchange(inbox, "exp/2", 1, rank, 2, secret, new InProcessRingTransport(inbox, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(10));
+            var exchange = new RingGradientExchange(inbox, new RingEdge("exp/2", 1, rank, 1 - rank, secret), 2,
+                new InProcessRingTransport(inbox, "exp/2", 1, rank, 1 - rank, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(10));
             // Rank 1 runs another seed: its LoRA init and noise differ.
             TrainSpec spec = Spec(dir.File($"r{rank}"), "flat", 6) with { Seed = rank == 0 ? 1 : 2 };
             try
@@ -111,7 +141,7 @@ public class DataParallelEquivalenceTests
             }
             finally
             {
-                exchange.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                exchange.Dispose();
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         await Task.WhenAll(ranks).WaitAsync(TimeSpan.FromMinutes(2));
@@ -127,8 +157,9 @@ public class DataParallelEquivalenceTests
         using var dir = new TempDirectory();
         var baseModel = TestModels.RandomBase(dir.Path);
         var inbox = new GradientInbox();
-        inbox.Register("exp/3", 1, 1, [7]);   // rank 1 exists but never sends
-        var exchange = new RingGradientExchange(inbox, "exp/3", 1, 0, 2, [7], new InProcessRingTransport(inbox, TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(1));
+        using RingMailbox silent = inbox.Register("exp/3", 1, 1, 2, [7]);   // rank 1 exists but never sends
+        using var exchange = new RingGradientExchange(inbox, new RingEdge("exp/3", 1, 0, 1, [7]), 2,
+            new InProcessRingTransport(inbox, "exp/3", 1, 0, 1, TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(1));
         using var run = new FineTuneRun(ValidTrainSpec.From(Spec(dir.File("r0"), "lora", 6)), baseModel, TestModels.Data(), new RunOptions { Exchange = exchange });
         var error = Assert.Throws<CollectiveTimeoutException>(() => run.TrainStep());
         Assert.Contains("no gradients from rank 1", error.Message);
