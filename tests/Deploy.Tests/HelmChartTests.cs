@@ -81,10 +81,15 @@ public sealed class HelmChartTests
         Assert.Equal("0.0.0.0", env["FlatLora__Silo__ListenIp"]);
         Assert.Equal("/data/runs", env["FlatLora__Silo__OutputRoot"]);
 
-        // The gRPC gradient port is exposed on the pods and the headless service.
+        // The gradient ports (gRPC control, TCP data plane) are exposed on the pods and the headless service.
         var ports = RenderedChart.Sequence(chart.Single("Service", "-silo"), "spec", "ports").Cast<YamlMappingNode>()
             .ToDictionary(p => RenderedChart.Scalar(p, "name")!, p => RenderedChart.Scalar(p, "port"));
         Assert.Equal("5050", ports["grpc"]);
+        Assert.Equal("5051", ports["gradients"]);
+        Assert.Equal("5051", env["FlatLora__Silo__DataPort"]);
+        var containerPorts = RenderedChart.Sequence(chart.SiloContainer, "ports").Cast<YamlMappingNode>()
+            .ToDictionary(p => RenderedChart.Scalar(p, "name")!, p => RenderedChart.Scalar(p, "containerPort"));
+        Assert.Equal("5051", containerPorts["gradients"]);
         Assert.Equal("30000", ports["gateway"]);
         Assert.Equal("11111", ports["silo"]);
         Assert.Equal("30000", RenderedChart.Scalar(RenderedChart.Sequence(chart.Single("Service", "-gateway"), "spec", "ports")[0], "port"));
@@ -134,7 +139,7 @@ public sealed class HelmChartTests
         YamlMappingNode policy = chart.Single("NetworkPolicy", "-silo");
         var rules = RenderedChart.Sequence(policy, "spec", "ingress").Cast<YamlMappingNode>().ToList();
         string[] Ports(YamlMappingNode rule) => [.. RenderedChart.Sequence(rule, "ports").Select(p => RenderedChart.Scalar(p, "port")!)];
-        Assert.Equal(["11111", "5050", "30000"], Ports(rules[0]));   // silos only
+        Assert.Equal(["11111", "5050", "5051", "30000"], Ports(rules[0]));   // silos only
         Assert.Equal("silo", RenderedChart.Scalar(RenderedChart.Sequence(rules[0], "from")[0], "podSelector", "matchLabels", "app.kubernetes.io/component"));
         Assert.Equal(["30000"], Ports(rules[1]));                      // labelled clients: the gateway only
         Assert.Equal("true", RenderedChart.Scalar(RenderedChart.Sequence(rules[1], "from")[0], "podSelector", "matchLabels", "flatlora.io/client"));
