@@ -14,11 +14,14 @@ public sealed class RedisServer : IDisposable
 {
     private readonly Process _process;
     private readonly bool _tls;
+    private readonly IPAddress _bind;
 
     /// <param name="tlsDirectory">A `flatlora certs init` folder: Redis speaks only TLS, with silo.crt as its certificate,
     /// and accepts only clients whose certificate chains to ca.crt.</param>
-    public RedisServer(string? tlsDirectory = null)
+    /// <param name="bindAddress">The address Redis listens on (default loopback; a bridge address for silos in network namespaces).</param>
+    public RedisServer(string? tlsDirectory = null, string bindAddress = "127.0.0.1")
     {
+        _bind = IPAddress.Parse(bindAddress);
         Port = FreePort();
         _tls = tlsDirectory is not null;
         string executable = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
@@ -30,7 +33,7 @@ public sealed class RedisServer : IDisposable
             "--tls-cert-file", Path.Combine(tlsDirectory, "silo.crt"), "--tls-key-file", Path.Combine(tlsDirectory, "silo.key"),
             "--tls-ca-cert-file", Path.Combine(tlsDirectory, "ca.crt"),
         ];
-        var start = new ProcessStartInfo(executable, [.. listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        var start = new ProcessStartInfo(executable, [.. listen, "--bind", bindAddress, "--save", "", "--appendonly", "no", "--protected-mode", "no"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -51,7 +54,7 @@ public sealed class RedisServer : IDisposable
 
     public int Port { get; }
 
-    public string ConnectionString => _tls ? $"127.0.0.1:{Port},ssl=true,abortConnect=false" : $"127.0.0.1:{Port}";
+    public string ConnectionString => _tls ? $"{_bind}:{Port},ssl=true,abortConnect=false" : $"{_bind}:{Port}";
 
     // Over TLS it is enough that the port accepts connections (a PING would need a client certificate).
     private bool Ping()
@@ -61,11 +64,11 @@ public sealed class RedisServer : IDisposable
             if (_tls)
             {
                 using var probe = new TcpClient();
-                probe.Connect(IPAddress.Loopback, Port);
+                probe.Connect(_bind, Port);
                 return true;
             }
             using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, Port);
+            client.Connect(_bind, Port);
             NetworkStream stream = client.GetStream();
             stream.Write("PING\r\n"u8);
             var buffer = new byte[16];

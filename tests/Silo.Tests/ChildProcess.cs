@@ -32,12 +32,14 @@ internal sealed class ChildProcess : IDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts `dotnet {assembly}` from src/{project}/bin/{configuration}/net10.0 of this checkout.</summary>
-    public static ChildProcess Start(string project, string assembly, IEnumerable<string> args)
+    /// <param name="networkNamespace">Run it inside this Linux network namespace (`ip netns exec`, which becomes the process).</param>
+    public static ChildProcess Start(string project, string assembly, IEnumerable<string> args, string? networkNamespace = null)
     {
         string path = Path.Combine(RepositoryPaths.Root, "src", project, "bin", Configuration, "net10.0", assembly);
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path} is not built; build the solution first", path);
-        var start = new ProcessStartInfo("dotnet", [path, .. args])
+        string[] command = networkNamespace is null ? ["dotnet", path, .. args] : ["ip", "netns", "exec", networkNamespace, "dotnet", path, .. args];
+        var start = new ProcessStartInfo(command[0], command[1..])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

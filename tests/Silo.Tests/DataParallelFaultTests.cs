@@ -1,9 +1,8 @@
 using System.Text.Json;
 using FlatLora.Tests.Shared;
-using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Tasks;
 using FlatLora.Trainer.Training;
-using static TorchSharp.torch;
+using static FlatLora.Silo.Tests.ClusterRuns;
 
 namespace FlatLora.Silo.Tests;
 
@@ -15,7 +14,6 @@ namespace FlatLora.Silo.Tests;
 public sealed class DataParallelFaultTests : IDisposable
 {
     private const int Steps = 400, CheckpointInterval = 25;
-    private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(5);
     private readonly RedisServer _redis = new();
     private readonly string _output = Path.Combine(Path.GetTempPath(), "flatlora-dp-tests", Guid.NewGuid().ToString("N"));
 
@@ -51,7 +49,7 @@ public sealed class DataParallelFaultTests : IDisposable
 
         // Same spec, and the silo of rank 1 dies mid-run: a third silo has a free device, so the world size stays 2.
         (string id, int killedAt, string killed) = await SubmitAndKillAsync(cluster, spec, rank: 1);
-        JsonElement replaced = await WaitAsync(cluster, id);
+        JsonElement replaced = await WaitAsync(cluster, id, Steps);
         Assert.True(replaced.GetProperty("attempt").GetInt32() >= 2, replaced.ToString());
         Assert.Equal(2, Silos(replaced).Count);
         Assert.DoesNotContain(killed, Silos(replaced));
@@ -60,7 +58,7 @@ public sealed class DataParallelFaultTests : IDisposable
 
         // Again, killing the silo of rank 0 this time: one silo is left, so the run carries on with one rank.
         (id, killedAt, killed) = await SubmitAndKillAsync(cluster, spec, rank: 0);
-        JsonElement shrunk = await WaitAsync(cluster, id);
+        JsonElement shrunk = await WaitAsync(cluster, id, Steps);
         Assert.Single(Silos(shrunk));
         Assert.DoesNotContain(killed, Silos(shrunk));
         AssertAtMostOneIntervalLost(shrunk, killedAt);
@@ -70,9 +68,7 @@ public sealed class DataParallelFaultTests : IDisposable
 
     private async Task<(string Id, int KilledAt, string Silo)> SubmitAndKillAsync(SiloCluster cluster, string spec, int rank)
     {
-        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", spec, .. cluster.CliConnection]);
-        Assert.True(code == 0, output);
-        string id = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).First(l => l.StartsWith("exp-", StringComparison.Ordinal)).Trim();
+        string id = await SubmitAsync(cluster, spec);
         string metrics = Path.Combine(_output, "runs", id, "seed-1", "metrics.jsonl");
         await WaitForStepAsync(metrics, 2);
         JsonElement running = await ResultsAsync(cluster, id);
@@ -101,68 +97,6 @@ public sealed class DataParallelFaultTests : IDisposable
             Assert.True(steps[restart - 1] + 1 >= killedAt, $"the log before the resume ends at step {steps[restart - 1]}, yet the kill came at {killedAt}");
         Assert.True(redone <= CheckpointInterval, $"{redone} steps were redone after the resume: more than one checkpoint interval ({CheckpointInterval})");
         Assert.Equal(Steps - 1, steps[^1]);
-    }
-
-    private static async Task<JsonElement> SubmitAndWaitAsync(SiloCluster cluster, string spec)
-    {
-        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", spec, "--watch", "--format", "json", .. cluster.CliConnection]);
-        Assert.True(code == 0, output);
-        return Seed(JsonDocument.Parse(output[output.IndexOf("{\n", StringComparison.Ordinal)..]).RootElement);
-    }
-
-    private static async Task<JsonElement> WaitAsync(SiloCluster cluster, string id)
-    {
-        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["watch", id, .. cluster.CliConnection]);
-        Assert.True(code == 0, output);
-        JsonElement seed = await ResultsAsync(cluster, id);
-        Assert.True(seed.GetProperty("state").GetString() == "completed", seed.ToString());
-        Assert.Equal(Steps, seed.GetProperty("metrics").GetProperty("steps").GetInt32());
-        return seed;
-    }
-
-    private static async Task<JsonElement> ResultsAsync(SiloCluster cluster, string id)
-    {
-        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["results", id, "--format", "json", .. cluster.CliConnection]);
-        Assert.True(code == 0, output);
-        return Seed(JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]).RootElement);
-    }
-
-    private static JsonElement Seed(JsonElement results) => results.GetProperty("status").GetProperty("seeds")[0].Clone();
-
-    private static List<string> Silos(JsonElement seed) =>
-        seed.GetProperty("devices").EnumerateArray().Select(d => d.GetString()!.Split('/')[0]).ToList();
-
-    private static string AdapterFile(JsonElement seed) =>
-        Path.Combine(seed.GetProperty("metrics").GetProperty("adapter_directory").GetString()!, "adapter_model.safetensors");
-
-    /// <summary>Polls rank 0's metrics log until it reaches <paramref name="step"/>; returns the step it saw.</summary>
-    private static async Task<int> WaitForStepAsync(string metrics, int step)
-    {
-        DateTime deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(metrics))
-            {
-                int last = File.ReadLines(metrics).Select(l => JsonDocument.Parse(l).RootElement)
-                    .Where(e => e.GetProperty("kind").GetString() == "step").Select(e => e.GetProperty("step").GetInt32()).DefaultIfEmpty(-1).Max();
-                if (last + 1 >= step)
-                    return last + 1;
-            }
-            await Task.Delay(25);
-        }
-        throw new TimeoutException($"{metrics} did not reach step {step} in 3 minutes");
-    }
-
-    private static double MaxRelativeDifference(string a, string b)
-    {
-        using var scope = NewDisposeScope();
-        using SafeTensorsFile first = SafeTensorsFile.Open(a), second = SafeTensorsFile.Open(b);
-        Assert.Equal(first.Tensors.Keys.Order(), second.Tensors.Keys.Order());
-        return first.Tensors.Keys.Max(name =>
-        {
-            Tensor x = first.Read(name, ScalarType.Float32), y = second.Read(name, ScalarType.Float32);
-            return ((x - y).abs().max() / x.abs().max().clamp_min(1e-12)).item<float>();
-        });
     }
 
     private string WriteSpec()

@@ -39,9 +39,12 @@ internal sealed class SiloCluster : IDisposable
     /// <param name="waitHealthy">Wait for /health (false: return once started, for a silo expected not to join).</param>
     /// <param name="recordTraffic">Put a recording proxy in front of the silo, gateway and gradient (control and data) ports: the silo advertises
     /// the proxies' ports and listens behind them, so every byte other silos and clients send it is seen (<see cref="Traffic"/>).</param>
+    /// <param name="host">Run the silo in this network namespace at this address (it listens and advertises there); null: loopback.</param>
     public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true,
-        bool recordTraffic = false)
+        bool recordTraffic = false, (string Namespace, string Ip)? host = null, string collectiveTimeout = "00:00:30")
     {
+        string ip = host?.Ip ?? "127.0.0.1";
+        string[] onHost = host is null ? [] : [$"--FlatLora:Silo:ListenIp={ip}", $"--FlatLora:Silo:AdvertisedIp={ip}"];
         int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort(),
             data = RedisServer.FreePort();
         string[] behindProxies = [];
@@ -63,7 +66,8 @@ internal sealed class SiloCluster : IDisposable
         ChildProcess process = ChildProcess.Start("Silo", "flatlora-silo.dll",
         [
             .. tls,
-            $"--Urls=http://127.0.0.1:{http}",
+            .. onHost,
+            $"--Urls=http://{ip}:{http}",
             $"--FlatLora:Silo:Name={name}",
             "--FlatLora:Silo:Clustering=Redis",
             "--FlatLora:Silo:Storage=Redis",
@@ -82,8 +86,8 @@ internal sealed class SiloCluster : IDisposable
             "--FlatLora:Cluster:MembershipCheckInterval=00:00:01",
             "--FlatLora:Cluster:QueueRequestInterval=00:00:02",
             "--FlatLora:Cluster:ReconcileInterval=00:00:03",
-            "--FlatLora:Cluster:CollectiveTimeout=00:00:30",
-        ]);
+            $"--FlatLora:Cluster:CollectiveTimeout={collectiveTimeout}",
+        ], host?.Namespace);
         _silos.Add((name, process, http, silo, gateway));
         if (!waitHealthy)
             return;
@@ -95,7 +99,7 @@ internal sealed class SiloCluster : IDisposable
                 throw new InvalidOperationException($"silo {name} exited during start:\n{process.Output}");
             try
             {
-                if ((await client.GetStringAsync(new Uri($"http://127.0.0.1:{http}/health"))) == "Healthy")
+                if ((await client.GetStringAsync(new Uri($"http://{ip}:{http}/health"))) == "Healthy")
                     return;
             }
             catch (HttpRequestException)
@@ -117,6 +121,9 @@ internal sealed class SiloCluster : IDisposable
         foreach (var silo in _silos)
             File.WriteAllText(Path.Combine(directory, silo.Name + ".log"), silo.Process.Output);
     }
+
+    /// <summary>What a silo has logged so far; empty for a silo this cluster never started.</summary>
+    public string Logs(string name) => _silos.FirstOrDefault(s => s.Name == name).Process?.Output ?? "";
 
     public async Task<string> MetricsAsync(string name)
     {
