@@ -59,24 +59,34 @@ public sealed class RingAllReduce : IDisposable
     private void SumOverRing(long step, int bucket, Memory<float> buffer, ulong fingerprint, CancellationToken cancellationToken)
     {
         int hops = 2 * (World - 1);
-        foreach ((int slice, int start, int length) in Slices(Chunk(Rank), buffer.Length))
-            _pump.Enqueue(new FrameHeader(new SliceKey(step, bucket, 0, slice), length, fingerprint), buffer.Slice(start, length));
-        for (int hop = 0; hop < hops; hop++)
+        var layout = new RingLayout(World, buffer.Length, _sliceFloats);
+        // All-gather slices can be read from the socket straight into place: they only overwrite what is final.
+        _mailbox.BeginCollective(step, bucket, buffer, layout);
+        try
         {
-            foreach ((int slice, int start, int length) in Slices(Chunk(Rank - hop - 1), buffer.Length))
+            foreach ((int slice, int start, int length) in layout.Slices(layout.Chunk(Rank)))
+                _pump.Enqueue(new FrameHeader(new SliceKey(step, bucket, 0, slice), length, fingerprint), buffer.Slice(start, length));
+            for (int hop = 0; hop < hops; hop++)
             {
-                using RingSlice incoming = _mailbox.Receive(new SliceKey(step, bucket, hop, slice), _timeout, cancellationToken);
-                Check(incoming, length, fingerprint);
-                Span<float> region = buffer.Span.Slice(start, length);
-                if (hop < World - 1)
-                    TensorPrimitives.Add(region, incoming.Values, region);
-                else
-                    incoming.Values.CopyTo(region);
-                if (hop + 1 < hops)
-                    _pump.Enqueue(new FrameHeader(new SliceKey(step, bucket, hop + 1, slice), length, fingerprint), buffer.Slice(start, length));
+                foreach ((int slice, int start, int length) in layout.Slices(layout.ReceivedChunk(Rank, hop)))
+                {
+                    using RingSlice incoming = _mailbox.Receive(new SliceKey(step, bucket, hop, slice), _timeout, cancellationToken);
+                    Check(incoming, length, fingerprint);
+                    Span<float> region = buffer.Span.Slice(start, length);
+                    if (hop < World - 1)
+                        TensorPrimitives.Add(region, incoming.Values, region);
+                    else if (!incoming.Landed)
+                        incoming.Values.CopyTo(region);
+                    if (hop + 1 < hops)
+                        _pump.Enqueue(new FrameHeader(new SliceKey(step, bucket, hop + 1, slice), length, fingerprint), buffer.Slice(start, length));
+                }
             }
+            _pump.Flush(_timeout, cancellationToken);
         }
-        _pump.Flush(_timeout, cancellationToken);
+        finally
+        {
+            _mailbox.EndCollective();
+        }
     }
 
     private void Check(RingSlice incoming, int expectedLength, ulong fingerprint)
@@ -89,22 +99,6 @@ public sealed class RingAllReduce : IDisposable
             throw new FingerprintMismatchException(
                 $"step {header.Key.Step}: rank {_mailbox.PreviousRank} reports consistency hash {header.Fingerprint:x16} but rank {Rank} {fingerprint:x16}; " +
                 "their seeds, steps, perturbations or LoRA weights disagree");
-    }
-
-    private int Chunk(int index) => ((index % World) + World) % World;
-
-    /// <summary>The slices of one chunk; an empty chunk still has one (empty) slice, so every hop carries a frame and a hash.</summary>
-    private IEnumerable<(int Slice, int Start, int Length)> Slices(int chunk, int bufferLength)
-    {
-        int start = (int)((long)chunk * bufferLength / World), end = (int)((long)(chunk + 1) * bufferLength / World);
-        int slice = 0;
-        do
-        {
-            int length = Math.Min(_sliceFloats, end - start);
-            yield return (slice++, start, length);
-            start += length;
-        }
-        while (start < end);
     }
 
     public void Dispose() => _pump.Dispose();

@@ -45,13 +45,19 @@ public readonly record struct FrameHeader(SliceKey Key, int Count, ulong Fingerp
 /// One received slice: its values live in an array rented from the shared pool, handed back by <see cref="Dispose"/>
 /// once the ring has summed or copied them.
 /// </summary>
-public sealed class RingSlice(int fromRank, FrameHeader header, float[] rented) : IDisposable
+public sealed class RingSlice(int fromRank, FrameHeader header, float[]? rented) : IDisposable
 {
     private float[]? _rented = rented;
 
     public int FromRank { get; } = fromRank;
     public FrameHeader Header { get; } = header;
     public ReadOnlySpan<float> Values => _rented.AsSpan(0, Header.Count);
+
+    /// <summary>The values were read straight into their place in the collective's buffer: nothing to copy.</summary>
+    public bool Landed => _rented is null && Header.Count > 0;
+
+    /// <summary>A slice whose values the receiving side already wrote where they belong.</summary>
+    public static RingSlice LandedIn(int fromRank, FrameHeader header) => new(fromRank, header, null);
 
     /// <summary>A pooled copy of <paramref name="values"/> (the in-process path).</summary>
     public static RingSlice Copy(int fromRank, FrameHeader header, ReadOnlySpan<float> values)

@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using FlatLora.Abstractions.Security;
+using FlatLora.Client.Bench;
 using FlatLora.Client.Rendering;
 using FlatLora.Collectives;
 using FlatLora.Collectives.Tcp;
@@ -30,13 +30,15 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
     private static readonly Option<bool> JsonOption = new("--json") { Description = "Print the figures as one JSON object on stdout" };
     private static readonly Option<int> SliceOption = new("--slice-kb") { Description = "KB per pipelined ring slice", DefaultValueFactory = _ => RingAllReduce.DefaultSliceFloats * sizeof(float) / 1024 };
     private static readonly Option<bool> TlsOption = new("--tls") { Description = "Run the ring's data plane over mutual TLS (certificates made for the run)" };
+    private static readonly Option<bool> NetnsOption = new("--netns") { Description = "Each worker on its own host: a Linux network namespace with its own address, on a bridge (needs root)" };
+    private static readonly Option<string?> LinkRateOption = new("--link-rate") { Description = "With --netns: shape every host's link to this rate (tc syntax: 1gbit, 500mbit)" };
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public BenchAllReduceCommand() : base("allreduce", "Ring all-reduce bus bandwidth between local processes vs raw loopback TCP")
     {
         ShapeOption.AcceptOnlyFromAmong(BenchShapes.Names);
-        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption, TlsOption, SliceOption })
+        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption, TlsOption, SliceOption, NetnsOption, LinkRateOption })
             Options.Add(option);
     }
 
@@ -53,6 +55,11 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
             throw new ArgumentException($"--slice-kb must be in [1, {DataPlaneListener.MaxSliceFloats / 256}] (got {sliceKb})");
         if (iterations < 1 || warmup < 0)
             throw new ArgumentException($"--iterations must be at least 1 and --warmup at least 0 (got {iterations}, {warmup})");
+        bool netns = parseResult.GetValue(NetnsOption);
+        string? linkRate = parseResult.GetValue(LinkRateOption);
+        double? linkBytesPerSecond = linkRate is null ? null : LinkRate.BytesPerSecond(linkRate, "--link-rate");
+        if (linkRate is not null && !netns)
+            throw new ArgumentException("--link-rate shapes the links between namespaces: it needs --netns");
         GradientReport gradients = GradientReport.For(parseResult.GetValue(ShapeOption)!, parseResult.GetValue(RankOption), parseResult.GetValue(TargetsOption)!, workers);
 
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
@@ -61,17 +68,32 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
         string? tlsDir = parseResult.GetValue(TlsOption) ? Path.Combine(Path.GetTempPath(), $"flatlora-bench-tls-{Guid.NewGuid():N}") : null;
         if (tlsDir is not null)
             ClusterCertificates.Init(tlsDir, [], days: 1);
+        NetworkNamespaces? hosts = null;
         IReadOnlyList<AllReduceWorkerResult> results;
         try
         {
-            results = await RunWorkersAsync(workers, megabytes, iterations, warmup, sliceKb, tlsDir, cancellationToken).ConfigureAwait(false);
+            if (netns)
+            {
+                hosts = NetworkNamespaces.TryCreate(workers, out string? whyNot) ?? throw new InvalidOperationException($"--netns: {whyNot}");
+                for (int host = 0; host < workers && linkRate is not null; host++)
+                    hosts.Shape(host, linkRate);
+            }
+            results = await AllReduceWorkers.RunAsync(new AllReduceRun(workers, megabytes, iterations, warmup, sliceKb, tlsDir, hosts), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            hosts?.Dispose();
             if (tlsDir is not null)
                 Directory.Delete(tlsDir, recursive: true);
         }
-        AllReduceReport report = AllReduceReport.From(results, megabytes, gradients) with { Tls = tlsDir is not null };
+        AllReduceReport report = AllReduceReport.From(results, megabytes, gradients) with
+        {
+            Tls = tlsDir is not null,
+            Hosts = netns ? "netns" : "loopback",
+            LinkRate = linkRate,
+        };
+        if (linkBytesPerSecond is double link)
+            report = report with { LinkShare = report.BusGigabytesPerSecond * 1e9 / link, RawTcpLinkShare = report.RawTcpGigabytesPerSecond * 1e9 / link };
         if (!report.SumCorrect)
             throw new InvalidOperationException("the ring all-reduce returned wrong sums; the figures are meaningless");
 
@@ -88,90 +110,6 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
             $"gradient bytes per rank per step, {gradients.Shape}, LoRA r={gradients.LoraRank} on {string.Join(",", gradients.Targets)}, W={workers}: " +
             $"{gradients.LoraBytesPerStep / 1e6:F1} MB (full fine-tuning: {gradients.FullBytesPerStep / 1e9:F1} GB, {gradients.Reduction:F0}x more)")).ConfigureAwait(false);
         return ExitCodes.Success;
-    }
-
-    /// <summary>Starts the workers, hands every one the others' addresses, and collects their results.</summary>
-    private static async Task<IReadOnlyList<AllReduceWorkerResult>> RunWorkersAsync(int workers, int megabytes, int iterations, int warmup, int sliceKb, string? tlsDir,
-        CancellationToken cancellationToken)
-    {
-        var processes = Enumerable.Range(0, workers).Select(rank => StartWorker(rank, workers, megabytes, iterations, warmup, sliceKb, tlsDir)).ToList();
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(60));
-            var ready = new List<string[]>();
-            foreach (Process process in processes)
-                ready.Add((await ReadLineAsync(process, "READY", timeout.Token).ConfigureAwait(false)).Split(' '));
-            string peers = $"PEERS {string.Join(',', ready.Select(r => r[0]))} {string.Join(',', ready.Select(r => r[1]))}";
-            foreach (Process process in processes)
-            {
-                await process.StandardInput.WriteLineAsync(peers).ConfigureAwait(false);
-                await process.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            // About 1 GB/s at the least, plus start-up: anything slower is a hang, not a measurement.
-            using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            run.CancelAfter(TimeSpan.FromSeconds(60 + 4.0 * (iterations + warmup) * megabytes / 1000 * 2));
-            var results = new List<AllReduceWorkerResult>();
-            foreach (Process process in processes)
-                results.Add(JsonSerializer.Deserialize<AllReduceWorkerResult>(await ReadLineAsync(process, "RESULT", run.Token).ConfigureAwait(false))!);
-            return results;
-        }
-        finally
-        {
-            foreach (Process process in processes)
-            {
-                if (!process.HasExited)
-                    process.Kill(entireProcessTree: true);
-                process.Dispose();
-            }
-        }
-    }
-
-    private static async Task<string> ReadLineAsync(Process process, string tag, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            string? line;
-            try
-            {
-                line = await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!process.HasExited)
-            {
-                throw new TimeoutException($"worker {process.Id} sent no {tag} line in time");
-            }
-            if (line is null)
-            {
-                string error = await process.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-                throw new InvalidOperationException($"worker {process.Id} exited before {tag}: {error.Trim()}");
-            }
-            if (line.StartsWith(tag + " ", StringComparison.Ordinal))
-                return line[(tag.Length + 1)..];
-        }
-    }
-
-    /// <summary>This same program, whether it runs as an apphost or as `dotnet flatlora.dll`.</summary>
-    private static Process StartWorker(int rank, int workers, int megabytes, int iterations, int warmup, int sliceKb, string? tlsDir)
-    {
-        string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program to start for the workers");
-        var start = new ProcessStartInfo(host)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-            start.ArgumentList.Add(typeof(BenchAllReduceCommand).Assembly.Location);
-        foreach (string argument in new[] { "bench", "allreduce-worker", "--rank", Invariant(rank), "--workers", Invariant(workers),
-                     "--mb", Invariant(megabytes), "--iterations", Invariant(iterations), "--warmup", Invariant(warmup), "--slice-kb", Invariant(sliceKb) })
-            start.ArgumentList.Add(argument);
-        if (tlsDir is not null)
-        {
-            start.ArgumentList.Add("--tls-dir");
-            start.ArgumentList.Add(tlsDir);
-        }
-        return Process.Start(start) ?? throw new InvalidOperationException($"could not start worker {rank}");
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);

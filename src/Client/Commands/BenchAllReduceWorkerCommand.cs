@@ -14,12 +14,13 @@ internal sealed class BenchAllReduceWorkerCommand : FlatloraCommand
     internal static readonly Option<int> IterationsOption = new("--iterations") { Required = true };
     internal static readonly Option<int> WarmupOption = new("--warmup") { Required = true };
     internal static readonly Option<int> SliceOption = new("--slice-kb") { Required = true };
+    internal static readonly Option<string> ListenOption = new("--listen") { Required = true };
     internal static readonly Option<string?> TlsDirOption = new("--tls-dir") { Description = "silo.crt, silo.key and ca.crt for a TLS ring" };
 
     public BenchAllReduceWorkerCommand() : base("allreduce-worker", "One worker process of `bench allreduce` (started by it)")
     {
         Hidden = true;
-        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, TlsDirOption, SliceOption })
+        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, TlsDirOption, SliceOption, ListenOption })
             Options.Add(option);
     }
 
@@ -33,7 +34,7 @@ internal sealed class BenchAllReduceWorkerCommand : FlatloraCommand
         }
         var options = new AllReduceWorkerOptions(parseResult.GetValue(RankOption), parseResult.GetValue(WorkersOption),
             parseResult.GetValue(MegabytesOption), parseResult.GetValue(IterationsOption), parseResult.GetValue(WarmupOption), tls,
-            parseResult.GetValue(SliceOption) * 1024 / sizeof(float));
+            parseResult.GetValue(SliceOption) * 1024 / sizeof(float), System.Net.IPAddress.Parse(parseResult.GetValue(ListenOption)!));
         await AllReduceWorker.RunAsync(options, Console.In, parseResult.InvocationConfiguration.Output, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
     }

@@ -42,15 +42,21 @@ internal sealed class InboundConnection : IDisposable
                 if (read < FrameHeader.Size)
                     throw new RingRejectedException($"{Edge} sent a truncated frame header ({read} of {FrameHeader.Size} bytes); this attempt ends");
                 FrameHeader frame = ReadHeader(header);
+                if (_mailbox.TryPlace(frame, out Memory<float> destination))
+                {
+                    ReadBody(MemoryMarshal.AsBytes(destination.Span), frame);
+                    _mailbox.Post(RingSlice.LandedIn(_hello.FromRank, frame));
+                    continue;
+                }
                 float[] values = ArrayPool<float>.Shared.Rent(frame.Count);
                 try
                 {
-                    _stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan(0, frame.Count)));
+                    ReadBody(MemoryMarshal.AsBytes(values.AsSpan(0, frame.Count)), frame);
                 }
-                catch (EndOfStreamException)
+                catch
                 {
                     ArrayPool<float>.Shared.Return(values);
-                    throw new RingRejectedException($"{Edge} sent a truncated frame (its header announced {frame.Count} values); this attempt ends");
+                    throw;
                 }
                 _mailbox.Post(new RingSlice(_hello.FromRank, frame, values));
             }
@@ -68,6 +74,18 @@ internal sealed class InboundConnection : IDisposable
         finally
         {
             _stream.Dispose();
+        }
+    }
+
+    private void ReadBody(Span<byte> destination, FrameHeader frame)
+    {
+        try
+        {
+            _stream.ReadExactly(destination);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new RingRejectedException($"{Edge} sent a truncated frame (its header announced {frame.Count} values); this attempt ends");
         }
     }
 

@@ -11,6 +11,16 @@ public sealed record AllReduceReport
 
     /// <summary>The ring's data plane ran over mutual TLS (--tls); the raw TCP baseline never does.</summary>
     public bool Tls { get; init; }
+
+    /// <summary>"loopback" (every worker on this host's loopback) or "netns" (each on its own namespace host, over a bridge).</summary>
+    public string Hosts { get; init; } = "loopback";
+
+    /// <summary>The tc rate every host's link was shaped to (--link-rate), or null.</summary>
+    public string? LinkRate { get; init; }
+
+    /// <summary>Ring bus bandwidth over the shaped link rate, and the raw TCP baseline's; null without --link-rate.</summary>
+    public double? LinkShare { get; init; }
+    public double? RawTcpLinkShare { get; init; }
     public required int Megabytes { get; init; }
     public required int Iterations { get; init; }
     public required long BytesPerRank { get; init; }

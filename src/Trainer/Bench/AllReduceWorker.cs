@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -11,16 +10,17 @@ namespace FlatLora.Trainer.Bench;
 /// <summary>Options of one worker process of `flatlora bench allreduce`.</summary>
 /// <param name="Tls">Mutual TLS on the ring's data plane (the bench's --tls); null for plain TCP.</param>
 /// <param name="SliceFloats">Floats per pipelined slice of the ring.</param>
+/// <param name="Listen">The address this worker listens on (its namespace's, with `bench allreduce --netns`).</param>
 public sealed record AllReduceWorkerOptions(int Rank, int Workers, int Megabytes, int Iterations, int Warmup, GradientTls? Tls = null,
-    int SliceFloats = RingAllReduce.DefaultSliceFloats);
+    int SliceFloats = RingAllReduce.DefaultSliceFloats, IPAddress? Listen = null);
 
 /// <summary>What one worker measured: seconds per timed iteration, for the ring and for raw TCP.</summary>
 public sealed record AllReduceWorkerResult(int Rank, long BytesPerRank, double[] RingSeconds, double[] TcpSeconds, bool SumCorrect);
 
 /// <summary>
 /// One rank of the all-reduce benchmark, in its own process. It talks to the coordinating process over stdin and
-/// stdout: prints "READY {data-plane port} {tcp port}", reads "PEERS {data-plane ports} {tcp ports}" (comma-separated,
-/// rank order), runs the ring all-reduce of the production code (data-plane listener, HMAC handshake, pipelined
+/// stdout: prints "READY {data-plane ip:port} {tcp ip:port}", reads "PEERS {data-plane endpoints} {tcp endpoints}"
+/// (comma-separated, rank order), runs the ring all-reduce of the production code (data-plane listener, HMAC handshake, pipelined
 /// ring) on an M-MB buffer, then sends the same bytes per rank round a ring of plain TCP sockets, and prints
 /// "RESULT {json}".
 /// </summary>
@@ -32,11 +32,11 @@ public static class AllReduceWorker
     public static async Task RunAsync(AllReduceWorkerOptions options, TextReader input, TextWriter output, CancellationToken cancellationToken)
     {
         var inbox = new GradientInbox();
-        using DataPlaneListener dataPlane = DataPlaneListener.Start(inbox, new IPEndPoint(IPAddress.Loopback, 0), options.Tls);
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        IPAddress listen = options.Listen ?? IPAddress.Loopback;
+        using DataPlaneListener dataPlane = DataPlaneListener.Start(inbox, new IPEndPoint(listen, 0), options.Tls);
+        using var listener = new TcpListener(listen, 0);
         listener.Start();
-        int tcpPort = ((IPEndPoint)listener.LocalEndpoint).Port;
-        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"READY {dataPlane.LocalEndpoint.Port} {tcpPort}")).ConfigureAwait(false);
+        await output.WriteLineAsync($"READY {dataPlane.LocalEndpoint} {listener.LocalEndpoint}").ConfigureAwait(false);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         string peers = await input.ReadLineAsync(cancellationToken).ConfigureAwait(false)
@@ -44,29 +44,29 @@ public static class AllReduceWorker
         string[] parts = peers.Split(' ');
         if (parts.Length != 3 || parts[0] != "PEERS")
             throw new InvalidDataException($"expected 'PEERS data-plane-ports tcp-ports', got '{peers}'");
-        int[] dataPorts = parts[1].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
-        int[] ports = parts[2].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        IPEndPoint[] dataPlanes = parts[1].Split(',').Select(IPEndPoint.Parse).ToArray();
+        IPEndPoint[] tcpPeers = parts[2].Split(',').Select(IPEndPoint.Parse).ToArray();
         int next = (options.Rank + 1) % options.Workers;
 
         float[] buffer = new float[(long)options.Megabytes * FloatsPerMegabyte];
         long bytesPerRank = 2L * (options.Workers - 1) * buffer.Length * sizeof(float) / options.Workers;
-        double[] ring = await Task.Run(() => Ring(options, inbox, dataPorts[next], buffer, cancellationToken), cancellationToken).ConfigureAwait(false);
+        double[] ring = await Task.Run(() => Ring(options, inbox, dataPlanes[next], buffer, cancellationToken), cancellationToken).ConfigureAwait(false);
         // Every rank contributed ones: each element must now be the world size, exactly.
         bool correct = buffer.All(v => v == options.Workers);
-        double[] tcp = await RawTcpAsync(options, listener, ports[next], bytesPerRank, cancellationToken).ConfigureAwait(false);
+        double[] tcp = await RawTcpAsync(options, listener, tcpPeers[next], bytesPerRank, cancellationToken).ConfigureAwait(false);
 
         var result = new AllReduceWorkerResult(options.Rank, bytesPerRank, ring, tcp, correct);
         await output.WriteLineAsync("RESULT " + JsonSerializer.Serialize(result)).ConfigureAwait(false);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static double[] Ring(AllReduceWorkerOptions options, GradientInbox inbox, int nextPort, float[] buffer, CancellationToken cancellationToken)
+    private static double[] Ring(AllReduceWorkerOptions options, GradientInbox inbox, IPEndPoint next, float[] buffer, CancellationToken cancellationToken)
     {
         // The workers share a fixed secret: the bench has no seed run to issue one, and the handshake costs the same.
         byte[] secret = System.Security.Cryptography.SHA256.HashData("bench/allreduce"u8);
         var edge = new RingEdge("bench/allreduce", 1, options.Rank, (options.Rank + 1) % options.Workers, secret);
         using RingMailbox mailbox = inbox.Register(edge.RunKey, edge.Attempt, options.Rank, options.Workers, secret);
-        using var transport = new TcpRingTransport(new IPEndPoint(IPAddress.Loopback, nextPort), edge, Timeout, options.Tls, options.SliceFloats);
+        using var transport = new TcpRingTransport(next, edge, Timeout, options.Tls, options.SliceFloats);
         using var ring = new RingAllReduce(mailbox, transport, Timeout, options.SliceFloats);
         var seconds = new List<double>();
         for (int iteration = 0; iteration < options.Warmup + options.Iterations; iteration++)
@@ -81,12 +81,12 @@ public static class AllReduceWorker
     }
 
     /// <summary>The baseline: each rank streams the ring's bytes per rank to the next over one socket while reading as much from the previous.</summary>
-    private static async Task<double[]> RawTcpAsync(AllReduceWorkerOptions options, TcpListener listener, int nextPort, long bytes,
+    private static async Task<double[]> RawTcpAsync(AllReduceWorkerOptions options, TcpListener listener, IPEndPoint next, long bytes,
         CancellationToken cancellationToken)
     {
         using var toNext = new TcpClient { NoDelay = true };
         Task<TcpClient> accept = listener.AcceptTcpClientAsync(cancellationToken).AsTask();
-        await toNext.ConnectAsync(IPAddress.Loopback, nextPort, cancellationToken).ConfigureAwait(false);
+        await toNext.ConnectAsync(next, cancellationToken).ConfigureAwait(false);
         using TcpClient fromPrevious = await accept.ConfigureAwait(false);
         NetworkStream send = toNext.GetStream(), receive = fromPrevious.GetStream();
         byte[] outgoing = new byte[1 << 20], incoming = new byte[1 << 20];

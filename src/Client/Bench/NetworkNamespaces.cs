@@ -1,15 +1,16 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace FlatLora.Silo.Tests;
+namespace FlatLora.Client.Bench;
 
 /// <summary>
 /// Hosts made of Linux network namespaces: a bridge in this namespace with the first address of a /24, and per host
 /// a namespace joined to it by a veth pair, with its own address. Processes started in a host see only their own
 /// interface; traffic between hosts crosses the bridge, where a link can be cut or shaped with `tc`. Needs root (CI
-/// runs as root); <see cref="TryCreate"/> says why when namespaces cannot be made.
+/// runs as root); <see cref="TryCreate"/> says why when namespaces cannot be made. Used by `bench allreduce --netns`
+/// and by the multi-host tests (which compile this file in).
 /// </summary>
-internal sealed class NetworkNamespaces : IDisposable
+public sealed class NetworkNamespaces : IDisposable
 {
     private readonly string _id;
     private readonly List<string> _namespaces = [];
