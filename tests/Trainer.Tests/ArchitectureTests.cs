@@ -27,4 +27,19 @@ public class ArchitectureTests
         Assert.DoesNotContain("Include=\"Microsoft.Orleans", project, StringComparison.Ordinal);
         Assert.DoesNotContain(Sources(""), s => s.Text.Contains("using Orleans", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Neither_the_trainer_nor_the_collectives_reference_asp_net_core_and_the_collectives_know_no_tensors()
+    {
+        string Project(string name) => File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", name, $"FlatLora.{name}.csproj"));
+        foreach (string name in new[] { "Trainer", "Collectives" })
+        {
+            Assert.DoesNotContain("Include=\"Microsoft.AspNetCore", Project(name), StringComparison.Ordinal);
+            Assert.DoesNotContain("Include=\"Grpc.AspNetCore", Project(name), StringComparison.Ordinal);
+        }
+        string collectives = Project("Collectives");
+        Assert.DoesNotContain("Include=\"TorchSharp", collectives, StringComparison.Ordinal);
+        Assert.DoesNotContain("Include=\"Microsoft.Orleans", collectives, StringComparison.Ordinal);
+        Assert.DoesNotContain("<ProjectReference", collectives, StringComparison.Ordinal);
+    }
 }
