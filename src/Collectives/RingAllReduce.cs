@@ -25,14 +25,19 @@ public sealed class RingAllReduce : IDisposable
     private readonly SendPump _pump;
     private readonly TimeSpan _timeout;
     private readonly int _sliceFloats;
+    private readonly WireFormat _wire;
 
-    public RingAllReduce(RingMailbox mailbox, IRingTransport next, TimeSpan timeout, int sliceFloats = DefaultSliceFloats)
+    /// <param name="wire">bf16: every region is rounded to bf16 in place just before it is sent, on every transport, so
+    /// what a rank keeps is what its peers receive.</param>
+    public RingAllReduce(RingMailbox mailbox, IRingTransport next, TimeSpan timeout, int sliceFloats = DefaultSliceFloats,
+        WireFormat wire = WireFormat.Fp32)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sliceFloats, 1);
         _mailbox = mailbox;
         _next = next;
         _timeout = timeout;
         _sliceFloats = sliceFloats;
+        _wire = wire;
         _pump = new SendPump(next, mailbox);
     }
 
@@ -65,7 +70,7 @@ public sealed class RingAllReduce : IDisposable
         try
         {
             foreach ((int slice, int start, int length) in layout.Slices(layout.Chunk(Rank)))
-                _pump.Enqueue(new FrameHeader(new SliceKey(step, bucket, 0, slice), length, fingerprint), buffer.Slice(start, length));
+                Send(new FrameHeader(new SliceKey(step, bucket, 0, slice), length, fingerprint), buffer.Slice(start, length));
             for (int hop = 0; hop < hops; hop++)
             {
                 foreach ((int slice, int start, int length) in layout.Slices(layout.ReceivedChunk(Rank, hop)))
@@ -78,7 +83,7 @@ public sealed class RingAllReduce : IDisposable
                     else if (!incoming.Landed)
                         incoming.Values.CopyTo(region);
                     if (hop + 1 < hops)
-                        _pump.Enqueue(new FrameHeader(new SliceKey(step, bucket, hop + 1, slice), length, fingerprint), buffer.Slice(start, length));
+                        Send(new FrameHeader(new SliceKey(step, bucket, hop + 1, slice), length, fingerprint), buffer.Slice(start, length));
                 }
             }
             _pump.Flush(_timeout, cancellationToken);
@@ -87,6 +92,13 @@ public sealed class RingAllReduce : IDisposable
         {
             _mailbox.EndCollective();
         }
+    }
+
+    private void Send(FrameHeader header, Memory<float> region)
+    {
+        if (_wire == WireFormat.Bf16)
+            BFloat16Wire.RoundInPlace(region.Span);
+        _pump.Enqueue(header, region);
     }
 
     private void Check(RingSlice incoming, int expectedLength, ulong fingerprint)

@@ -21,4 +21,11 @@ public sealed record ExperimentSection
 
     /// <summary>How often a seeded run that failed for a retryable reason (a lost device) is resumed from its checkpoint.</summary>
     public int MaxRetries { get; init; } = 2;
+
+    /// <summary>
+    /// How gradients travel between ranks on different silos: "fp32" (default; the same result as one rank, up to
+    /// summation order) or "bf16" (half the bytes; every value is rounded to bfloat16 each time it is sent, so the
+    /// result is not bit-exact against one rank, though the ranks still agree with each other bit for bit).
+    /// </summary>
+    public string GradientWire { get; init; } = "fp32";
 }

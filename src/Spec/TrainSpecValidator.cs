@@ -154,6 +154,7 @@ public static class TrainSpecValidator
         Check(experiment.MinWorldSize is null || (experiment.MinWorldSize >= 1 && experiment.MinWorldSize <= experiment.WorldSize), "experiment.min_world_size",
             $"must be in [1, world_size = {experiment.WorldSize}] (got {experiment.MinWorldSize})");
         Check(experiment.MaxRetries is >= 0 and <= 10, "experiment.max_retries", $"must be in [0, 10] (got {experiment.MaxRetries})");
+        Check(experiment.GradientWire is "fp32" or "bf16", "experiment.gradient_wire", $"must be fp32 or bf16 (got '{experiment.GradientWire}')");
         Check(experiment.Name is null || (experiment.Name.Length <= 80 && !experiment.Name.Any(char.IsControl)), "experiment.name",
             "must be at most 80 printable characters");
 

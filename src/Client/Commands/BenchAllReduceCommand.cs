@@ -31,6 +31,7 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
     private static readonly Option<int> SliceOption = new("--slice-kb") { Description = "KB per pipelined ring slice", DefaultValueFactory = _ => RingAllReduce.DefaultSliceFloats * sizeof(float) / 1024 };
     private static readonly Option<bool> TlsOption = new("--tls") { Description = "Run the ring's data plane over mutual TLS (certificates made for the run)" };
     private static readonly Option<bool> NetnsOption = new("--netns") { Description = "Each worker on its own host: a Linux network namespace with its own address, on a bridge (needs root)" };
+    private static readonly Option<string> WireOption = new("--wire") { Description = "Gradient values on the ring: fp32 or bf16 (half the bytes, not bit-exact)", DefaultValueFactory = _ => "fp32" };
     private static readonly Option<string?> LinkRateOption = new("--link-rate") { Description = "With --netns: shape every host's link to this rate (tc syntax: 1gbit, 500mbit)" };
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -38,7 +39,8 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
     public BenchAllReduceCommand() : base("allreduce", "Ring all-reduce bus bandwidth between local processes vs raw loopback TCP")
     {
         ShapeOption.AcceptOnlyFromAmong(BenchShapes.Names);
-        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption, TlsOption, SliceOption, NetnsOption, LinkRateOption })
+        WireOption.AcceptOnlyFromAmong("fp32", "bf16");
+        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption, TlsOption, SliceOption, NetnsOption, LinkRateOption, WireOption })
             Options.Add(option);
     }
 
@@ -78,7 +80,7 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
                 for (int host = 0; host < workers && linkRate is not null; host++)
                     hosts.Shape(host, linkRate);
             }
-            results = await AllReduceWorkers.RunAsync(new AllReduceRun(workers, megabytes, iterations, warmup, sliceKb, tlsDir, hosts), cancellationToken).ConfigureAwait(false);
+            results = await AllReduceWorkers.RunAsync(new AllReduceRun(workers, megabytes, iterations, warmup, sliceKb, tlsDir, hosts, parseResult.GetValue(WireOption)!), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -90,6 +92,7 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
         {
             Tls = tlsDir is not null,
             Hosts = netns ? "netns" : "loopback",
+            Wire = parseResult.GetValue(WireOption)!,
             LinkRate = linkRate,
         };
         if (linkBytesPerSecond is double link)

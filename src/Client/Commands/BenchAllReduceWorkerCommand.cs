@@ -15,12 +15,13 @@ internal sealed class BenchAllReduceWorkerCommand : FlatloraCommand
     internal static readonly Option<int> WarmupOption = new("--warmup") { Required = true };
     internal static readonly Option<int> SliceOption = new("--slice-kb") { Required = true };
     internal static readonly Option<string> ListenOption = new("--listen") { Required = true };
+    internal static readonly Option<string> WireOption = new("--wire") { Required = true };
     internal static readonly Option<string?> TlsDirOption = new("--tls-dir") { Description = "silo.crt, silo.key and ca.crt for a TLS ring" };
 
     public BenchAllReduceWorkerCommand() : base("allreduce-worker", "One worker process of `bench allreduce` (started by it)")
     {
         Hidden = true;
-        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, TlsDirOption, SliceOption, ListenOption })
+        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, TlsDirOption, SliceOption, ListenOption, WireOption })
             Options.Add(option);
     }
 
@@ -34,7 +35,8 @@ internal sealed class BenchAllReduceWorkerCommand : FlatloraCommand
         }
         var options = new AllReduceWorkerOptions(parseResult.GetValue(RankOption), parseResult.GetValue(WorkersOption),
             parseResult.GetValue(MegabytesOption), parseResult.GetValue(IterationsOption), parseResult.GetValue(WarmupOption), tls,
-            parseResult.GetValue(SliceOption) * 1024 / sizeof(float), System.Net.IPAddress.Parse(parseResult.GetValue(ListenOption)!));
+            parseResult.GetValue(SliceOption) * 1024 / sizeof(float), System.Net.IPAddress.Parse(parseResult.GetValue(ListenOption)!),
+            parseResult.GetValue(WireOption) == "bf16" ? FlatLora.Collectives.WireFormat.Bf16 : FlatLora.Collectives.WireFormat.Fp32);
         await AllReduceWorker.RunAsync(options, Console.In, parseResult.InvocationConfiguration.Output, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
     }

@@ -44,14 +44,14 @@ internal sealed class InboundConnection : IDisposable
                 FrameHeader frame = ReadHeader(header);
                 if (_mailbox.TryPlace(frame, out Memory<float> destination))
                 {
-                    ReadBody(MemoryMarshal.AsBytes(destination.Span), frame);
+                    ReadValues(destination.Span, frame);
                     _mailbox.Post(RingSlice.LandedIn(_hello.FromRank, frame));
                     continue;
                 }
                 float[] values = ArrayPool<float>.Shared.Rent(frame.Count);
                 try
                 {
-                    ReadBody(MemoryMarshal.AsBytes(values.AsSpan(0, frame.Count)), frame);
+                    ReadValues(values.AsSpan(0, frame.Count), frame);
                 }
                 catch
                 {
@@ -74,6 +74,26 @@ internal sealed class InboundConnection : IDisposable
         finally
         {
             _stream.Dispose();
+        }
+    }
+
+    // The frame's values, widened from bf16 when the peer announced that wire format.
+    private void ReadValues(Span<float> destination, FrameHeader frame)
+    {
+        if (_hello.Wire != WireFormat.Bf16)
+        {
+            ReadBody(MemoryMarshal.AsBytes(destination), frame);
+            return;
+        }
+        ushort[] narrow = ArrayPool<ushort>.Shared.Rent(frame.Count);
+        try
+        {
+            ReadBody(MemoryMarshal.AsBytes(narrow.AsSpan(0, frame.Count)), frame);
+            BFloat16Wire.Widen(narrow.AsSpan(0, frame.Count), destination);
+        }
+        finally
+        {
+            ArrayPool<ushort>.Shared.Return(narrow);
         }
     }
 

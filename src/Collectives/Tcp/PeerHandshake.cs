@@ -8,12 +8,13 @@ namespace FlatLora.Collectives.Tcp;
 /// What a dialling rank announces on a new data-plane connection: the attempt it belongs to, the ring edge it wants
 /// (from → to), the step it starts at, the largest frame it will send, and a fresh nonce.
 /// </summary>
-internal sealed record Hello(string RunKey, int Attempt, int FromRank, int ToRank, long Step, int MaxSliceFloats, byte[] ClientNonce);
+internal sealed record Hello(string RunKey, int Attempt, int FromRank, int ToRank, long Step, int MaxSliceFloats, byte[] ClientNonce,
+    WireFormat Wire = WireFormat.Fp32);
 
 /// <summary>
 /// Mutual HMAC-SHA256 challenge-response keyed by the attempt's secret; the secret itself never crosses the wire.
 /// <list type="number">
-/// <item>dialler → listener: Hello (magic, version, run key, attempt, from, to, step, max frame, 32-byte nonce);</item>
+/// <item>dialler → listener: Hello (magic, version, run key, attempt, from, to, step, max frame, wire format, 32-byte nonce);</item>
 /// <item>listener → dialler: its own 32-byte nonce and HMAC(secret, "server" ‖ hello ‖ listener nonce);</item>
 /// <item>dialler → listener: HMAC(secret, "client" ‖ hello ‖ listener nonce), which a recording cannot replay because
 ///   the listener's nonce is new on every connection;</item>
@@ -29,7 +30,7 @@ internal static class PeerHandshake
     public const byte Accepted = 1, Refused = 0;
     private const uint Magic = 0x48524C46;   // "FLRH"
     private const ushort Version = 1;
-    private const int FixedTail = 4 + 4 + 4 + 8 + 4 + NonceSize;
+    private const int FixedTail = 4 + 4 + 4 + 8 + 4 + 1 + NonceSize;
     private static readonly byte[] ServerLabel = "flatlora ring v1 server"u8.ToArray(), ClientLabel = "flatlora ring v1 client"u8.ToArray();
 
     /// <summary>The hello's bytes after the prefix, given the run-key length the prefix announced.</summary>
@@ -52,7 +53,8 @@ internal static class PeerHandshake
         BinaryPrimitives.WriteInt32LittleEndian(s[8..], hello.ToRank);
         BinaryPrimitives.WriteInt64LittleEndian(s[12..], hello.Step);
         BinaryPrimitives.WriteInt32LittleEndian(s[20..], hello.MaxSliceFloats);
-        hello.ClientNonce.CopyTo(s[24..]);
+        s[24] = (byte)hello.Wire;
+        hello.ClientNonce.CopyTo(s[25..]);
         return bytes;
     }
 
@@ -81,9 +83,11 @@ internal static class PeerHandshake
             return null;
         }
         ReadOnlySpan<byte> s = hello[(PrefixSize + keyBytes)..];
+        if (s[24] > (byte)WireFormat.Bf16)
+            return null;
         return new Hello(runKey, BinaryPrimitives.ReadInt32LittleEndian(s), BinaryPrimitives.ReadInt32LittleEndian(s[4..]),
             BinaryPrimitives.ReadInt32LittleEndian(s[8..]), BinaryPrimitives.ReadInt64LittleEndian(s[12..]),
-            BinaryPrimitives.ReadInt32LittleEndian(s[20..]), s.Slice(24, NonceSize).ToArray());
+            BinaryPrimitives.ReadInt32LittleEndian(s[20..]), s.Slice(25, NonceSize).ToArray(), (WireFormat)s[24]);
     }
 
     public static byte[] ServerProof(byte[] secret, ReadOnlySpan<byte> hello, ReadOnlySpan<byte> serverNonce) =>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
@@ -17,13 +18,18 @@ public sealed record RingEdge(string RunKey, int Attempt, int FromRank, int ToRa
 /// written straight from the gradient buffer. While the next rank has not registered its attempt yet (it may still be
 /// loading its model) the handshake is refused and retried until <c>waitForPeer</c>.
 /// </summary>
+/// <remarks>With <see cref="WireFormat.Bf16"/> each value goes as its upper 16 bits: the ring has rounded it already.</remarks>
 public sealed class TcpRingTransport(IPEndPoint peer, RingEdge edge, TimeSpan waitForPeer, GradientTls? tls = null,
-    int maxSliceFloats = RingAllReduce.DefaultSliceFloats) : IRingTransport
+    int maxSliceFloats = RingAllReduce.DefaultSliceFloats, WireFormat wire = WireFormat.Fp32) : IRingTransport
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10), RetryDelay = TimeSpan.FromMilliseconds(100);
     private Socket? _socket;
     private Stream? _stream;
     private volatile bool _aborted;
+    private long _bytesSent;
+
+    /// <summary>Bytes written to the connection so far, headers included (for tests and diagnostics).</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
 
     public void Send(FrameHeader header, ReadOnlySpan<float> values, CancellationToken cancellationToken)
     {
@@ -33,11 +39,29 @@ public sealed class TcpRingTransport(IPEndPoint peer, RingEdge edge, TimeSpan wa
         try
         {
             stream.Write(bytes);
-            stream.Write(MemoryMarshal.AsBytes(values));
+            if (wire == WireFormat.Bf16)
+                WriteBFloat16(stream, values);
+            else
+                stream.Write(MemoryMarshal.AsBytes(values));
+            Interlocked.Add(ref _bytesSent, FrameHeader.Size + (long)values.Length * BFloat16Wire.BytesPerValue(wire));
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
         {
             throw Unavailable($"the connection broke while sending step {header.Key.Step}", e);
+        }
+    }
+
+    private static void WriteBFloat16(Stream stream, ReadOnlySpan<float> values)
+    {
+        ushort[] narrow = ArrayPool<ushort>.Shared.Rent(values.Length);
+        try
+        {
+            BFloat16Wire.Narrow(values, narrow);
+            stream.Write(MemoryMarshal.AsBytes(narrow.AsSpan(0, values.Length)));
+        }
+        finally
+        {
+            ArrayPool<ushort>.Shared.Return(narrow);
         }
     }
 
@@ -109,7 +133,7 @@ public sealed class TcpRingTransport(IPEndPoint peer, RingEdge edge, TimeSpan wa
     private bool Handshake(Stream stream, long step)
     {
         byte[] hello = PeerHandshake.Encode(new Hello(edge.RunKey, edge.Attempt, edge.FromRank, edge.ToRank, step, maxSliceFloats,
-            RandomNumberGenerator.GetBytes(PeerHandshake.NonceSize)));
+            RandomNumberGenerator.GetBytes(PeerHandshake.NonceSize), wire));
         stream.Write(hello);
         stream.Flush();
         Span<byte> challenge = stackalloc byte[PeerHandshake.NonceSize + PeerHandshake.ProofSize];

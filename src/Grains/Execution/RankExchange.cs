@@ -33,6 +33,7 @@ internal sealed class RankExchange : IDisposable
         int next = (job.Rank + 1) % job.WorldSize;
         var edge = new RingEdge(job.RunKey, job.Attempt, job.Rank, next, job.Secret);
         TimeSpan timeout = options.CollectiveTimeout;
+        WireFormat wire = job.Spec.Experiment.GradientWire == "bf16" ? WireFormat.Bf16 : WireFormat.Fp32;
         IRingTransport transport;
         if (ShardKey.Parse(job.Peers[next]).Silo == ShardKey.Parse(job.Peers[job.Rank]).Silo)
         {
@@ -44,9 +45,9 @@ internal sealed class RankExchange : IDisposable
                 $"rank {next} of {job.RunKey} runs on silo {ShardKey.Parse(job.Peers[next]).Silo}, which has no gradient endpoint " +
                 "(set FlatLora:Silo:GrpcPort and DataPort on every silo of a data-parallel cluster)");
             var dataPlane = RingRendezvous.DataEndpoint(control, next, options.GradientTls, TimeSpan.FromSeconds(30), cancellationToken);
-            transport = new TcpRingTransport(dataPlane, edge, timeout, options.GradientTls);
+            transport = new TcpRingTransport(dataPlane, edge, timeout, options.GradientTls, wire: wire);
         }
-        var ring = new RingGradientExchange(inbox, edge, job.WorldSize, transport, timeout, (long)options.GradientBucketMegabytes << 20);
+        var ring = new RingGradientExchange(inbox, edge, job.WorldSize, transport, timeout, (long)options.GradientBucketMegabytes << 20, wire);
         return new RankExchange(ring, ring);
     }
 

@@ -12,6 +12,9 @@ public sealed record AllReduceReport
     /// <summary>The ring's data plane ran over mutual TLS (--tls); the raw TCP baseline never does.</summary>
     public bool Tls { get; init; }
 
+    /// <summary>fp32 or bf16 on the ring; bus bandwidth counts fp32 bytes either way, so bf16 can beat raw TCP.</summary>
+    public string Wire { get; init; } = "fp32";
+
     /// <summary>"loopback" (every worker on this host's loopback) or "netns" (each on its own namespace host, over a bridge).</summary>
     public string Hosts { get; init; } = "loopback";
 

@@ -11,8 +11,9 @@ namespace FlatLora.Trainer.Bench;
 /// <param name="Tls">Mutual TLS on the ring's data plane (the bench's --tls); null for plain TCP.</param>
 /// <param name="SliceFloats">Floats per pipelined slice of the ring.</param>
 /// <param name="Listen">The address this worker listens on (its namespace's, with `bench allreduce --netns`).</param>
+/// <param name="Wire">bf16 halves the ring's bytes; the raw TCP baseline still moves the fp32 byte count.</param>
 public sealed record AllReduceWorkerOptions(int Rank, int Workers, int Megabytes, int Iterations, int Warmup, GradientTls? Tls = null,
-    int SliceFloats = RingAllReduce.DefaultSliceFloats, IPAddress? Listen = null);
+    int SliceFloats = RingAllReduce.DefaultSliceFloats, IPAddress? Listen = null, WireFormat Wire = WireFormat.Fp32);
 
 /// <summary>What one worker measured: seconds per timed iteration, for the ring and for raw TCP.</summary>
 public sealed record AllReduceWorkerResult(int Rank, long BytesPerRank, double[] RingSeconds, double[] TcpSeconds, bool SumCorrect);
@@ -66,8 +67,8 @@ public static class AllReduceWorker
         byte[] secret = System.Security.Cryptography.SHA256.HashData("bench/allreduce"u8);
         var edge = new RingEdge("bench/allreduce", 1, options.Rank, (options.Rank + 1) % options.Workers, secret);
         using RingMailbox mailbox = inbox.Register(edge.RunKey, edge.Attempt, options.Rank, options.Workers, secret);
-        using var transport = new TcpRingTransport(next, edge, Timeout, options.Tls, options.SliceFloats);
-        using var ring = new RingAllReduce(mailbox, transport, Timeout, options.SliceFloats);
+        using var transport = new TcpRingTransport(next, edge, Timeout, options.Tls, options.SliceFloats, options.Wire);
+        using var ring = new RingAllReduce(mailbox, transport, Timeout, options.SliceFloats, options.Wire);
         var seconds = new List<double>();
         for (int iteration = 0; iteration < options.Warmup + options.Iterations; iteration++)
         {

@@ -20,11 +20,13 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
     private readonly IRingTransport _next;
     private readonly RingAllReduce _ring;
     private readonly long _bucketFloats;
+    private readonly int _bytesPerValue;
     private Tensor? _host;
     private TensorMemory? _hostMemory;
 
+    /// <param name="wire">bf16 halves the bytes on the wire and is not bit-exact against one rank (see <see cref="WireFormat"/>).</param>
     public RingGradientExchange(GradientInbox inbox, RingEdge edge, int worldSize, IRingTransport next, TimeSpan timeout,
-        long bucketBytes = DefaultBucketBytes)
+        long bucketBytes = DefaultBucketBytes, WireFormat wire = WireFormat.Fp32)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketBytes, sizeof(float));
         _next = next;
@@ -32,7 +34,8 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
         Rank = edge.FromRank;
         WorldSize = worldSize;
         _mailbox = inbox.Register(edge.RunKey, edge.Attempt, edge.FromRank, worldSize, edge.Secret);
-        _ring = new RingAllReduce(_mailbox, next, timeout);
+        _ring = new RingAllReduce(_mailbox, next, timeout, wire: wire);
+        _bytesPerValue = BFloat16Wire.BytesPerValue(wire);
     }
 
     public int Rank { get; }
@@ -68,7 +71,7 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
             if (last)
                 for (int i = 0; i < scalars.Length; i++)
                     scalars[i] = host.Span[(int)floats + i];
-            sent += 2L * (WorldSize - 1) * length / WorldSize * sizeof(float);
+            sent += 2L * (WorldSize - 1) * length / WorldSize * _bytesPerValue;
         }
         LastBuckets = buckets.Count;
         LastBytesSent = sent;

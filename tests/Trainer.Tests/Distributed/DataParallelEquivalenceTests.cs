@@ -20,7 +20,7 @@ public class DataParallelEquivalenceTests
     /// (<paramref name="overTcp"/>) with an inbox and data-plane listener per rank, as if each were its own host.
     /// </summary>
     internal static List<Tensor> TrainDataParallel(TrainSpec spec, BaseModel baseModel, int worldSize, int steps, string runKey = "exp/1",
-        bool overTcp = false, long bucketBytes = RingGradientExchange.DefaultBucketBytes)
+        bool overTcp = false, long bucketBytes = RingGradientExchange.DefaultBucketBytes, WireFormat wire = WireFormat.Fp32)
     {
         var inboxes = Enumerable.Range(0, overTcp ? worldSize : 1).Select(_ => new GradientInbox()).ToArray();
         var listeners = overTcp ? inboxes.Select(i => DataPlaneListener.Start(i, new IPEndPoint(IPAddress.Loopback, 0))).ToArray() : [];
@@ -30,9 +30,9 @@ public class DataParallelEquivalenceTests
         {
             var edge = new RingEdge(runKey, 1, rank, (rank + 1) % worldSize, secret);
             IRingTransport next = overTcp
-                ? new TcpRingTransport(listeners[edge.ToRank].LocalEndpoint, edge, TimeSpan.FromSeconds(30))
+                ? new TcpRingTransport(listeners[edge.ToRank].LocalEndpoint, edge, TimeSpan.FromSeconds(30), wire: wire)
                 : new InProcessRingTransport(inboxes[0], runKey, 1, rank, edge.ToRank, TimeSpan.FromSeconds(30));
-            var exchange = new RingGradientExchange(inboxes[overTcp ? rank : 0], edge, worldSize, next, TimeSpan.FromSeconds(60), bucketBytes);
+            var exchange = new RingGradientExchange(inboxes[overTcp ? rank : 0], edge, worldSize, next, TimeSpan.FromSeconds(60), bucketBytes, wire);
             try
             {
                 using var run = new FineTuneRun(ValidTrainSpec.From(spec with { OutputDir = Path.Combine(spec.OutputDir, $"rank{rank}") }), baseModel, TestModels.Data(),
@@ -97,6 +97,19 @@ public class DataParallelEquivalenceTests
             runKey: "exp/tcp", overTcp: true, bucketBytes: 4096);
         double difference = MaxRelativeDifference(single, parallel);
         Assert.True(difference <= 1e-5, $"max relative difference {difference:E2}");
+    }
+
+    [Fact]
+    public void With_bf16_on_the_wire_ranks_agree_bit_for_bit_and_stay_close_to_one_rank_without_equalling_it()
+    {
+        using var dir = new TempDirectory();
+        var baseModel = TestModels.RandomBase(dir.Path);
+        List<Tensor> single = TrainSingle(Spec(dir.File("single"), "flat", microBatch: 12), baseModel, 6);
+        // TrainDataParallel asserts that both ranks end bit-identical.
+        List<Tensor> parallel = TrainDataParallel(Spec(dir.File("parallel"), "flat", microBatch: 6), baseModel, 2, 6,
+            runKey: "exp/bf16", overTcp: true, wire: WireFormat.Bf16);
+        double difference = MaxRelativeDifference(single, parallel);
+        Assert.True(difference is > 1e-6 and < 0.05, $"max relative difference {difference:E2}: bf16 gradients should move the result a little, not a lot");
     }
 
     [Theory]
