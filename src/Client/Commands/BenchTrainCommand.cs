@@ -24,6 +24,9 @@ internal sealed class BenchTrainCommand : FlatloraCommand
     private static readonly Option<bool> CheckpointingOption = new("--checkpointing") { Description = "Recompute each decoder layer in backward" };
     private static readonly Option<string> DeviceOption = new("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
     private static readonly Option<string?> DtypeOption = new("--dtype") { Description = "Frozen base dtype (default: float32 on CPU, bfloat16 on CUDA)" };
+    private static readonly Option<int> WorldSizeOption = new("--world-size")
+    { Description = "Data-parallel ranks, as threads each with its own TCP ring endpoint on loopback; reports how much exchange backward hides", DefaultValueFactory = _ => 1 };
+    private static readonly Option<int> BucketOption = new("--bucket-kb") { Description = "Gradient bucket size with --world-size (default 25 MB)", DefaultValueFactory = _ => 25 * 1024 };
     private static readonly Option<bool> JsonOption = new("--json") { Description = "Print the figures as one JSON object on stdout" };
 
     public BenchTrainCommand() : base("train", "Time LoRA / Flat-LoRA training steps on random weights and tokens")
@@ -31,7 +34,7 @@ internal sealed class BenchTrainCommand : FlatloraCommand
         ShapeOption.AcceptOnlyFromAmong(BenchShapes.Names);
         MethodOption.AcceptOnlyFromAmong(MethodSpec.Lora, MethodSpec.Flat);
         foreach (Option option in new Option[] { ShapeOption, BatchOption, SeqOption, RankOption, TargetsOption, MethodOption, RhoOption,
-                     StepsOption, WarmupOption, CheckpointingOption, DeviceOption, DtypeOption, JsonOption })
+                     StepsOption, WarmupOption, CheckpointingOption, DeviceOption, DtypeOption, JsonOption, WorldSizeOption, BucketOption })
             Options.Add(option);
     }
 
@@ -54,6 +57,9 @@ internal sealed class BenchTrainCommand : FlatloraCommand
             Dtype = parseResult.GetValue(DtypeOption) ?? (device == "cpu" ? "float32" : "bfloat16"),
         };
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
+        int worldSize = parseResult.GetValue(WorldSizeOption);
+        if (worldSize > 1)
+            return await DataParallelAsync(parseResult, options, worldSize, console, cancellationToken).ConfigureAwait(false);
         TrainBenchmarkResult result = await Task.Factory.StartNew(() => TrainBenchmark.Run(options, message => console.WriteLine(message)),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         TextWriter output = parseResult.InvocationConfiguration.Output;
@@ -65,4 +71,26 @@ internal sealed class BenchTrainCommand : FlatloraCommand
                 $"{result.TokensPerSecond:F0} tokens/s, {result.ModelTflops:F3} model TFLOP/s, frozen max |Δ| {result.FrozenMaxAbsChange}")).ConfigureAwait(false);
         return ExitCodes.Success;
     }
+
+    private static async Task<int> DataParallelAsync(ParseResult parseResult, TrainBenchmarkOptions options, int worldSize, Spectre.Console.IAnsiConsole console,
+        CancellationToken cancellationToken)
+    {
+        int bucketKb = parseResult.GetValue(BucketOption);
+        if (bucketKb < 1)
+            throw new ArgumentException($"--bucket-kb must be at least 1 (got {bucketKb})");
+        (TrainBenchmarkResult result, ExchangeFigures exchange) = await Task.Factory.StartNew(
+            () => DataParallelTrainBenchmark.Run(options, worldSize, (long)bucketKb << 10, message => console.WriteLine(message)),
+            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        TextWriter output = parseResult.InvocationConfiguration.Output;
+        if (parseResult.GetValue(JsonOption))
+            await output.WriteLineAsync(JsonSerializer.Serialize(new { result, exchange }, SnakeCase)).ConfigureAwait(false);
+        else
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{result.Shape} {result.Method}, {worldSize} ranks: {result.MsPerStep:F1} ms/step; exchange {exchange.WorkMsPerStep:F1} ms/step, " +
+                $"{exchange.ExposedMsPerStep:F1} ms of it after backward ({exchange.HiddenShare:P0} hidden), {exchange.BucketsPerStep:F1} buckets, " +
+                $"{exchange.BucketsDuringBackwardPerStep:F1} sent during backward")).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }

@@ -23,17 +23,7 @@ public static class TrainBenchmark
         LlamaConfig config = BenchShapes.Get(o.Shape);
         int totalSteps = o.Warmup + o.Steps;
         string scratch = Path.Combine(Path.GetTempPath(), $"flatlora-bench-{Environment.ProcessId}");
-        var spec = new TrainSpec
-        {
-            Model = new ModelSpec { Dtype = o.Dtype },
-            Lora = new LoraSpec { Rank = o.Rank, Alpha = o.Alpha ?? 2 * o.Rank, Dropout = 0, Targets = [.. o.Targets] },
-            Method = new MethodSpec { Name = o.Method, Rho = o.Rho },
-            Training = new TrainingSpec { BatchSize = o.Batch, MicroBatchSize = o.Batch, MaxSteps = totalSteps, GradientCheckpointing = o.Checkpointing },
-            Optimizer = new OptimizerSpec { Lr = 1e-4, WarmupSteps = 0, Schedule = "constant" },
-            Device = o.Device,
-            Seed = o.Seed,
-            OutputDir = scratch,
-        };
+        TrainSpec spec = Spec(o, totalSteps, scratch);
         var baseModel = BaseModel.Random($"bench:{o.Shape}", config, new IdOnlyTokenizer(config.VocabSize), o.Seed);
         TrainingData data = RandomTokenData.Create(o.Batch * totalSteps, o.Sequence, config.VocabSize, o.Seed);
         progress?.Invoke($"Building {o.Shape} ({config.ParameterCount / 1e6:F1}M parameters, {o.Dtype}) on {o.Device}...");
@@ -111,6 +101,19 @@ public static class TrainBenchmark
             Threads = get_num_threads(),
         };
     }
+
+    /// <summary>The benchmark's run: random weights need no warm-up of the learning rate, and nothing is saved.</summary>
+    internal static TrainSpec Spec(TrainBenchmarkOptions o, int totalSteps, string scratch) => new()
+    {
+        Model = new ModelSpec { Dtype = o.Dtype },
+        Lora = new LoraSpec { Rank = o.Rank, Alpha = o.Alpha ?? 2 * o.Rank, Dropout = 0, Targets = [.. o.Targets] },
+        Method = new MethodSpec { Name = o.Method, Rho = o.Rho },
+        Training = new TrainingSpec { BatchSize = o.Batch, MicroBatchSize = o.Batch, MaxSteps = totalSteps, GradientCheckpointing = o.Checkpointing },
+        Optimizer = new OptimizerSpec { Lr = 1e-4, WarmupSteps = 0, Schedule = "constant" },
+        Device = o.Device,
+        Seed = o.Seed,
+        OutputDir = scratch,
+    };
 
     private static string FlatNoise(Device device)
     {

@@ -52,36 +52,74 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
         CancellationToken cancellationToken = default)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        List<(int First, int Count, long Floats)> buckets = Buckets(gradients);
-        long sent = 0;
+        List<(int First, int Count)> buckets = Buckets(gradients);
         for (int b = 0; b < buckets.Count; b++)
         {
-            (int first, int count, long floats) = buckets[b];
-            bool last = b == buckets.Count - 1;
-            int length = checked((int)(floats + (last ? scalars.Length : 0)));
-            Memory<float> host = HostBuffer(length);
-            using (var scope = NewDisposeScope())
-                Pack(gradients, first, count, floats);
-            if (last)
-                for (int i = 0; i < scalars.Length; i++)
-                    host.Span[(int)floats + i] = (float)scalars[i];
-            _ring.Sum(step, b, host, consistencyHash, cancellationToken);
-            using (var scope = NewDisposeScope())
-                Unpack(gradients, first, count, floats);
-            if (last)
-                for (int i = 0; i < scalars.Length; i++)
-                    scalars[i] = host.Span[(int)floats + i];
-            sent += 2L * (WorldSize - 1) * length / WorldSize * _bytesPerValue;
+            (int first, int count) = buckets[b];
+            ExchangeBucket(step, b, [.. gradients.Skip(first).Take(count)], b == buckets.Count - 1 ? scalars : null, consistencyHash, cancellationToken);
         }
-        LastBuckets = buckets.Count;
-        LastBytesSent = sent;
-        LastDuration = watch.Elapsed;
+        Finished(buckets.Count, gradients.Sum(g => g.numel()) + scalars.Length, watch.Elapsed, watch.Elapsed);
+        LastBucketsDuringBackward = 0;
+    }
+
+    /// <summary>
+    /// Buckets go out from the last layer to the first as backward finishes them (<see cref="OverlappedStep"/>).
+    /// <see cref="LastDuration"/> is then the exchange time backward did not hide: from its end to the last bucket's.
+    /// </summary>
+    public IOverlappedExchange? BeginOverlapped(long step, IReadOnlyList<TorchSharp.Modules.Parameter> parameters, IReadOnlyList<int> layers,
+        ulong consistencyHash, CancellationToken cancellationToken = default)
+    {
+        var overlapped = new OverlappedStep(parameters, layers, _bucketFloats,
+            (b, gradients, scalars, token) => ExchangeBucket(step, b, gradients, scalars, consistencyHash, token), cancellationToken);
+        return new FinishTimer(overlapped, (buckets, exposed) =>
+        {
+            Finished(buckets, parameters.Sum(p => p.numel()) + _lastScalars, exposed, overlapped.Work);
+            LastBucketsDuringBackward = overlapped.StartedDuringBackward;
+        });
+    }
+
+    private int _lastScalars;
+
+    private void Finished(int buckets, long values, TimeSpan exposed, TimeSpan work)
+    {
+        LastBuckets = buckets;
+        LastBytesSent = 2L * (WorldSize - 1) * values / WorldSize * _bytesPerValue;
+        LastDuration = exposed;
+        LastExchangeWork = work;
+    }
+
+    /// <summary>Buckets of the last step that went out while its backward was still running.</summary>
+    public int LastBucketsDuringBackward { get; private set; }
+
+    /// <summary>Time the last step's buckets took to exchange, whether or not backward hid it.</summary>
+    public TimeSpan LastExchangeWork { get; private set; }
+
+    /// <summary>Packs one bucket on its device, sums it over the ring on the host, and writes it back; returns how long that took.</summary>
+    private TimeSpan ExchangeBucket(long step, int bucket, IReadOnlyList<Tensor> gradients, double[]? scalars, ulong consistencyHash,
+        CancellationToken cancellationToken)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        long floats = gradients.Sum(g => g.numel());
+        int extra = scalars?.Length ?? 0;
+        Memory<float> host = HostBuffer(checked((int)(floats + extra)));
+        using (var scope = NewDisposeScope())
+            Pack(gradients, floats);
+        for (int i = 0; i < extra; i++)
+            host.Span[(int)floats + i] = (float)scalars![i];
+        _ring.Sum(step, bucket, host, consistencyHash, cancellationToken);
+        using (var scope = NewDisposeScope())
+            Unpack(gradients, floats);
+        for (int i = 0; i < extra; i++)
+            scalars![i] = host.Span[(int)floats + i];
+        if (scalars is not null)
+            _lastScalars = scalars.Length;
+        return watch.Elapsed;
     }
 
     /// <summary>Consecutive gradients, cut where a bucket reaches its size; there is always one (the loss sums ride in it).</summary>
-    private List<(int First, int Count, long Floats)> Buckets(IReadOnlyList<Tensor> gradients)
+    private List<(int First, int Count)> Buckets(IReadOnlyList<Tensor> gradients)
     {
-        var buckets = new List<(int, int, long)>();
+        var buckets = new List<(int, int)>();
         int first = 0;
         long floats = 0;
         for (int i = 0; i < gradients.Count; i++)
@@ -89,13 +127,13 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
             floats += gradients[i].numel();
             if (floats >= _bucketFloats)
             {
-                buckets.Add((first, i - first + 1, floats));
+                buckets.Add((first, i - first + 1));
                 first = i + 1;
                 floats = 0;
             }
         }
         if (first < gradients.Count || buckets.Count == 0)
-            buckets.Add((first, gradients.Count - first, floats));
+            buckets.Add((first, gradients.Count - first));
         return buckets;
     }
 
@@ -113,25 +151,24 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
     }
 
     // On the gradients' device: one fp32 vector, then one copy to the host.
-    private void Pack(IReadOnlyList<Tensor> gradients, int first, int count, long floats)
+    private void Pack(IReadOnlyList<Tensor> gradients, long floats)
     {
-        if (count == 0)
+        if (gradients.Count == 0)
             return;
-        Tensor flat = cat(Enumerable.Range(first, count).Select(i => gradients[i].detach().reshape(-1).to(float32)).ToList(), 0);
+        Tensor flat = cat(gradients.Select(g => g.detach().reshape(-1).to(float32)).ToList(), 0);
         _host!.narrow(0, 0, floats).copy_(flat);
     }
 
     // One copy back to the gradients' device, then each gradient takes its part.
-    private void Unpack(IReadOnlyList<Tensor> gradients, int first, int count, long floats)
+    private void Unpack(IReadOnlyList<Tensor> gradients, long floats)
     {
-        if (count == 0)
+        if (gradients.Count == 0)
             return;
         using var noGrad = no_grad();
-        Tensor summed = _host!.narrow(0, 0, floats).to(gradients[first].device);
+        Tensor summed = _host!.narrow(0, 0, floats).to(gradients[0].device);
         long offset = 0;
-        for (int i = first; i < first + count; i++)
+        foreach (Tensor gradient in gradients)
         {
-            Tensor gradient = gradients[i];
             gradient.copy_(summed.narrow(0, offset, gradient.numel()).view_as(gradient));
             offset += gradient.numel();
         }

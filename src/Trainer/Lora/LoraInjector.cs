@@ -48,6 +48,19 @@ public static class LoraInjector
             parameter.requires_grad = IsLoraName(name);
     }
 
+    /// <summary>The decoder layer a parameter belongs to ("model.layers.3.self_attn…" → 3); 0 for one outside the layers.</summary>
+    public static int DecoderLayer(string name)
+    {
+        const string marker = "layers.";
+        int at = name.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0)
+            return 0;
+        int start = at + marker.Length, end = start;
+        while (end < name.Length && char.IsAsciiDigit(name[end]))
+            end++;
+        return end > start ? int.Parse(name.AsSpan(start, end - start), System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
     public static bool IsLoraName(string name) =>
         name.Contains(".lora_A.", StringComparison.Ordinal) || name.Contains(".lora_B.", StringComparison.Ordinal);
 }

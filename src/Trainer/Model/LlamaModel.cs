@@ -52,6 +52,12 @@ public sealed class LlamaModel : nn.Module
         _trainableByLayer = _layers.Select(l => (IReadOnlyList<Tensor>)l.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList()).ToArray();
     }
 
+    /// <summary>
+    /// Told, layer by layer, where backward is (<see cref="BackwardProbe"/>), so data-parallel exchange can start on
+    /// layers whose LoRA gradients are final while backward goes on; null: no probes.
+    /// </summary>
+    internal Distributed.IBackwardProgress? BackwardProgress { get; set; }
+
     /// <param name="inputIds">(B, T) token ids.</param>
     /// <param name="positions">(B, T) positions; null means 0..T-1 after whatever the cache holds.</param>
     /// <param name="mask">(B, 1, T, S) boolean attention mask, or null for plain causal attention.</param>
@@ -67,8 +73,11 @@ public sealed class LlamaModel : nn.Module
         (Tensor cos, Tensor sin) = _rotaryEmb.Tables(positions, h.dtype);                          // (B, 1, T, hD)
         var context = new AttentionContext(cos, sin, mask, cache, ExplicitAttention);
         bool checkpointing = _checkpointFaults is not null && training && is_grad_enabled() && cache is null;
+        Distributed.IBackwardProgress? progress = BackwardProgress is { } hook && is_grad_enabled() && cache is null ? hook : null;
         for (int i = 0; i < _layers.Count; i++)
         {
+            if (progress is not null && h.requires_grad)
+                h = BackwardProbe.Apply(h, i, progress);   // the first layer's input (the frozen embedding) has no gradient
             h = checkpointing
                 ? CheckpointedLayerFunction.Run(_layers[i], h, context, _trainableByLayer[i], _checkpointFaults!, _forwardState)
                 : _layers[i].forward(h, context);

@@ -147,10 +147,19 @@ public sealed class FineTuneRun : IDisposable
         int[] batch = _order.GlobalBatchAt(step);
         long targetTokens = batch.Sum(i => (long)Data.Train[i].TargetCount);
         int[] share = DataOrder.RankShare(batch, Plan.Rank, Plan.WorldSize);
-        ShareStep.Result local = _shareStep.Run(step, share, targetTokens, batch.Length, cancellationToken);
+        ShareStep.Result local = _shareStep.Run(step, share, targetTokens, batch.Length, cancellationToken,
+            hash => _options.Exchange.BeginOverlapped(step, LoraParameters, _parts.LoraLayers, hash, cancellationToken));
 
         double[] exchanged = local.Sums.ToArray();
-        _options.Exchange.AllReduce(step, Gradients(), exchanged, local.ConsistencyHash, cancellationToken);
+        if (local.Exchange is { } overlapped)
+        {
+            using (overlapped)
+                overlapped.Finish(exchanged);
+        }
+        else
+        {
+            _options.Exchange.AllReduce(step, Gradients(), exchanged, local.ConsistencyHash, cancellationToken);
+        }
         StepSums sums = StepSums.FromArray(exchanged);
         double loss = sums.CrossEntropy / targetTokens;
         if (!double.IsFinite(loss))

@@ -24,6 +24,9 @@ internal sealed class RunComponents : IDisposable
 
     public LlamaForCausalLM Model { get; private set; } = null!;
     public IReadOnlyList<Parameter> LoraParameters { get; private set; } = [];
+
+    /// <summary>The decoder layer of each of <see cref="LoraParameters"/> (for exchange overlapped with backward).</summary>
+    public IReadOnlyList<int> LoraLayers { get; private set; } = [];
     public AdamW Optimizer { get; private set; } = null!;
     public ITrainingMethod Method { get; private set; } = PlainLoraMethod.Instance;
     public DriftRegularizer Robustness { get; private set; } = null!;
@@ -52,7 +55,9 @@ internal sealed class RunComponents : IDisposable
             parts.Model.train();
             if (spec.Training.GradientCheckpointing)
                 parts.Model.EnableGradientCheckpointing(parts.CheckpointFaults.Record, parts.Dropout);
-            parts.LoraParameters = LoraInjector.LoraParameters(parts.Model).Select(p => p.Parameter).ToList();
+            var lora = LoraInjector.LoraParameters(parts.Model);
+            parts.LoraParameters = lora.Select(p => p.Parameter).ToList();
+            parts.LoraLayers = lora.Select(p => LoraInjector.DecoderLayer(p.Name)).ToList();
             OptimizerSpec o = spec.Optimizer;
             parts.Optimizer = optim.AdamW(parts.LoraParameters, lr: o.Lr, beta1: o.Beta1, beta2: o.Beta2, eps: o.Eps, weight_decay: o.WeightDecay);
             parts.Method = TrainingMethods.Create(spec.Method, LoraInjector.LoraLayers(parts.Model), spec.Seed, plan.TotalSteps, device, options.Observer);

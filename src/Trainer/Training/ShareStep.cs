@@ -1,4 +1,5 @@
 using FlatLora.Trainer.Data;
+using FlatLora.Trainer.Distributed;
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Methods;
 using FlatLora.Trainer.Robustness;
@@ -14,34 +15,48 @@ namespace FlatLora.Trainer.Training;
 /// </summary>
 internal sealed class ShareStep(RunComponents parts, TrainingData data, int padId, Device device, RunPlan plan)
 {
-    public readonly record struct Result(StepSums Sums, long Tokens, double Sigma, ulong ConsistencyHash);
+    /// <param name="Exchange">The step's exchange, already under way (overlapped with the last backward); null when it runs after.</param>
+    public readonly record struct Result(StepSums Sums, long Tokens, double Sigma, ulong ConsistencyHash, IOverlappedExchange? Exchange);
 
-    public Result Run(long step, int[] share, long targetTokens, int batchExamples, CancellationToken cancellationToken)
+    /// <param name="beginExchange">Starts the step's exchange given its consistency hash, before the last micro-batch's
+    /// backward, which then tells it layer by layer what is final; it may return null (no overlap).</param>
+    public Result Run(long step, int[] share, long targetTokens, int batchExamples, CancellationToken cancellationToken,
+        Func<ulong, IOverlappedExchange?>? beginExchange = null)
     {
         ITrainingMethod method = parts.Method;
         var sums = new StepSums();
         long tokens = 0;
         bool complete = false;
+        IOverlappedExchange? exchange = null;
         try
         {
             double sigma = method.BeginStep(step);
-            int micro = 0;
-            foreach (int[] microBatch in DataOrder.MicroBatches(share, plan.MicroBatch))
+            // ε is fixed from here on, so its hash is too.
+            ulong consistency = method.ConsistencyHash(step);
+            List<int[]> microBatches = [.. DataOrder.MicroBatches(share, plan.MicroBatch)];
+            exchange = beginExchange?.Invoke(consistency);
+            for (int micro = 0; micro < microBatches.Count; micro++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                (StepSums part, long partTokens) = MicroBatch(step, micro++, microBatch, targetTokens, batchExamples);
+                // Only the last backward leaves final gradients: it alone reports layers as they finish.
+                bool last = micro == microBatches.Count - 1;
+                parts.Model.Decoder.BackwardProgress = last ? exchange : null;
+                (StepSums part, long partTokens) = MicroBatch(step, micro, microBatches[micro], targetTokens, batchExamples);
                 sums.Add(part);
                 tokens += partTokens;
             }
-            ulong consistency = method.ConsistencyHash(step);
             complete = true;
-            return new Result(sums, tokens, sigma, consistency);
+            return new Result(sums, tokens, sigma, consistency, exchange);
         }
         finally
         {
+            parts.Model.Decoder.BackwardProgress = null;
             method.EndStep();
             if (!complete)
+            {
+                exchange?.Dispose();
                 parts.Optimizer.zero_grad();   // a half-done step leaves no gradients behind
+            }
         }
     }
 

@@ -20,7 +20,8 @@ public class DataParallelEquivalenceTests
     /// (<paramref name="overTcp"/>) with an inbox and data-plane listener per rank, as if each were its own host.
     /// </summary>
     internal static List<Tensor> TrainDataParallel(TrainSpec spec, BaseModel baseModel, int worldSize, int steps, string runKey = "exp/1",
-        bool overTcp = false, long bucketBytes = RingGradientExchange.DefaultBucketBytes, WireFormat wire = WireFormat.Fp32)
+        bool overTcp = false, long bucketBytes = RingGradientExchange.DefaultBucketBytes, WireFormat wire = WireFormat.Fp32,
+        int[]? bucketsDuringBackward = null)
     {
         var inboxes = Enumerable.Range(0, overTcp ? worldSize : 1).Select(_ => new GradientInbox()).ToArray();
         var listeners = overTcp ? inboxes.Select(i => DataPlaneListener.Start(i, new IPEndPoint(IPAddress.Loopback, 0))).ToArray() : [];
@@ -38,7 +39,11 @@ public class DataParallelEquivalenceTests
                 using var run = new FineTuneRun(ValidTrainSpec.From(spec with { OutputDir = Path.Combine(spec.OutputDir, $"rank{rank}") }), baseModel, TestModels.Data(),
                     new RunOptions { Exchange = exchange, VerifyFrozenWeights = false });
                 for (int i = 0; i < steps; i++)
+                {
                     run.TrainStep();
+                    if (bucketsDuringBackward is not null)
+                        Interlocked.Add(ref bucketsDuringBackward[rank], exchange.LastBucketsDuringBackward);
+                }
                 results[rank] = TestModels.Snapshot(run.LoraParameters);
             }
             finally
@@ -92,11 +97,31 @@ public class DataParallelEquivalenceTests
         using var dir = new TempDirectory();
         var baseModel = TestModels.RandomBase(dir.Path);
         List<Tensor> single = TrainSingle(Spec(dir.File("single"), method, microBatch: 12 / worldSize * worldSize), baseModel, 6);
-        // 4 KB buckets: the tiny model's LoRA gradients span several, so packing, per-bucket rings and unpacking all run.
+        // 4 KB buckets: the tiny model's LoRA gradients span several, so packing, per-bucket rings and unpacking all run,
+        // and the later layers' buckets go out while backward is still in the earlier layers.
+        int[] during = new int[worldSize];
         List<Tensor> parallel = TrainDataParallel(Spec(dir.File("parallel"), method, microBatch: 12 / worldSize), baseModel, worldSize, 6,
-            runKey: "exp/tcp", overTcp: true, bucketBytes: 4096);
+            runKey: "exp/tcp", overTcp: true, bucketBytes: 4096, bucketsDuringBackward: during);
         double difference = MaxRelativeDifference(single, parallel);
         Assert.True(difference <= 1e-5, $"max relative difference {difference:E2}");
+        Assert.All(during, d => Assert.True(d > 0, "no bucket went out during backward"));
+    }
+
+    [Fact]
+    public void Overlapped_with_backward_under_s2r2_two_forwards_per_micro_batch_the_math_holds()
+    {
+        // Two forwards per micro-batch put two probes on each layer: a layer is final only once backward passed both.
+        using var dir = new TempDirectory();
+        var baseModel = TestModels.RandomBase(dir.Path, std: 0.2);
+        var robustness = new RobustnessSpec { Weight = 0.5, NormWeight = 0.01, Perturb = ["typo:heavy", "casing:heavy"] };
+        TrainSpec Robust(string name, int microBatch) => Spec(dir.File(name), "flat", microBatch) with { Robustness = robustness };
+        List<Tensor> single = TrainSingle(Robust("single", 6), baseModel, 6);
+        int[] during = new int[2];
+        List<Tensor> parallel = TrainDataParallel(Robust("parallel", 6), baseModel, 2, 6, runKey: "exp/s2r2-tcp", overTcp: true,
+            bucketBytes: 4096, bucketsDuringBackward: during);
+        double difference = MaxRelativeDifference(single, parallel);
+        Assert.True(difference <= 1e-5, $"max relative difference {difference:E2}");
+        Assert.All(during, d => Assert.True(d > 0, "no bucket went out during backward"));
     }
 
     [Fact]
