@@ -91,7 +91,10 @@ public sealed class MultiHostTests : IDisposable
         Assert.True(at < Steps - CheckpointInterval, $"the run got to step {at} before the fault: too fast for this test");
     }
 
-    /// <summary>The first silo log line containing <paramref name="text"/> (a seed run logs why each attempt ended).</summary>
+    /// <summary>
+    /// The first silo log line containing <paramref name="text"/>: a rank logs why it failed on its own silo, at once
+    /// (its seed run, which may live on the cut host, hears of it only once the cluster routes around that host).
+    /// </summary>
     private static async Task<string> WaitForLogAsync(SiloCluster cluster, string text, TimeSpan timeout)
     {
         DateTime deadline = DateTime.UtcNow + timeout;

@@ -124,7 +124,10 @@ public sealed partial class DeviceWorker : IDisposable
                     outcome = new ShardOutcome { Attempt = job.Attempt, Rank = job.Rank, Device = Device, Result = ShardResult.Failed, Error = e.ToString() };
                 }
             }
-            LogFinished(_logger, Device, job.RunKey, outcome.Result);
+            if (outcome.Error is { } error)
+                LogFailed(_logger, Device, job.RunKey, job.Rank, outcome.Result, error);
+            else
+                LogFinished(_logger, Device, job.RunKey, outcome.Result);
             Report(() => _reporter.Finished(job, outcome));
             lock (_gate)
             {
@@ -193,4 +196,8 @@ public sealed partial class DeviceWorker : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {Device}: {RunKey} ended {Result}")]
     private static partial void LogFinished(ILogger logger, string device, string runKey, ShardResult result);
+
+    // The rank's own account of a failure, where it happened: its seed run may be on a silo this one cannot reach.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Device}: {RunKey} rank {Rank} ended {Result}: {Error}")]
+    private static partial void LogFailed(ILogger logger, string device, string runKey, int rank, ShardResult result, string error);
 }

@@ -147,19 +147,10 @@ public sealed class FineTuneRun : IDisposable
         int[] batch = _order.GlobalBatchAt(step);
         long targetTokens = batch.Sum(i => (long)Data.Train[i].TargetCount);
         int[] share = DataOrder.RankShare(batch, Plan.Rank, Plan.WorldSize);
-        ShareStep.Result local = _shareStep.Run(step, share, targetTokens, batch.Length, cancellationToken,
-            hash => _options.Exchange.BeginOverlapped(step, LoraParameters, _parts.LoraLayers, hash, cancellationToken));
-
+        var exchange = new StepExchange(_options.Exchange, LoraParameters, _parts.LoraLayers);
+        ShareStep.Result local = _shareStep.Run(step, share, targetTokens, batch.Length, cancellationToken, exchange.Begin(step, cancellationToken));
         double[] exchanged = local.Sums.ToArray();
-        if (local.Exchange is { } overlapped)
-        {
-            using (overlapped)
-                overlapped.Finish(exchanged);
-        }
-        else
-        {
-            _options.Exchange.AllReduce(step, Gradients(), exchanged, local.ConsistencyHash, cancellationToken);
-        }
+        exchange.Complete(step, local, exchanged, cancellationToken);
         StepSums sums = StepSums.FromArray(exchanged);
         double loss = sums.CrossEntropy / targetTokens;
         if (!double.IsFinite(loss))
@@ -204,17 +195,6 @@ public sealed class FineTuneRun : IDisposable
         _parts.Optimizer.step();
         _parts.Optimizer.zero_grad();
         return norm;
-    }
-
-    // A rank whose share of a short final batch is empty still joins the exchange, with zero gradients.
-    private List<Tensor> Gradients()
-    {
-        foreach (Parameter p in LoraParameters)
-        {
-            if (p.grad is null)
-                p.grad = zeros_like(p).DetachFromDisposeScope();
-        }
-        return LoraParameters.Select(p => p.grad!).ToList();
     }
 
     /// <param name="withFlatness">Also measure evaluation.flatness (when on): the final evaluation does.</param>
