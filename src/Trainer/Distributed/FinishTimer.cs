@@ -1,7 +1,8 @@
 namespace FlatLora.Trainer.Distributed;
 
 /// <summary>Times <see cref="IOverlappedExchange.Finish"/>: the exchange that backward did not hide.</summary>
-internal sealed class FinishTimer(OverlappedStep step, Action<int, TimeSpan> finished) : IOverlappedExchange
+/// <param name="finished">Told the step's buckets, its scalar count and the time Finish took.</param>
+internal sealed class FinishTimer(OverlappedStep step, Action<int, int, TimeSpan> finished) : IOverlappedExchange
 {
     public void Probed(int layer) => step.Probed(layer);
 
@@ -11,7 +12,7 @@ internal sealed class FinishTimer(OverlappedStep step, Action<int, TimeSpan> fin
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         step.Finish(scalars);
-        finished(step.Buckets, watch.Elapsed);
+        finished(step.Buckets, scalars.Length, watch.Elapsed);
     }
 
     public void Dispose() => step.Dispose();

@@ -8,8 +8,9 @@ namespace FlatLora.Trainer.Distributed;
 /// <summary>
 /// Data-parallel gradient exchange: the LoRA gradients are packed on their device into buckets (about 25 MB by
 /// default, like PyTorch DDP), each bucket goes to the host in one copy into a host buffer that lives as long as the
-/// exchange, is summed over the pipelined ring in place, and comes back in one copy. The step's loss sums ride in the
-/// last bucket. Only LoRA gradients travel: base weights never do, and Flat-LoRA noise is regenerated on every rank
+/// exchange, is summed over the pipelined ring in place, and comes back in one copy. Overlapped with backward
+/// (<see cref="BeginOverlapped"/>), buckets go from the last layer to the first as backward finishes them. The step's
+/// loss sums ride in the last bucket. Only LoRA gradients travel: base weights never do, and Flat-LoRA noise is regenerated on every rank
 /// from the shared seed (the ranks compare a hash of it, passed in as a plain number).
 /// </summary>
 public sealed class RingGradientExchange : IGradientExchange, IDisposable
@@ -71,14 +72,12 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
     {
         var overlapped = new OverlappedStep(parameters, layers, _bucketFloats,
             (b, gradients, scalars, token) => ExchangeBucket(step, b, gradients, scalars, consistencyHash, token), cancellationToken);
-        return new FinishTimer(overlapped, (buckets, exposed) =>
+        return new FinishTimer(overlapped, (buckets, scalars, exposed) =>
         {
-            Finished(buckets, parameters.Sum(p => p.numel()) + _lastScalars, exposed, overlapped.Work);
+            Finished(buckets, parameters.Sum(p => p.numel()) + scalars, exposed, overlapped.Work);
             LastBucketsDuringBackward = overlapped.StartedDuringBackward;
         });
     }
-
-    private int _lastScalars;
 
     private void Finished(int buckets, long values, TimeSpan exposed, TimeSpan work)
     {
@@ -111,8 +110,6 @@ public sealed class RingGradientExchange : IGradientExchange, IDisposable
             Unpack(gradients, floats);
         for (int i = 0; i < extra; i++)
             scalars![i] = host.Span[(int)floats + i];
-        if (scalars is not null)
-            _lastScalars = scalars.Length;
         return watch.Elapsed;
     }
 
