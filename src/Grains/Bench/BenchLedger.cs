@@ -15,6 +15,8 @@ public sealed class BenchLedger
     private readonly ConcurrentDictionary<string, string> _lastDeviceOfRun = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<Placement> _placementMs = new();
     private readonly ConcurrentQueue<double> _schedulingMs = new();
+    private readonly ConcurrentDictionary<string, DateTime> _reportSentUtc = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<double> _reportIssueMs = new(), _reportTransitMs = new();
     private long _lastGrantTicks;
 
     private sealed class Trial
@@ -52,12 +54,30 @@ public sealed class BenchLedger
             DeviceFreed(shardKey);
     }
 
+    /// <summary>The device's silo sent the inventory word that the device's job ended.</summary>
+    public void DeviceFreeSent(string shardKey)
+    {
+        DateTime now = DateTime.UtcNow;
+        if (_freedUtc.TryGetValue(shardKey, out DateTime ended))
+        {
+            _reportSentUtc[shardKey] = now;
+            _reportIssueMs.Enqueue((now - ended).TotalMilliseconds);
+        }
+    }
+
     /// <summary>The inventory heard from the device's silo that its job ended (usually before the run's release).</summary>
     public void DeviceFreed(string shardKey)
     {
+        DateTime now = DateTime.UtcNow;
+        if (_reportSentUtc.TryRemove(shardKey, out DateTime sent))
+            _reportTransitMs.Enqueue((now - sent).TotalMilliseconds);
         if (_freedUtc.ContainsKey(shardKey))   // not granted again yet (a release that follows a grant is no news)
-            _releasedUtc.TryAdd(shardKey, DateTime.UtcNow);
+            _releasedUtc.TryAdd(shardKey, now);
     }
+
+    /// <summary>Job end to the device's silo sending the "freed" report, and that report's way into an inventory turn.</summary>
+    public IReadOnlyList<double> ReportIssueMs => [.. _reportIssueMs];
+    public IReadOnlyList<double> ReportTransitMs => [.. _reportTransitMs];
 
     /// <summary>
     /// A live silo reported a completion to the trial's seed run. A job that finished as its silo died reports nothing,

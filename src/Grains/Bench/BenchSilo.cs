@@ -67,6 +67,8 @@ internal sealed class BenchSilo(string name, ClusterBenchmarkOptions options, Sh
             silo.Services.AddSingleton<IShardReporter>(sp => new SilencedWhenKilled(sp.GetRequiredService<GrainShardReporter>(), ledger, killed));
             silo.AddOutgoingGrainCallFilter(context =>
             {
+                if (context.InterfaceMethod.Name == nameof(IClusterInventoryGrain.DeviceFreedAsync) && context.Request.GetArgument(0) is string freed)
+                    ledger.DeviceFreeSent(freed);
                 if (context.InterfaceMethod.Name == nameof(ISeedRunGrain.OnDevicesGrantedAsync) && context.Request.GetArgument(0) is IReadOnlyList<DeviceInfo> devices)
                 {
                     foreach (DeviceInfo device in devices)

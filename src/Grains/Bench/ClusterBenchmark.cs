@@ -56,6 +56,7 @@ public static class ClusterBenchmark
             double[] placement = [.. ledger.Placements.Select(p => p.Milliseconds).Order()];
             double[] afterSubmission = [.. ledger.Placements.Where(p => p.GrantedUtc > submittedUtc).Select(p => p.Milliseconds).Order()];
             double[] scheduling = [.. ledger.SchedulingMs.Order()];
+            double[] issue = [.. ledger.ReportIssueMs.Order()], transit = [.. ledger.ReportTransitMs.Order()];
             return new ClusterBenchmarkReport
             {
                 Silos = o.Silos,
@@ -80,6 +81,10 @@ public static class ClusterBenchmark
                 SchedulingMsP50 = Quantile(scheduling, 0.5),
                 SchedulingMsP99 = Quantile(scheduling, 0.99),
                 SchedulingMsMax = scheduling.Length == 0 ? double.NaN : scheduling[^1],
+                ReportIssueMsP50 = Quantile(issue, 0.5),
+                ReportIssueMsP99 = Quantile(issue, 0.99),
+                ReportTransitMsP50 = Quantile(transit, 0.5),
+                ReportTransitMsP99 = Quantile(transit, 0.99),
                 ShortestJobMs = o.ShortestJob.TotalMilliseconds,
                 LongestJobMs = o.LongestJob.TotalMilliseconds,
                 CpuMsPerTrial = cpuMs / o.Trials,

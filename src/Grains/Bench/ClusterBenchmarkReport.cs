@@ -43,6 +43,15 @@ public sealed record ClusterBenchmarkReport
     public required double PlacementAfterSubmissionMsP50 { get; init; }
     public required double PlacementAfterSubmissionMsP99 { get; init; }
     public required int PlacementAfterSubmissionSamples { get; init; }
+    /// <summary>
+    /// Placement split in two before scheduling: from a job's end to its silo sending the "freed" report (issue), and
+    /// from that send to the report's turn in the inventory (transit: messaging, the inventory's mailbox, the thread pool).
+    /// </summary>
+    public required double ReportIssueMsP50 { get; init; }
+    public required double ReportIssueMsP99 { get; init; }
+    public required double ReportTransitMsP50 { get; init; }
+    public required double ReportTransitMsP99 { get; init; }
+
     public required double SchedulingMsP50 { get; init; }
     public required double SchedulingMsP99 { get; init; }
     public required double SchedulingMsMax { get; init; }
