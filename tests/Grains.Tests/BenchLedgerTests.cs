@@ -69,4 +69,21 @@ public class BenchLedgerTests
         ledger.Granted("bench-03/cpu:0");
         Assert.Empty(ledger.Placements);
     }
+
+    [Fact]
+    public void The_freed_report_is_timed_from_job_end_to_send_and_from_send_to_the_inventory()
+    {
+        var ledger = new BenchLedger();
+        ledger.Started("a");
+        ledger.Ended("a", "s/cpu:0");
+        Thread.Sleep(20);
+        ledger.DeviceFreeSent("s/cpu:0");
+        Thread.Sleep(40);
+        ledger.DeviceFreed("s/cpu:0");
+        ledger.DeviceFreed("s/cpu:0");      // the same report seen twice is timed once
+        ledger.DeviceFreeSent("s/cpu:9");   // a device that ran nothing is not timed
+
+        Assert.InRange(Assert.Single(ledger.ReportIssueMs), 15, 1000);
+        Assert.InRange(Assert.Single(ledger.ReportTransitMs), 35, 1000);
+    }
 }
