@@ -39,6 +39,9 @@ public class CancellationTests(ClusterFixture fixture)
         var plan = new SeedRunPlan { ExperimentId = id, Seed = 1, Spec = Spec("hang"), MaxRetries = 2 };
         ISeedRunGrain seed = Grains.GetGrain<ISeedRunGrain>(plan.RunKey);
         await seed.CancelAsync("cancelled before its start arrived");
+        // Both calls are one-way, and Orleans does not order one-way messages from a client through two gateways:
+        // the start is sent only once the cancel has been taken (CI once saw the start overtake it).
+        await ClusterWaits.UntilAsync(seed.GetStatusAsync, s => s.State == RunState.Cancelled, "the cancel taken");
         await seed.StartAsync(plan);
         await Task.Delay(1500);
         SeedRunStatus status = await seed.GetStatusAsync();
