@@ -1,4 +1,8 @@
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Bench;
+using FlatLora.Grains.Execution;
+using FlatLora.Spec;
 
 namespace FlatLora.Grains.Tests;
 
@@ -85,5 +89,31 @@ public class BenchLedgerTests
 
         Assert.InRange(Assert.Single(ledger.ReportIssueMs), 15, 1000);
         Assert.InRange(Assert.Single(ledger.ReportTransitMs), 35, 1000);
+    }
+
+    [Fact]
+    public void A_job_stopped_by_its_silos_death_frees_no_device_and_its_next_grant_is_no_placement()
+    {
+        var ledger = new BenchLedger();
+        using var killed = new CancellationTokenSource();
+        var runner = new SimulatedShardJobRunner(ledger, "s", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), seed: 1, killed.Token);
+        var job = new ShardJob { RunKey = "e/1", ExperimentId = "e", Spec = new TrainSpec(), Peers = ["s/cpu:0"], Lease = 1 };
+        ledger.Forget("s");   // the kill: the ledger forgets the silo first, then its jobs stop
+        killed.Cancel();
+
+        ShardOutcome outcome = runner.Run(job, "cpu:0", new SilentReporter(), CancellationToken.None);
+        ledger.Granted("s/cpu:0");   // the silo came back and its device was granted: no wait of any run
+
+        Assert.Equal(ShardResult.Cancelled, outcome.Result);
+        Assert.Empty(ledger.Placements);
+        Assert.Empty(ledger.RunTwice);
+        Assert.Equal(1, ledger.Executions);
+    }
+
+    private sealed class SilentReporter : IShardReporter
+    {
+        public void Progress(ShardJob job, ProgressEvent progress, string? lastCheckpoint) { }
+        public void Heartbeat(ShardJob job) { }
+        public void Finished(ShardJob job, ShardOutcome outcome) { }
     }
 }

@@ -17,6 +17,8 @@ public sealed class BenchLedger
     private readonly ConcurrentQueue<double> _schedulingMs = new();
     private readonly ConcurrentDictionary<string, DateTime> _reportSentUtc = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<double> _reportIssueMs = new(), _reportTransitMs = new();
+    private readonly ConcurrentDictionary<string, DateTime> _lastSentUtc = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<SlowPlacement> _slow = new();
     private long _lastGrantTicks;
 
     private sealed class Trial
@@ -38,11 +40,14 @@ public sealed class BenchLedger
         }
     }
 
-    public void Ended(string runKey, string shardKey)
+    /// <param name="deviceFree">False when the job ended because its silo died: no placement starts from it.</param>
+    public void Ended(string runKey, string shardKey, bool deviceFree = true)
     {
         Trial trial = _trials[runKey];
         lock (trial)
             trial.Active--;
+        if (!deviceFree)
+            return;
         _freedUtc[shardKey] = DateTime.UtcNow;
         _lastDeviceOfRun[runKey] = shardKey;
     }
@@ -61,6 +66,7 @@ public sealed class BenchLedger
         if (_freedUtc.TryGetValue(shardKey, out DateTime ended))
         {
             _reportSentUtc[shardKey] = now;
+            _lastSentUtc[shardKey] = now;
             _reportIssueMs.Enqueue((now - ended).TotalMilliseconds);
         }
     }
@@ -95,11 +101,23 @@ public sealed class BenchLedger
     {
         DateTime now = DateTime.UtcNow;
         Interlocked.Exchange(ref _lastGrantTicks, now.Ticks);
-        if (_freedUtc.TryRemove(shardKey, out DateTime freed))
-            _placementMs.Enqueue(new Placement(now, (now - freed).TotalMilliseconds));
-        if (_releasedUtc.TryRemove(shardKey, out DateTime released))
+        bool placed = _freedUtc.TryRemove(shardKey, out DateTime freed);
+        bool sent = _lastSentUtc.TryRemove(shardKey, out DateTime sentUtc);
+        bool heard = _releasedUtc.TryRemove(shardKey, out DateTime released);
+        if (!placed)
+            return;
+        double ms = (now - freed).TotalMilliseconds;
+        _placementMs.Enqueue(new Placement(now, ms));
+        if (heard)
             _schedulingMs.Enqueue((now - released).TotalMilliseconds);
+        if (ms > SlowMs)
+            _slow.Enqueue(new SlowPlacement(shardKey, now, ms, sent ? (sentUtc - freed).TotalMilliseconds : null, heard ? (released - freed).TotalMilliseconds : null));
     }
+
+    private const double SlowMs = 50;
+
+    /// <summary>Every placement over the 50 ms target, with where its time went.</summary>
+    public IReadOnlyList<SlowPlacement> SlowPlacements => [.. _slow];
 
     /// <summary>A silo was killed: its devices' last jobs say nothing about placement once it is back.</summary>
     public void Forget(string silo)
@@ -108,6 +126,8 @@ public sealed class BenchLedger
             _freedUtc.TryRemove(key, out _);
         foreach (string key in _releasedUtc.Keys.Where(k => k.StartsWith(silo + "/", StringComparison.Ordinal)).ToList())
             _releasedUtc.TryRemove(key, out _);
+        foreach (string key in _lastSentUtc.Keys.Where(k => k.StartsWith(silo + "/", StringComparison.Ordinal)).ToList())
+            _lastSentUtc.TryRemove(key, out _);
     }
 
     public DateTime LastGrantUtc => new(Interlocked.Read(ref _lastGrantTicks), DateTimeKind.Utc);
@@ -126,3 +146,10 @@ public sealed class BenchLedger
 
 /// <summary>A device's wait from the end of one job to its grant to the next run, and when that grant went out.</summary>
 public readonly record struct Placement(DateTime GrantedUtc, double Milliseconds);
+
+/// <summary>
+/// A placement over target, split: job end to its silo sending "freed" (null: never sent, e.g. the device's silo could
+/// not reach the inventory), job end to the inventory hearing of it (the report or the run's release; null: neither
+/// came before the grant), and job end to the grant.
+/// </summary>
+public sealed record SlowPlacement(string Device, DateTime GrantedUtc, double Milliseconds, double? SentMs, double? HeardMs);

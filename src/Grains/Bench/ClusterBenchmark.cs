@@ -40,7 +40,7 @@ public static class ClusterBenchmark
             DateTime submittedUtc = DateTime.UtcNow;
             double submitSeconds = watch.Elapsed.TotalSeconds;
             using var chaos = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task kills = KillAndRestartAsync(silos, o, progress, chaos.Token);
+            Task<List<double>> kills = KillAndRestartAsync(silos, o, progress, submitSeconds, chaos.Token);
 
             int completed = await WaitForTrialsAsync(client, experiments, o, progress, cancellationToken);
             double total = watch.Elapsed.TotalSeconds;
@@ -68,23 +68,23 @@ public static class ClusterBenchmark
                 TrialsRunTwice = ledger.RunTwice.Count,
                 RunTwice = [.. ledger.RunTwice.Take(20)],
                 Executions = ledger.Executions,
-                PlacementMsP50 = Quantile(placement, 0.5),
-                PlacementMsP90 = Quantile(placement, 0.9),
-                PlacementMsP99 = Quantile(placement, 0.99),
+                PlacementMsP50 = Quantiles.Of(placement, 0.5),
+                PlacementMsP90 = Quantiles.Of(placement, 0.9),
+                PlacementMsP99 = Quantiles.Of(placement, 0.99),
                 PlacementShareOver50Ms = placement.Length == 0 ? 0 : placement.Count(ms => ms > 50) / (double)placement.Length,
                 PlacementMsMax = placement.Length == 0 ? double.NaN : placement[^1],
                 PlacementSamples = placement.Length,
                 SubmitSeconds = submitSeconds,
-                PlacementAfterSubmissionMsP50 = Quantile(afterSubmission, 0.5),
-                PlacementAfterSubmissionMsP99 = Quantile(afterSubmission, 0.99),
+                PlacementAfterSubmissionMsP50 = Quantiles.Of(afterSubmission, 0.5),
+                PlacementAfterSubmissionMsP99 = Quantiles.Of(afterSubmission, 0.99),
                 PlacementAfterSubmissionSamples = afterSubmission.Length,
-                SchedulingMsP50 = Quantile(scheduling, 0.5),
-                SchedulingMsP99 = Quantile(scheduling, 0.99),
+                SchedulingMsP50 = Quantiles.Of(scheduling, 0.5),
+                SchedulingMsP99 = Quantiles.Of(scheduling, 0.99),
                 SchedulingMsMax = scheduling.Length == 0 ? double.NaN : scheduling[^1],
-                ReportIssueMsP50 = Quantile(issue, 0.5),
-                ReportIssueMsP99 = Quantile(issue, 0.99),
-                ReportTransitMsP50 = Quantile(transit, 0.5),
-                ReportTransitMsP99 = Quantile(transit, 0.99),
+                ReportIssueMsP50 = Quantiles.Of(issue, 0.5),
+                ReportIssueMsP99 = Quantiles.Of(issue, 0.99),
+                ReportTransitMsP50 = Quantiles.Of(transit, 0.5),
+                ReportTransitMsP99 = Quantiles.Of(transit, 0.99),
                 ShortestJobMs = o.ShortestJob.TotalMilliseconds,
                 LongestJobMs = o.LongestJob.TotalMilliseconds,
                 CpuMsPerTrial = cpuMs / o.Trials,
@@ -96,6 +96,10 @@ public static class ClusterBenchmark
                 TotalSeconds = total,
                 InventoryConsistent = problems.Count == 0,
                 InventoryProblems = problems,
+                PlacementWindows = PlacementTimeline.Of(ledger.Placements, startUtc, TimeSpan.FromSeconds(5)),
+                SlowestPlacements = [.. ledger.SlowPlacements.OrderByDescending(p => p.Milliseconds).Take(10)
+                    .Select(p => new SlowPlacementReport(p.Device, (p.GrantedUtc - startUtc).TotalSeconds, p.Milliseconds, p.SentMs, p.HeardMs))],
+                KillsAtSeconds = [.. kills.Result],
             };
         }
         finally
@@ -145,8 +149,11 @@ public static class ClusterBenchmark
     }
 
     /// <summary>Kills K silos (never the primary) at seeded random times within the expected drain, each restarted after the downtime.</summary>
-    private static async Task KillAndRestartAsync(List<BenchSilo> silos, ClusterBenchmarkOptions o, Action<string> progress, CancellationToken cancellationToken)
+    /// <returns>When each kill happened, in seconds from the first submission.</returns>
+    private static async Task<List<double>> KillAndRestartAsync(List<BenchSilo> silos, ClusterBenchmarkOptions o, Action<string> progress, double startedAt,
+        CancellationToken cancellationToken)
     {
+        var killedAt = new List<double>();
         var random = new SplitMix64(Seeding.Derive(o.Seed, "bench-kills"));
         double meanJob = (o.ShortestJob + o.LongestJob).TotalSeconds / 2;
         double expected = o.Trials * meanJob / (o.Silos * o.DevicesPerSilo);
@@ -164,7 +171,8 @@ public static class ClusterBenchmark
                 if (candidates.Count == 0)
                     continue;
                 BenchSilo victim = candidates[random.NextInt(candidates.Count)];
-                progress($"{watch.Elapsed.TotalSeconds:F1} s: killing {victim.Name}");
+                progress($"{startedAt + watch.Elapsed.TotalSeconds:F1} s: killing {victim.Name}");
+                killedAt.Add(startedAt + watch.Elapsed.TotalSeconds);
                 await victim.KillAsync();
                 restarts.Add(RestartLaterAsync(victim, o.Downtime, progress));
             }
@@ -174,6 +182,7 @@ public static class ClusterBenchmark
             // The trials ended first.
         }
         await Task.WhenAll(restarts);
+        return killedAt;
     }
 
     private static async Task RestartLaterAsync(BenchSilo silo, TimeSpan downtime, Action<string> progress)
@@ -260,7 +269,4 @@ public static class ClusterBenchmark
             await Task.Delay(200, cancellationToken);
         }
     }
-
-    private static double Quantile(double[] sorted, double q) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 }

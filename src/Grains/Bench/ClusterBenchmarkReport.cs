@@ -68,4 +68,16 @@ public sealed record ClusterBenchmarkReport
     public required double TotalSeconds { get; init; }
     public required bool InventoryConsistent { get; init; }
     public required IReadOnlyList<string> InventoryProblems { get; init; }
+
+    /// <summary>Placements per 5 s of the run (from the first submission): where the tail happened.</summary>
+    public required IReadOnlyList<PlacementWindow> PlacementWindows { get; init; }
+
+    /// <summary>The ten slowest placements, each split into its report's send and the inventory's hearing of it.</summary>
+    public required IReadOnlyList<SlowPlacementReport> SlowestPlacements { get; init; }
+
+    /// <summary>When each silo was killed, in seconds from the first submission.</summary>
+    public required IReadOnlyList<double> KillsAtSeconds { get; init; }
 }
+
+/// <summary>A slow placement: which device, when (seconds from the first submission), and where its time went (ms from the job's end).</summary>
+public sealed record SlowPlacementReport(string Device, double AtSeconds, double Ms, double? SentMs, double? HeardMs);

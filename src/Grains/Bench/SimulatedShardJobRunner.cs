@@ -49,7 +49,8 @@ public sealed class SimulatedShardJobRunner(BenchLedger ledger, string silo, Tim
         }
         finally
         {
-            ledger.Ended(job.RunKey, $"{silo}/{device}");
+            // A job stopped by its silo's death leaves no free device behind: the device is gone until the silo is back.
+            ledger.Ended(job.RunKey, $"{silo}/{device}", deviceFree: !killed.IsCancellationRequested);
         }
     }
 
