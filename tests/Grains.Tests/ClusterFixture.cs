@@ -35,6 +35,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             siloBuilder.Services.AddSingleton<IShardReporter>(sp => new OutcomeDroppingReporter(sp.GetRequiredService<GrainShardReporter>()));
             siloBuilder.AddMemoryGrainStorage(StorageNames.Default);
             siloBuilder.AddIncomingGrainCallFilter(FailFirstStart);
+            siloBuilder.AddIncomingGrainCallFilter(CountSeedStarts);
             siloBuilder.AddFlatLoraGrains(o =>
             {
                 o.CpuSlots = 1;
@@ -58,6 +59,33 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> FailedStarts = new();
+
+    private static int _seedStartsInFlight, _mostSeedStartsInFlight;
+
+    /// <summary>The most seed-run starts that were executing at once, cluster-wide, since <see cref="ResetSeedStartCount"/>.</summary>
+    public static int MostSeedStartsInFlight => Volatile.Read(ref _mostSeedStartsInFlight);
+
+    public static void ResetSeedStartCount() => Interlocked.Exchange(ref _mostSeedStartsInFlight, Volatile.Read(ref _seedStartsInFlight));
+
+    private static async Task CountSeedStarts(IIncomingGrainCallContext context)
+    {
+        if (context.InterfaceMethod.Name != nameof(ISeedRunGrain.StartAsync))
+        {
+            await context.Invoke();
+            return;
+        }
+        int now = Interlocked.Increment(ref _seedStartsInFlight);
+        for (int most = Volatile.Read(ref _mostSeedStartsInFlight); now > most; most = Volatile.Read(ref _mostSeedStartsInFlight))
+            Interlocked.CompareExchange(ref _mostSeedStartsInFlight, now, most);
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _seedStartsInFlight);
+        }
+    }
 
     private sealed class ClientConfigurator : IClientBuilderConfigurator
     {

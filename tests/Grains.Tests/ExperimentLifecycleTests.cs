@@ -47,6 +47,27 @@ public class ExperimentLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_large_submission_starts_its_seeds_a_few_at_a_time_and_every_seed_still_queues()
+    {
+        // 3 × 64 seeds at once: each start activates a seed run, persists it and queues it. Started all together they
+        // flood the thread pool that carries every device's report; through each silo's gate at most 2 run at a time
+        // per silo that hosts a starting experiment (this cluster has 2 silos).
+        string[] ids = [.. Enumerable.Range(0, 3).Select(_ => ClusterWaits.NewId("burst"))];
+        ClusterFixture.ResetSeedStartCount();
+        await Task.WhenAll(ids.Select(id => Grains.GetGrain<IExperimentGrain>(id)
+            .SubmitAsync(new ExperimentRequest { Spec = Spec(seeds: [.. Enumerable.Range(1, 64).Select(s => (long)s)], steps: 1) })));
+
+        foreach (string id in ids)
+            await ClusterWaits.ExperimentAsync(Grains, id, s => s.Seeds.All(seed => seed.State != RunState.Pending), "to have every seed answer its start");
+        int most = ClusterFixture.MostSeedStartsInFlight;
+        await Task.WhenAll(ids.Select(id => Grains.GetGrain<IExperimentGrain>(id).CancelAsync()));
+        foreach (string id in ids)
+            Assert.True((await ClusterWaits.FinalAsync(Grains, id)).State.IsFinal());
+
+        Assert.InRange(most, 1, 2 * 2);
+    }
+
+    [Fact]
     public async Task A_seed_whose_start_failed_during_submit_is_started_again_and_the_experiment_completes()
     {
         string id = ClusterWaits.NewId("startfail");

@@ -10,10 +10,10 @@ namespace FlatLora.Abstractions.Experiments;
 public interface ISeedRunGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Starts the run once; a repeated start only repeats the seed's status to its experiment, and a start after a
-    /// cancel starts nothing. One-way: the experiment keeps sending it while the seed has not answered.
+    /// Starts the run once (persisted and queued for devices when this returns); a repeated start only repeats the
+    /// seed's status to its experiment, and a start after a cancel starts nothing. Awaited: the experiment starts a few
+    /// seeds at a time, and keeps starting the ones that have not answered.
     /// </summary>
-    [OneWay]
     Task StartAsync(SeedRunPlan plan);
 
     /// <summary>Cancels for good (persisted first); a cancel that arrives before the start wins over it.</summary>

@@ -20,6 +20,7 @@ public sealed class BenchLedger
     private readonly ConcurrentDictionary<string, DateTime> _lastSentUtc = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<SlowPlacement> _slow = new();
     private long _lastGrantTicks;
+    private readonly ConcurrentDictionary<string, DateTime> _firstQueuedUtc = new(StringComparer.Ordinal);
 
     private sealed class Trial
     {
@@ -51,6 +52,14 @@ public sealed class BenchLedger
         _freedUtc[shardKey] = DateTime.UtcNow;
         _lastDeviceOfRun[runKey] = shardKey;
     }
+
+    /// <summary>The inventory received a run's request for devices (only its first counts: the run is queued from then on).</summary>
+    public void Queued(string runKey) => _firstQueuedUtc.TryAdd(runKey, DateTime.UtcNow);
+
+    /// <summary>When the last run first reached the inventory's queue (null: none did).</summary>
+    public DateTime? AllQueuedUtc => _firstQueuedUtc.IsEmpty ? null : _firstQueuedUtc.Values.Max();
+
+    public int QueuedRuns => _firstQueuedUtc.Count;
 
     /// <summary>The inventory received the run's release: from here on, the wait for a grant is the scheduler's alone.</summary>
     public void Released(string runKey)

@@ -35,6 +35,8 @@ public static class ClusterBenchmark
             var watch = Stopwatch.StartNew();
             TimeSpan cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
             TimeSpan gcAtStart = GC.GetTotalPauseDuration();
+            int[] collectionsAtStart = [.. Enumerable.Range(0, 3).Select(GC.CollectionCount)];
+            long allocatedAtStart = GC.GetTotalAllocatedBytes();
             List<string> experiments = await SubmitAsync(client, o, progress, cancellationToken);
             DateTime startUtc = DateTime.UtcNow - watch.Elapsed;
             DateTime submittedUtc = DateTime.UtcNow;
@@ -46,6 +48,8 @@ public static class ClusterBenchmark
             double total = watch.Elapsed.TotalSeconds;
             double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalMilliseconds;
             double gcPauseMs = (GC.GetTotalPauseDuration() - gcAtStart).TotalMilliseconds;
+            int[] collections = [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsAtStart[g])];
+            double allocatedMb = (GC.GetTotalAllocatedBytes() - allocatedAtStart) / 1e6;
             await chaos.CancelAsync();
             await kills;
 
@@ -54,7 +58,8 @@ public static class ClusterBenchmark
                 TimeSpan.FromSeconds(30), "every device free again", cancellationToken, throwOnTimeout: false);
             List<string> problems = InventoryProblems(await Inventory(client).GetSnapshotAsync(), silos, o);
             double[] placement = [.. ledger.Placements.Select(p => p.Milliseconds).Order()];
-            double[] afterSubmission = [.. ledger.Placements.Where(p => p.GrantedUtc > submittedUtc).Select(p => p.Milliseconds).Order()];
+            DateTime allQueuedUtc = ledger.AllQueuedUtc ?? submittedUtc;
+            double[] afterQueued = [.. ledger.Placements.Where(p => p.GrantedUtc > allQueuedUtc).Select(p => p.Milliseconds).Order()];
             double[] scheduling = [.. ledger.SchedulingMs.Order()];
             double[] issue = [.. ledger.ReportIssueMs.Order()], transit = [.. ledger.ReportTransitMs.Order()];
             return new ClusterBenchmarkReport
@@ -75,9 +80,10 @@ public static class ClusterBenchmark
                 PlacementMsMax = placement.Length == 0 ? double.NaN : placement[^1],
                 PlacementSamples = placement.Length,
                 SubmitSeconds = submitSeconds,
-                PlacementAfterSubmissionMsP50 = Quantiles.Of(afterSubmission, 0.5),
-                PlacementAfterSubmissionMsP99 = Quantiles.Of(afterSubmission, 0.99),
-                PlacementAfterSubmissionSamples = afterSubmission.Length,
+                QueueFillSeconds = (allQueuedUtc - startUtc).TotalSeconds,
+                PlacementAfterQueuedMsP50 = Quantiles.Of(afterQueued, 0.5),
+                PlacementAfterQueuedMsP99 = Quantiles.Of(afterQueued, 0.99),
+                PlacementAfterQueuedSamples = afterQueued.Length,
                 SchedulingMsP50 = Quantiles.Of(scheduling, 0.5),
                 SchedulingMsP99 = Quantiles.Of(scheduling, 0.99),
                 SchedulingMsMax = scheduling.Length == 0 ? double.NaN : scheduling[^1],
@@ -92,6 +98,9 @@ public static class ClusterBenchmark
                 ProcessorCount = Environment.ProcessorCount,
                 GcPauseSeconds = gcPauseMs / 1000,
                 GcServer = System.Runtime.GCSettings.IsServerGC,
+                GcCollections = collections,
+                GcMeanPauseMs = collections[0] == 0 ? 0 : gcPauseMs / collections[0],
+                AllocatedKbPerTrial = allocatedMb * 1000 / o.Trials,
                 QueueDrainSeconds = (ledger.LastGrantUtc - startUtc).TotalSeconds,
                 TotalSeconds = total,
                 InventoryConsistent = problems.Count == 0,
@@ -197,11 +206,20 @@ public static class ClusterBenchmark
     {
         DateTime deadline = DateTime.UtcNow + o.Timeout;
         DateTime nextReport = DateTime.UtcNow;
+        // Only experiments still going are asked again: a status carries all of its seeds, and asking every experiment
+        // every second was the benchmark's own largest load on the cluster it measures.
+        var last = new Dictionary<string, ExperimentStatus>(StringComparer.Ordinal);
         while (true)
         {
-            ExperimentStatus[] statuses = await Task.WhenAll(experiments.Select(id => StatusOrNullAsync(client, id)));
-            int completed = statuses.Sum(s => s?.Seeds.Count(x => x.State == RunState.Completed) ?? 0);
-            int final = statuses.Sum(s => s?.Seeds.Count(x => x.State.IsFinal()) ?? 0);
+            var going = experiments.Where(id => !last.TryGetValue(id, out ExperimentStatus? s) || !s.State.IsFinal()).ToList();
+            ExperimentStatus?[] statuses = await Task.WhenAll(going.Select(id => StatusOrNullAsync(client, id)));
+            for (int i = 0; i < going.Count; i++)
+            {
+                if (statuses[i] is { } status)
+                    last[going[i]] = status;
+            }
+            int completed = last.Values.Sum(s => s.Seeds.Count(x => x.State == RunState.Completed));
+            int final = last.Values.Sum(s => s.Seeds.Count(x => x.State.IsFinal()));
             if (final == o.Trials || DateTime.UtcNow > deadline)
                 return completed;
             if (DateTime.UtcNow >= nextReport)
@@ -214,7 +232,7 @@ public static class ClusterBenchmark
     }
 
     // A grain whose silo was just killed answers once it has moved: until then it counts as unfinished.
-    private static async Task<ExperimentStatus> StatusOrNullAsync(IClusterClient client, string id)
+    private static async Task<ExperimentStatus?> StatusOrNullAsync(IClusterClient client, string id)
     {
         try
         {
@@ -222,7 +240,7 @@ public static class ClusterBenchmark
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return null!;
+            return null;
         }
     }
 

@@ -36,13 +36,16 @@ public sealed record ClusterBenchmarkReport
     public required double PlacementMsMax { get; init; }
     public required int PlacementSamples { get; init; }
 
-    /// <summary>How long submitting every experiment took (each seed run persisted and started).</summary>
+    /// <summary>How long submitting every experiment took (each persisted; its seeds start at the silos' pace).</summary>
     public required double SubmitSeconds { get; init; }
 
-    /// <summary>Placements granted after the submission returned: the running cluster, kills included, without the burst of N new runs queueing.</summary>
-    public required double PlacementAfterSubmissionMsP50 { get; init; }
-    public required double PlacementAfterSubmissionMsP99 { get; init; }
-    public required int PlacementAfterSubmissionSamples { get; init; }
+    /// <summary>From the first submission until the last trial reached the inventory's queue.</summary>
+    public required double QueueFillSeconds { get; init; }
+
+    /// <summary>Placements granted once every trial had queued: the running cluster, kills included, without N new runs queueing.</summary>
+    public required double PlacementAfterQueuedMsP50 { get; init; }
+    public required double PlacementAfterQueuedMsP99 { get; init; }
+    public required int PlacementAfterQueuedSamples { get; init; }
     /// <summary>
     /// Placement split in two before scheduling: from a job's end to its silo sending the "freed" report (issue), and
     /// from that send to the report's turn in the inventory (transit: messaging, the inventory's mailbox, the thread pool).
@@ -64,6 +67,13 @@ public sealed record ClusterBenchmarkReport
     /// <summary>Time the runtime paused every thread for garbage collection during the run: a floor under the tail.</summary>
     public required double GcPauseSeconds { get; init; }
     public required bool GcServer { get; init; }
+
+    /// <summary>Collections of generation 0, 1 and 2 during the run (a gen-1 collection counts in gen 0 too).</summary>
+    public required IReadOnlyList<int> GcCollections { get; init; }
+
+    /// <summary>Pause per collection: what a placement caught by one waits at most.</summary>
+    public required double GcMeanPauseMs { get; init; }
+    public required double AllocatedKbPerTrial { get; init; }
     public required double QueueDrainSeconds { get; init; }
     public required double TotalSeconds { get; init; }
     public required bool InventoryConsistent { get; init; }

@@ -13,16 +13,18 @@ namespace FlatLora.Grains.Experiments;
 
 /// <summary>
 /// One experiment: a validated spec run once per seed, each seed a <see cref="SeedRunGrain"/>. Turns are short: the
-/// experiment persists, then starts its seeds with one-way calls, and keeps starting the seeds that have not answered
-/// (after a lost call, or on reactivation). Its state follows its seeds' versioned statuses: Queued until one runs,
+/// experiment persists, then starts its seeds outside any turn, a few at a time per silo (<see cref="PendingSeedStarter"/>),
+/// and keeps starting the seeds that have not answered (after a lost call, or on reactivation). Its state follows its seeds' versioned statuses: Queued until one runs,
 /// Running, then Completed, Failed (any seed failed), Cancelled or Stopped.
 /// </summary>
 public sealed partial class ExperimentGrain(
     [PersistentState("experiment", StorageNames.Default)] IPersistentState<ExperimentGrainState> state,
     IOptions<FlatLoraClusterOptions> options,
     StorageHealth storage,
+    SeedStartGate startGate,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
+    private PendingSeedStarter? _starter;
     private IGrainTimer? _kicker;
     private IGrainTimer? _reconciler;
     private const int QueuedQuietFactor = 10;
@@ -147,8 +149,9 @@ public sealed partial class ExperimentGrain(
             return;
         bool changed = status.Version > previous.Version || status.State != previous.State;
         // Written only when it matters after a move: the experiment's own state and a seed's end. A seed's queued or
-        // running state comes back from the seed itself (the reconciler asks), so it is not worth a write of every seed.
-        bool worthWriting = status.State.IsFinal() || previous.State == RunState.Pending;
+        // running state comes back from the seed itself (the reconciler asks; a seed still "pending" in the stored copy
+        // is started again, which only repeats its status), so it is not worth a write of every seed.
+        bool worthWriting = status.State.IsFinal();
         S.Seeds[status.Seed] = status;
         RunState before = S.State;
         S.State = ExperimentStates.Derive(S.Seeds.Values, S.CancelRequested);
@@ -189,20 +192,18 @@ public sealed partial class ExperimentGrain(
 
     private ProgressPublisher Publisher => new(this.GetStreamProvider(ProgressStreams.Provider), Key, S.SweepId, logger);
 
-    /// <summary>Starts every seed that has not answered yet, now and every few seconds until all have.</summary>
+    /// <summary>Starts every seed that has not answered yet (a few at a time per silo), now and every few seconds until all have.</summary>
     private void KickPendingSeeds()
     {
-        var pending = S.Seeds.Values.Where(s => s.State == RunState.Pending).ToList();
+        var pending = S.Seeds.Values.Where(s => s.State == RunState.Pending).OrderBy(s => s.Seed).ToList();
         if (pending.Count == 0)
         {
             StopKicker();
             return;
         }
-        foreach (SeedRunStatus seed in pending)
-        {
-            SeedRunPlan plan = ExperimentStates.PlanOf(Key, S.Spec!, seed.Seed, S.SweepId);
-            _ = GrainFactory.GetGrain<ISeedRunGrain>(plan.RunKey).StartAsync(plan);
-        }
+        _starter ??= new PendingSeedStarter(GrainFactory, startGate, logger);
+        _starter.Kick([.. pending.Select(seed => ExperimentStates.PlanOf(Key, S.Spec!, seed.Seed, S.SweepId))],
+            plan => !S.CancelRequested && S.Seeds.TryGetValue(plan.Seed, out SeedRunStatus? now) && now.State == RunState.Pending);
         TimeSpan every = options.Value.MembershipCheckInterval * 2;
         _kicker ??= this.RegisterGrainTimer(() => { KickPendingSeeds(); return Task.CompletedTask; }, every, every);
     }

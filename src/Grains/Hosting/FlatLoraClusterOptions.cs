@@ -35,6 +35,12 @@ public sealed class FlatLoraClusterOptions
     public TimeSpan QueueRequestInterval { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// Seed runs this silo's experiments start at once (each: activate, persist, queue at the inventory). A submission of
+    /// thousands of trials queues at this pace instead of flooding the thread pool that carries every other report.
+    /// </summary>
+    public int SeedStartsInFlight { get; set; } = 2;
+
+    /// <summary>
     /// How often an experiment asks its seeds that have not reported for this long how they stand, and a sweep its
     /// experiments: a one-way report lost with a dying silo is caught up, and a run whose silo died is woken.
     /// </summary>

@@ -36,6 +36,7 @@ public static class FlatLoraSiloBuilderExtensions
         builder.Services.AddOptions<SiloMessagingOptions>().Configure<IOptions<FlatLoraClusterOptions>>((messaging, cluster) =>
             messaging.ResponseTimeout = cluster.Value.ResponseTimeout);
         builder.Services.TryAddSingleton<StorageHealth>();
+        builder.Services.TryAddSingleton<Experiments.SeedStartGate>();
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<TrainingMeter>();
         builder.Services.TryAddSingleton<ClusterMeter>();
