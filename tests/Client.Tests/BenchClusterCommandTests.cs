@@ -19,6 +19,11 @@ public class BenchClusterCommandTests
         Assert.True(report.GetProperty("inventory_consistent").GetBoolean(), report.GetProperty("inventory_problems").ToString());
         Assert.True(report.GetProperty("executions").GetInt32() >= 60);
         Assert.True(report.GetProperty("placement_samples").GetInt32() > 0);
+        // Every placement falls in one window of the timeline, and the kill is on record for reading it.
+        Assert.Equal(report.GetProperty("placement_samples").GetInt32(),
+            report.GetProperty("placement_windows").EnumerateArray().Sum(w => w.GetProperty("samples").GetInt32()));
+        Assert.Single(report.GetProperty("kills_at_seconds").EnumerateArray());
+        Assert.InRange(report.GetProperty("queue_fill_seconds").GetDouble(), 0.0, report.GetProperty("total_seconds").GetDouble());
         Assert.Contains("killing bench-", error);
         Assert.Contains("restarted bench-", error);
     }
