@@ -57,6 +57,8 @@ public static class SiloHostingExtensions
                 else
                     silo.AddMemoryGrainStorage(storage);
             }
+            if (settings.Streams == "AzureQueue")
+                silo.AddProgressQueues(settings.StreamsConnectionString!, settings.ClusterId);
             silo.AddFlatLoraGrains(o =>
             {
                 builder.Configuration.GetSection("FlatLora:Cluster").Bind(o);
@@ -141,6 +143,10 @@ public static class SiloHostingExtensions
             throw new ArgumentException($"{SiloSettings.Section}:Storage must be Memory or Redis (got '{settings.Storage}')");
         if ((settings.Clustering == "Redis" || settings.Storage == "Redis") && string.IsNullOrWhiteSpace(settings.Redis))
             throw new ArgumentException($"{SiloSettings.Section}:Redis (a connection string) is needed for Redis clustering or storage");
+        if (settings.Streams is not ("Memory" or "AzureQueue"))
+            throw new ArgumentException($"{SiloSettings.Section}:Streams must be Memory or AzureQueue (got '{settings.Streams}')");
+        if (settings.Streams == "AzureQueue" && string.IsNullOrWhiteSpace(settings.StreamsConnectionString))
+            throw new ArgumentException($"{SiloSettings.Section}:StreamsConnectionString (an Azure Storage connection string) is needed for AzureQueue streams");
         if (settings.GrpcPort is < 0 or > 65535)
             throw new ArgumentException($"{SiloSettings.Section}:GrpcPort must be a port number, or 0 for none (got {settings.GrpcPort})");
         if (settings.GrpcPort != 0 && settings.DataPort is < 1 or > 65535)

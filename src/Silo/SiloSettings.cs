@@ -17,6 +17,15 @@ public sealed class SiloSettings
     /// <summary>StackExchange.Redis connection string, for Redis clustering and/or storage.</summary>
     public string? Redis { get; set; }
 
+    /// <summary>
+    /// Where progress events wait for their subscribers: Memory (queues in the silos, lost with a silo) or AzureQueue
+    /// (Azure Storage queues, or Azurite: events survive a silo's death and are delivered once it is replaced).
+    /// </summary>
+    public string Streams { get; set; } = "Memory";
+
+    /// <summary>Azure Storage connection string for AzureQueue streams (a secret: pass it from the environment).</summary>
+    public string? StreamsConnectionString { get; set; }
+
     public int SiloPort { get; set; } = 11111;
 
     /// <summary>The port silo-to-silo traffic is received on, when SiloPort (advertised) is forwarded to it; default SiloPort.</summary>

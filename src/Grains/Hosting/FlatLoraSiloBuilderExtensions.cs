@@ -25,9 +25,11 @@ public static class FlatLoraSiloBuilderExtensions
         builder.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         builder.AddPlacementDirector<SiloBoundPlacement, SiloBoundPlacementDirector>();
         builder.AddPlacementDirector<OldestSiloPlacement, OldestSiloPlacementDirector>();
-        // Progress travels on memory streams. Their subscriptions live in "PubSubStore": whatever the host registered
-        // (Redis with Redis storage), else memory.
-        builder.AddMemoryStreams(ProgressStreams.Provider);
+        // Progress travels on the stream provider the host registered under this name (persistent queues), else on
+        // memory streams. Subscriptions live in "PubSubStore": whatever the host registered (Redis with Redis storage),
+        // else memory.
+        if (!builder.Services.Any(d => d.IsKeyedService && Equals(d.ServiceKey, ProgressStreams.Provider) && d.ServiceType == typeof(Orleans.Streams.IStreamProvider)))
+            builder.AddMemoryStreams(ProgressStreams.Provider);
         if (!builder.Services.Any(d => d.IsKeyedService && Equals(d.ServiceKey, ProgressStreams.PubSubStorage) && d.ServiceType == typeof(IGrainStorage)))
             builder.AddMemoryGrainStorage(ProgressStreams.PubSubStorage);
         OptionsBuilder<FlatLoraClusterOptions> options = builder.Services.AddOptions<FlatLoraClusterOptions>();
