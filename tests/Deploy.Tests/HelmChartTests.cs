@@ -16,6 +16,7 @@ public sealed class HelmChartTests
         { "cpu", ["values-cpu.yaml"] },
         { "tls", ["ci/values-tls.yaml"] },
         { "tls-cert-manager", ["ci/values-tls-certmanager.yaml"] },
+        { "streams", ["ci/values-streams.yaml"] },
     };
 
     [Theory]
@@ -172,10 +173,25 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Persistent_streams_take_their_connection_string_from_the_secret_and_memory_streams_need_none()
+    {
+        RenderedChart queues = RenderedChart.Render("streams-parts", ["ci/values-streams.yaml"]);
+        Assert.Equal("AzureQueue", queues.SiloEnvironment["FlatLora__Silo__Streams"]);
+        YamlMappingNode variable = RenderedChart.Sequence(queues.SiloContainer, "env").Cast<YamlMappingNode>()
+            .Single(e => RenderedChart.Scalar(e, "name") == "FlatLora__Silo__StreamsConnectionString");
+        Assert.Null(RenderedChart.Node(variable, "value"));   // never a plain value in the pod spec
+        Assert.Equal("flatlora-streams", RenderedChart.Scalar(variable, "valueFrom", "secretKeyRef", "name"));
+        Assert.Equal("connection-string", RenderedChart.Scalar(variable, "valueFrom", "secretKeyRef", "key"));
+
+        RenderedChart memory = RenderedChart.Render("streams-default", []);
+        Assert.DoesNotContain("FlatLora__Silo__Streams", memory.SiloEnvironment.Keys);   // the silo's default: memory
+    }
+
+    [Fact]
     public void Every_silo_setting_the_chart_sets_exists()
     {
         // A misspelt FlatLora__... variable would be ignored silently by .NET configuration.
-        RenderedChart chart = RenderedChart.Render("settings", ["values-cpu.yaml", "ci/values-tls.yaml"]);
+        RenderedChart chart = RenderedChart.Render("settings", ["values-cpu.yaml", "ci/values-tls.yaml", "ci/values-streams.yaml"]);
         var sections = new Dictionary<string, Type> { ["FlatLora__Silo__"] = typeof(SiloSettings), ["FlatLora__Cluster__"] = typeof(FlatLoraClusterOptions) };
         var settings = chart.SiloEnvironment.Keys.Where(k => k.StartsWith("FlatLora__", StringComparison.Ordinal)).ToList();
         Assert.True(settings.Count >= 15, string.Join(", ", settings));
@@ -222,6 +238,8 @@ public sealed class HelmChartTests
     [InlineData("tls.enabled=true", "tls.existingSecret (a Secret with tls.crt, tls.key and ca.crt) or tls.certManager.enabled is required when tls.enabled is true")]
     [InlineData("tls.certManager.duration=90d", "duration")]
     [InlineData("networkPolicy.enable=true", "Additional property enable is not allowed")]
+    [InlineData("streams.provider=kafka", "streams.provider must be one of the following")]
+    [InlineData("streams.provider=azureQueue", "streams.connectionSecret.name (a Secret with the Azure Storage connection string) is required when streams.provider is azureQueue")]
     public void Bad_values_fail_naming_the_value(string set, string message)
     {
         (int exit, string output) = DeployTools.Exec(DeployTools.Helm, ["template", "flatlora", DeployTools.Chart, "--set", set]);
