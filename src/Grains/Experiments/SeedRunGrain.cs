@@ -27,9 +27,7 @@ public sealed partial class SeedRunGrain(
 
     private StepFigures? _latest;
     private bool _attemptEnding;
-    private IGrainTimer? _watchdog;
-    private IGrainTimer? _queueKeeper;
-    private IGrainTimer? _endKeeper;
+    private readonly GrainTimerSlot _watchdog = new(), _queueKeeper = new(), _endKeeper = new();
 
     private string Key => this.GetPrimaryKeyString();
     private SeedRunGrainState S => state.State;
@@ -74,9 +72,7 @@ public sealed partial class SeedRunGrain(
             NotifyExperiment();
             return;
         }
-        S.Plan = plan;
-        S.State = RunState.Queued;
-        S.QueuedUtc = DateTime.UtcNow;
+        SeedRunTransitions.Queue(S, plan, DateTime.UtcNow);
         await PersistAsync();
         NotifyExperiment();
         StartQueueKeeper();
@@ -91,14 +87,9 @@ public sealed partial class SeedRunGrain(
                 await Lease.ReleaseAsync();   // ended while the grant was in flight
             return;
         }
-        StopQueueKeeper();
-        S.Attempt++;
-        S.Devices = devices.ToList();
+        _queueKeeper.Stop();
         // A fresh secret per attempt: ranks of an older attempt can no longer push gradients into this one.
-        S.Secret = RandomNumberGenerator.GetBytes(32);
-        S.State = RunState.Running;
-        S.StartedUtc ??= DateTime.UtcNow;
-        S.Error = null;
+        SeedRunTransitions.BeginAttempt(S, devices, RandomNumberGenerator.GetBytes(32), DateTime.UtcNow);
         await PersistAsync();
         _attemptEnding = false;
         _liveness.Start(devices.Count, DateTime.UtcNow);
@@ -113,76 +104,6 @@ public sealed partial class SeedRunGrain(
                 S.UnroutedAttempts++;   // the device was never reached: neither it nor the retry budget is to blame
             await EndAttemptAsync(retryable: true, error, unrouted ? [] : [devices[rank]]);
         }
-    }
-
-    public async Task OnShardProgressAsync(ShardProgress progress)
-    {
-        if (progress.Attempt != S.Attempt || S.State != RunState.Running)
-            return;
-        _liveness.Heard(progress.Event.Rank, DateTime.UtcNow);
-        if (progress.LastCheckpoint is not null && progress.LastCheckpoint != S.LastCheckpoint)
-        {
-            S.LastCheckpoint = progress.LastCheckpoint;
-            await PersistAsync();
-        }
-        if (progress.Event.Rank != 0 || S.Plan is null)
-            return;   // ranks agree on the math; rank 0 speaks for the run
-        if (progress.Event.Kind == ProgressKind.Step)
-        {
-            S.Step = progress.Event.Step;
-            S.TotalSteps = progress.Event.TotalSteps;
-            _latest = progress.Event.Figures;
-            NotifyExperiment();
-        }
-        await Reports.PublishAsync(S, progress.Event);
-    }
-
-    public Task OnShardHeartbeatAsync(int attempt, int rank)
-    {
-        if (attempt == S.Attempt && S.State == RunState.Running)
-            _liveness.Heard(rank, DateTime.UtcNow);
-        return Task.CompletedTask;
-    }
-
-    public async Task OnShardFinishedAsync(ShardOutcome outcome)
-    {
-        if (outcome.Attempt == S.Attempt && S.State == RunState.Queued && IsNewer(outcome.LastCheckpoint))
-        {
-            // Rank 0 of an attempt that was stopped checkpoints on its way out: the next attempt can start there.
-            S.LastCheckpoint = outcome.LastCheckpoint;
-            await PersistAsync();
-        }
-        if (outcome.Attempt != S.Attempt || S.State != RunState.Running)
-            return;
-        if (outcome.LastCheckpoint is not null)
-            S.LastCheckpoint = outcome.LastCheckpoint;
-        if (outcome.Rank == 0 && outcome.Metrics is not null)
-        {
-            // One-way reports may arrive out of order: the outcome, not the last progress event, says where it ended.
-            S.Metrics = outcome.Metrics;
-            S.Step = S.TotalSteps = outcome.Metrics.Steps;
-        }
-        (Verdict verdict, string? error, DeviceInfo? lost) = OutcomeVerdict.Judge(outcome, S.CancelRequested, _liveness.FinishedCount, S.Devices);
-        if (OutcomeVerdict.EndedAsAsked(outcome, S.CancelRequested))
-            _liveness.Finished(outcome.Rank);
-        switch (verdict)
-        {
-            case Verdict.Completed:
-                await FinishAsync(RunState.Completed, null);
-                break;
-            case Verdict.Cancelled:
-                await FinishAsync(CancelledState, S.Error);
-                break;
-            case Verdict.Retry or Verdict.Fail:
-                await EndAttemptAsync(retryable: verdict == Verdict.Retry, error!, lost is null ? null : [lost]);
-                break;
-        }
-    }
-
-    public async Task OnDeviceLostAsync(DeviceInfo device, string reason)
-    {
-        if (S.State == RunState.Running && S.Devices.Any(d => d.ShardKey == device.ShardKey))
-            await EndAttemptAsync(retryable: true, $"device {device.ShardKey} lost: {reason}");
     }
 
     public async Task CancelAsync(string reason, bool stopped = false)
@@ -202,7 +123,7 @@ public sealed partial class SeedRunGrain(
         await Shards.CancelAsync(S.Devices);
     }
 
-    private RunState CancelledState => S.StopRequested ? RunState.Stopped : RunState.Cancelled;
+    private RunState CancelledState => SeedRunTransitions.CancelledState(S);
 
     /// <summary>Ends the current attempt: cancelled if a cancel was asked for, else a new attempt while retries remain.</summary>
     /// <param name="lost">Devices that went silent: the inventory keeps them out of the next grant for a while.</param>
@@ -211,24 +132,16 @@ public sealed partial class SeedRunGrain(
         if (_attemptEnding || S.State != RunState.Running)
             return;
         _attemptEnding = true;
-        StopWatchdog();
+        _watchdog.Stop();
         LogAttemptFailed(logger, Key, S.Attempt, error);
         await Shards.CancelAsync(S.Devices);
-        if (S.CancelRequested)
+        AttemptEnd end = SeedRunTransitions.Decide(S, retryable, error);
+        if (!end.Requeue)
         {
-            await FinishAsync(CancelledState, S.Error);   // a failure while stopping is part of the stop, not a reason to run again
+            await FinishAsync(end.Final, end.Error);
             return;
         }
-        if (!retryable || S.Plan is null || S.Attempt - S.UnroutedAttempts > S.Plan.MaxRetries)
-        {
-            await FinishAsync(RunState.Failed, retryable ? $"{error} (after {S.Attempt} attempt(s))" : error);
-            return;
-        }
-        S.State = RunState.Queued;
-        S.QueuedUtc = DateTime.UtcNow;
-        S.Error = $"attempt {S.Attempt} failed: {error}; resuming from {S.LastCheckpoint ?? "the start"}";
-        S.Devices = [];
-        S.ReleasePending = true;
+        SeedRunTransitions.Requeue(S, error, DateTime.UtcNow);
         await PersistAsync();
         NotifyExperiment();
         await Lease.ReportLostAsync(lost ?? [], O.LostDeviceQuarantine);
@@ -244,12 +157,9 @@ public sealed partial class SeedRunGrain(
 
     private async Task FinishAsync(RunState final, string? error)
     {
-        StopWatchdog();
-        StopQueueKeeper();
-        S.State = final;
-        S.Error = error;
-        S.FinishedUtc = DateTime.UtcNow;
-        S.EndPending = true;
+        _watchdog.Stop();
+        _queueKeeper.Stop();
+        SeedRunTransitions.Finish(S, final, error, DateTime.UtcNow);
         await PersistAsync();
         LogFinished(logger, Key, final);
         await DeliverEndAsync(CancellationToken.None);
@@ -265,7 +175,7 @@ public sealed partial class SeedRunGrain(
             return;
         if (await Lease.ReleaseAsync() && await Reports.ReportEndAsync(S))
         {
-            StopEndKeeper();
+            _endKeeper.Stop();
             if (S.EndPending)
             {
                 S.EndPending = false;
@@ -276,58 +186,15 @@ public sealed partial class SeedRunGrain(
         StartEndKeeper();
     }
 
-    private async Task CheckHeartbeatsAsync(CancellationToken cancellationToken)
-    {
-        if (S.State != RunState.Running)
-            return;
-        TimeSpan timeout = O.HeartbeatTimeout;
-        IReadOnlyList<int> silent = _liveness.Silent(DateTime.UtcNow, timeout);
-        if (silent.Count == 0)
-            return;
-        if (S.CancelRequested)
-        {
-            await FinishAsync(CancelledState, S.Error);
-            return;
-        }
-        var suspects = silent.Where(r => r < S.Devices.Count).Select(r => S.Devices[r]).ToList();
-        IReadOnlyList<DeviceInfo> lost = await new SilentRankProbe(GrainFactory, Key, logger).LostAsync(suspects, timeout);
-        string device = silent[0] < S.Devices.Count ? S.Devices[silent[0]].ShardKey : "?";
-        await EndAttemptAsync(retryable: true, $"rank {silent[0]} on {device} sent no heartbeat for {timeout.TotalSeconds:0.###} s", lost);
-    }
-
     private async Task PersistAsync()
     {
         S.Version++;
         await state.WriteDurablyAsync(storage, $"seed run {Key}", logger);
     }
 
-    private void StartQueueKeeper() => _queueKeeper ??= this.RegisterGrainTimer(RequestDevicesAsync, O.QueueRequestInterval, O.QueueRequestInterval);
+    private void StartQueueKeeper() => _queueKeeper.Start(() => this.RegisterGrainTimer(RequestDevicesAsync, O.QueueRequestInterval, O.QueueRequestInterval));
 
-    private void StartEndKeeper() => _endKeeper ??= this.RegisterGrainTimer(ct => DeliverEndAsync(ct), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
-
-    private void StopEndKeeper()
-    {
-        _endKeeper?.Dispose();
-        _endKeeper = null;
-    }
-
-    private void StopQueueKeeper()
-    {
-        _queueKeeper?.Dispose();
-        _queueKeeper = null;
-    }
-
-    private void StartWatchdog() => _watchdog ??= this.RegisterGrainTimer(CheckHeartbeatsAsync, O.HeartbeatInterval, O.HeartbeatInterval);
-
-    private void StopWatchdog()
-    {
-        _watchdog?.Dispose();
-        _watchdog = null;
-    }
-
-    // Checkpoint folders are named step-NNNNNN under one root: ordinal order is step order.
-    private bool IsNewer(string? checkpoint) =>
-        checkpoint is not null && (S.LastCheckpoint is null || string.CompareOrdinal(checkpoint, S.LastCheckpoint) > 0);
+    private void StartEndKeeper() => _endKeeper.Start(() => this.RegisterGrainTimer(ct => DeliverEndAsync(ct), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)));
 
     private void NotifyExperiment() => Reports.NotifyExperiment(S, _latest);
 

@@ -1,0 +1,85 @@
+using FlatLora.Abstractions.Cluster;
+using FlatLora.Abstractions.Experiments;
+
+namespace FlatLora.Grains.Experiments;
+
+/// <summary>How an ending attempt ends the run: retried from its checkpoint, or finished in a final state.</summary>
+internal readonly record struct AttemptEnd(bool Requeue, RunState Final, string? Error);
+
+/// <summary>
+/// The seed run's state changes, apart from the grain that persists them and tells the others: each is a pure change
+/// of <see cref="SeedRunGrainState"/> (time passed in), so every rule is tested without a cluster.
+/// </summary>
+internal static class SeedRunTransitions
+{
+    /// <summary>The state a cancel ends in: Stopped when a sweep stopped the run early, else Cancelled.</summary>
+    public static RunState CancelledState(SeedRunGrainState s) => s.StopRequested ? RunState.Stopped : RunState.Cancelled;
+
+    /// <summary>The first start: queued for devices from now.</summary>
+    public static void Queue(SeedRunGrainState s, SeedRunPlan plan, DateTime now)
+    {
+        s.Plan = plan;
+        s.State = RunState.Queued;
+        s.QueuedUtc = now;
+    }
+
+    /// <summary>A new attempt on the granted devices, with a fresh gradient secret.</summary>
+    public static void BeginAttempt(SeedRunGrainState s, IReadOnlyList<DeviceInfo> devices, byte[] secret, DateTime now)
+    {
+        s.Attempt++;
+        s.Devices = [.. devices];
+        s.Secret = secret;
+        s.State = RunState.Running;
+        s.StartedUtc ??= now;
+        s.Error = null;
+    }
+
+    /// <summary>
+    /// How the current attempt ends: a cancel wins (a failure while stopping is part of the stop), then a failure that
+    /// cannot be retried or has used up max_retries (attempts that never reached a shard are not counted), else a retry.
+    /// </summary>
+    public static AttemptEnd Decide(SeedRunGrainState s, bool retryable, string error)
+    {
+        if (s.CancelRequested)
+            return new AttemptEnd(false, CancelledState(s), s.Error);
+        if (!retryable || s.Plan is null || s.Attempt - s.UnroutedAttempts > s.Plan.MaxRetries)
+            return new AttemptEnd(false, RunState.Failed, retryable ? $"{error} (after {s.Attempt} attempt(s))" : error);
+        return new AttemptEnd(true, RunState.Queued, null);
+    }
+
+    /// <summary>Back in the queue at the end, from the last checkpoint; the last devices are released once.</summary>
+    public static void Requeue(SeedRunGrainState s, string error, DateTime now)
+    {
+        s.State = RunState.Queued;
+        s.QueuedUtc = now;
+        s.Error = $"attempt {s.Attempt} failed: {error}; resuming from {s.LastCheckpoint ?? "the start"}";
+        s.Devices = [];
+        s.ReleasePending = true;
+    }
+
+    /// <summary>Ended for good; the end is owed to the experiment and the inventory until both have it.</summary>
+    public static void Finish(SeedRunGrainState s, RunState final, string? error, DateTime now)
+    {
+        s.State = final;
+        s.Error = error;
+        s.FinishedUtc = now;
+        s.EndPending = true;
+    }
+
+    /// <summary>What a rank's outcome of the current attempt tells the run: its checkpoint, and rank 0's figures.</summary>
+    public static void RecordOutcome(SeedRunGrainState s, ShardOutcome outcome)
+    {
+        if (outcome.LastCheckpoint is not null)
+            s.LastCheckpoint = outcome.LastCheckpoint;
+        if (outcome.Rank == 0 && outcome.Metrics is not null)
+        {
+            // One-way reports may arrive out of order: the outcome, not the last progress event, says where it ended.
+            s.Metrics = outcome.Metrics;
+            s.Step = s.TotalSteps = outcome.Metrics.Steps;
+        }
+    }
+
+    /// <summary>Whether <paramref name="checkpoint"/> is newer than the run's (folders are step-NNNNNN: ordinal order is step order).</summary>
+    public static bool IsNewer(SeedRunGrainState s, string? checkpoint) =>
+        checkpoint is not null && (s.LastCheckpoint is null || string.CompareOrdinal(checkpoint, s.LastCheckpoint) > 0);
+}
