@@ -2,7 +2,6 @@ using System.Diagnostics;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Spec;
-using FlatLora.Trainer.Determinism;
 
 namespace FlatLora.Grains.Bench;
 
@@ -42,9 +41,9 @@ public static class ClusterBenchmark
             DateTime submittedUtc = DateTime.UtcNow;
             double submitSeconds = watch.Elapsed.TotalSeconds;
             using var chaos = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task<List<double>> kills = KillAndRestartAsync(silos, o, progress, submitSeconds, chaos.Token);
+            Task<List<double>> kills = SiloChaos.KillAndRestartAsync(silos, o, progress, submitSeconds, chaos.Token);
 
-            int completed = await WaitForTrialsAsync(client, experiments, o, progress, cancellationToken);
+            int completed = await TrialWatch.WaitForTrialsAsync(client, experiments, o, progress, cancellationToken);
             double total = watch.Elapsed.TotalSeconds;
             double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalMilliseconds;
             double gcPauseMs = (GC.GetTotalPauseDuration() - gcAtStart).TotalMilliseconds;
@@ -155,93 +154,6 @@ public static class ClusterBenchmark
             });
         progress($"Submitted {o.Trials} trials in {count} experiment(s).");
         return ids;
-    }
-
-    /// <summary>Kills K silos (never the primary) at seeded random times within the expected drain, each restarted after the downtime.</summary>
-    /// <returns>When each kill happened, in seconds from the first submission.</returns>
-    private static async Task<List<double>> KillAndRestartAsync(List<BenchSilo> silos, ClusterBenchmarkOptions o, Action<string> progress, double startedAt,
-        CancellationToken cancellationToken)
-    {
-        var killedAt = new List<double>();
-        var random = new SplitMix64(Seeding.Derive(o.Seed, "bench-kills"));
-        double meanJob = (o.ShortestJob + o.LongestJob).TotalSeconds / 2;
-        double expected = o.Trials * meanJob / (o.Silos * o.DevicesPerSilo);
-        var at = Enumerable.Range(0, o.KillSilos).Select(_ => expected * (0.1 + 0.6 * random.NextDouble())).Order().ToList();
-        var watch = Stopwatch.StartNew();
-        var restarts = new List<Task>();
-        try
-        {
-            foreach (double seconds in at)
-            {
-                TimeSpan wait = TimeSpan.FromSeconds(seconds) - watch.Elapsed;
-                if (wait > TimeSpan.Zero)
-                    await Task.Delay(wait, cancellationToken);
-                var candidates = silos.Skip(1).Where(s => s.Running).ToList();
-                if (candidates.Count == 0)
-                    continue;
-                BenchSilo victim = candidates[random.NextInt(candidates.Count)];
-                progress($"{startedAt + watch.Elapsed.TotalSeconds:F1} s: killing {victim.Name}");
-                killedAt.Add(startedAt + watch.Elapsed.TotalSeconds);
-                await victim.KillAsync();
-                restarts.Add(RestartLaterAsync(victim, o.Downtime, progress));
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The trials ended first.
-        }
-        await Task.WhenAll(restarts);
-        return killedAt;
-    }
-
-    private static async Task RestartLaterAsync(BenchSilo silo, TimeSpan downtime, Action<string> progress)
-    {
-        await Task.Delay(downtime);
-        await silo.StartAsync(CancellationToken.None);
-        progress($"restarted {silo.Name}");
-    }
-
-    private static async Task<int> WaitForTrialsAsync(IClusterClient client, List<string> experiments, ClusterBenchmarkOptions o, Action<string> progress,
-        CancellationToken cancellationToken)
-    {
-        DateTime deadline = DateTime.UtcNow + o.Timeout;
-        DateTime nextReport = DateTime.UtcNow;
-        // Only experiments still going are asked again: a status carries all of its seeds, and asking every experiment
-        // every second was the benchmark's own largest load on the cluster it measures.
-        var last = new Dictionary<string, ExperimentStatus>(StringComparer.Ordinal);
-        while (true)
-        {
-            var going = experiments.Where(id => !last.TryGetValue(id, out ExperimentStatus? s) || !s.State.IsFinal()).ToList();
-            ExperimentStatus?[] statuses = await Task.WhenAll(going.Select(id => StatusOrNullAsync(client, id)));
-            for (int i = 0; i < going.Count; i++)
-            {
-                if (statuses[i] is { } status)
-                    last[going[i]] = status;
-            }
-            int completed = last.Values.Sum(s => s.Seeds.Count(x => x.State == RunState.Completed));
-            int final = last.Values.Sum(s => s.Seeds.Count(x => x.State.IsFinal()));
-            if (final == o.Trials || DateTime.UtcNow > deadline)
-                return completed;
-            if (DateTime.UtcNow >= nextReport)
-            {
-                progress($"{final}/{o.Trials} trials finished");
-                nextReport = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-            }
-            await Task.Delay(1000, cancellationToken);
-        }
-    }
-
-    // A grain whose silo was just killed answers once it has moved: until then it counts as unfinished.
-    private static async Task<ExperimentStatus?> StatusOrNullAsync(IClusterClient client, string id)
-    {
-        try
-        {
-            return await client.GetGrain<IExperimentGrain>(id).GetStatusAsync();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return null;
-        }
     }
 
     private static List<string> InventoryProblems(ClusterSnapshot snapshot, List<BenchSilo> silos, ClusterBenchmarkOptions o)
