@@ -32,8 +32,9 @@ public sealed partial class ExperimentGrain(
     private readonly Dictionary<long, DateTime> _heardUtc = [];
 
     private string Key => this.GetPrimaryKeyString();
-    private ExperimentGrainState S => state.State;
-    private bool Created => state.RecordExists && S.Spec is not null;
+    private readonly ActiveState<ExperimentGrainState> _state = new(state);
+    private ExperimentGrainState S => _state.State;
+    private bool Created => _state.Exists && S.Spec is not null;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -52,7 +53,7 @@ public sealed partial class ExperimentGrain(
 
     public Task<ExperimentStatus> SubmitAsync(ExperimentRequest request) => SpecRejectedException.Translate(async () =>
     {
-        if (state.RecordExists)
+        if (_state.Exists)
             throw new InvalidOperationException($"experiment {Key} already exists");
         await CreateAsync(request);
         return Status();
@@ -139,7 +140,7 @@ public sealed partial class ExperimentGrain(
     private ProgressPublisher Publisher => new(this.GetStreamProvider(ProgressStreams.Provider), Key, S.SweepId, logger);
     private async Task PersistAsync()
     {
-        if (await state.WriteDurablyAsync(storage, $"experiment {Key}", logger) && S.Spec is not null)
+        if (await _state.WriteAsync(storage, $"experiment {Key}", logger) && S.Spec is not null)
             _ = Registry.EnsureListedAsync(new RegistryEntry(Key, RegistryKind.Experiment, S.Spec.Experiment.Name, S.CreatedUtc), S.State);
     }
 

@@ -30,7 +30,8 @@ public sealed partial class SeedRunGrain(
     private readonly GrainTimerSlot _watchdog = new(), _queueKeeper = new(), _endKeeper = new();
 
     private string Key => this.GetPrimaryKeyString();
-    private SeedRunGrainState S => state.State;
+    private readonly ActiveState<SeedRunGrainState> _state = new(state);
+    private SeedRunGrainState S => _state.State;
     private FlatLoraClusterOptions O => options.Value;
     private DeviceLease Lease => new(GrainFactory.GetGrain<IClusterInventoryGrain>(0), Key, logger);
     private AttemptShards Shards => new(GrainFactory, Key, logger);
@@ -189,7 +190,7 @@ public sealed partial class SeedRunGrain(
     private async Task PersistAsync()
     {
         S.Version++;
-        await state.WriteDurablyAsync(storage, $"seed run {Key}", logger);
+        await _state.WriteAsync(storage, $"seed run {Key}", logger);
     }
 
     private void StartQueueKeeper() => _queueKeeper.Start(() => this.RegisterGrainTimer(RequestDevicesAsync, O.QueueRequestInterval, O.QueueRequestInterval));

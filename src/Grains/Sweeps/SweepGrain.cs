@@ -29,11 +29,12 @@ public sealed partial class SweepGrain(
     private IGrainTimer? _reconciler;
 
     private string Key => this.GetPrimaryKeyString();
-    private SweepGrainState S => state.State;
+    private readonly ActiveState<SweepGrainState> _state = new(state);
+    private SweepGrainState S => _state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.RecordExists && !S.State.IsFinal())
+        if (_state.Exists && !S.State.IsFinal())
         {
             _ = GrainFactory.GetGrain<IExperimentRegistryGrain>(0).EnsureListedAsync(
                 new RegistryEntry(Key, RegistryKind.Sweep, S.Sweep?.Name, S.CreatedUtc), S.State);
@@ -42,13 +43,13 @@ public sealed partial class SweepGrain(
         return Task.CompletedTask;
     }
 
-    private async Task PersistAsync() => await state.WriteDurablyAsync(storage, $"sweep {Key}", logger);
+    private async Task PersistAsync() => await _state.WriteAsync(storage, $"sweep {Key}", logger);
 
     public Task<SweepStatus> SubmitAsync(SweepRequest request) => SpecRejectedException.Translate(() => SubmitCoreAsync(request));
 
     private async Task<SweepStatus> SubmitCoreAsync(SweepRequest request)
     {
-        if (state.RecordExists)
+        if (_state.Exists)
             throw new InvalidOperationException($"sweep {Key} already exists");
         IReadOnlyList<SweepConfiguration> configurations = SweepPlanner.Expand(request.Sweep, request.Base, options.Value.Paths);
         S.Sweep = request.Sweep;
@@ -68,13 +69,13 @@ public sealed partial class SweepGrain(
         return Status();
     }
 
-    public Task<SweepStatus> GetStatusAsync() => state.RecordExists
+    public Task<SweepStatus> GetStatusAsync() => _state.Exists
         ? Task.FromResult(Status())
         : throw new KeyNotFoundException($"no sweep {Key}");
 
     public async Task<SweepResults> GetResultsAsync()
     {
-        if (!state.RecordExists)
+        if (!_state.Exists)
             throw new KeyNotFoundException($"no sweep {Key}");
         string[] metrics = S.Sweep!.Metrics;
         var perSeed = new Dictionary<int, List<RunMetrics>>();
@@ -102,7 +103,7 @@ public sealed partial class SweepGrain(
 
     public async Task CancelAsync()
     {
-        if (!state.RecordExists)
+        if (!_state.Exists)
             throw new KeyNotFoundException($"no sweep {Key}");
         if (S.State.IsFinal() || S.CancelRequested)
             return;
