@@ -2,14 +2,12 @@ using System.Diagnostics;
 using FlatLora.Spec;
 using FlatLora.Spec.Reporting;
 using FlatLora.Trainer.Data;
-using FlatLora.Trainer.Flatness;
 using FlatLora.Trainer.Hardware;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Methods;
 using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Models;
-using FlatLora.Trainer.Robustness;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -198,27 +196,8 @@ public sealed class FineTuneRun : IDisposable
     }
 
     /// <param name="withFlatness">Also measure evaluation.flatness (when on): the final evaluation does.</param>
-    public EvalReport Evaluate(bool withFlatness = false, CancellationToken cancellationToken = default)
-    {
-        EvalReport report = Evaluator.Evaluate(Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize, Step, cancellationToken);
-        if (_spec.Robustness.EvalExamples > 0)
-        {
-            report = report with
-            {
-                Drift = DriftProbe.Measure(Model, Data.Eval, _spec.Robustness, _base.Tokenizer, _spec.Data.MaxSeqLen, _spec.Seed, _spec.Training.MicroBatchSize),
-            };
-        }
-        if (withFlatness && _spec.Evaluation.Flatness is { Enabled: true } flatness)
-        {
-            _options.Observer.OnInfo($"Flatness: expected sharpness at σ = {string.Join(", ", flatness.Sigma)} over {flatness.Samples} noise samples...");
-            report = report with
-            {
-                Flatness = SharpnessProbe.Measure("flatness", null, Model, Data.Eval, _base.Tokenizer.PadId, _spec.Training.MicroBatchSize,
-                    FlatnessSettings.From(flatness), _options.Observer.OnInfo, cancellationToken),
-            };
-        }
-        return report;
-    }
+    public EvalReport Evaluate(bool withFlatness = false, CancellationToken cancellationToken = default) =>
+        RunEvaluation.Measure(Model, Data.Eval, _spec, _base, Step, _options.Observer, withFlatness, cancellationToken);
 
     private EvalReport? RunEval(MetricsLog? metrics, CancellationToken cancellationToken, bool final = false)
     {
