@@ -22,7 +22,7 @@ public sealed class RedisServer : IDisposable
     public RedisServer(string? tlsDirectory = null, string bindAddress = "127.0.0.1")
     {
         _bind = IPAddress.Parse(bindAddress);
-        Port = FreePort();
+        Port = TestPorts.Next();
         _tls = tlsDirectory is not null;
         string executable = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("redis-server is not installed; .ci/run installs it with `apt-get install -y redis-server`");
@@ -79,13 +79,6 @@ public sealed class RedisServer : IDisposable
         {
             return false;
         }
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Dispose()

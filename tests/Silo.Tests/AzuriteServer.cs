@@ -20,7 +20,7 @@ internal sealed class AzuriteServer : IDisposable
     public AzuriteServer()
     {
         string main = Install();
-        Port = RedisServer.FreePort();
+        Port = TestPorts.Next();
         Directory.CreateDirectory(_data);
         var start = new ProcessStartInfo("node", [main, "--queueHost", "127.0.0.1", "--queuePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--location", _data, "--silent", "--skipApiVersionCheck", "--disableTelemetry"])

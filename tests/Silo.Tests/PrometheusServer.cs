@@ -31,7 +31,7 @@ internal sealed class PrometheusServer : IDisposable
                 static_configs:
                   - targets: [{targets}]
             """);
-        Port = RedisServer.FreePort();
+        Port = TestPorts.Next();
         var start = new ProcessStartInfo(executable, [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(_directory, "data")}",
             $"--web.listen-address=127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}", "--log.level=warn"])
         {

@@ -46,12 +46,12 @@ internal sealed class SiloCluster : IDisposable
     {
         string ip = host?.Ip ?? "127.0.0.1";
         string[] onHost = host is null ? [] : [$"--FlatLora:Silo:ListenIp={ip}", $"--FlatLora:Silo:AdvertisedIp={ip}"];
-        int http = RedisServer.FreePort(), silo = RedisServer.FreePort(), gateway = RedisServer.FreePort(), grpc = RedisServer.FreePort(),
-            data = RedisServer.FreePort();
+        int http = TestPorts.Next(), silo = TestPorts.Next(), gateway = TestPorts.Next(), grpc = TestPorts.Next(),
+            data = TestPorts.Next();
         string[] behindProxies = [];
         if (recordTraffic)
         {
-            int siloListen = RedisServer.FreePort(), gatewayListen = RedisServer.FreePort(), grpcListen = RedisServer.FreePort(), dataListen = RedisServer.FreePort();
+            int siloListen = TestPorts.Next(), gatewayListen = TestPorts.Next(), grpcListen = TestPorts.Next(), dataListen = TestPorts.Next();
             _traffic[name] = (new RecordingTcpProxy(siloListen, silo), new RecordingTcpProxy(gatewayListen, gateway), new RecordingTcpProxy(grpcListen, grpc),
                 new RecordingTcpProxy(dataListen, data));
             behindProxies = [$"--FlatLora:Silo:SiloListenPort={siloListen}", $"--FlatLora:Silo:GatewayListenPort={gatewayListen}", $"--FlatLora:Silo:GrpcListenPort={grpcListen}",

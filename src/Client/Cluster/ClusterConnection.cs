@@ -132,7 +132,9 @@ public sealed class ClusterConnection : IAsyncDisposable
         builder.UseOrleans(silo =>
         {
             silo.Configure<SiloOptions>(o => o.SiloName = "local");
-            silo.UseLocalhostClustering(FreePort(), FreePort(), serviceId: options.ServiceId, clusterId: options.ClusterId);
+            // Free loopback ports, so the in-process silo never collides with a real silo on this machine.
+            int[] ports = LoopbackPorts.Take(2);
+            silo.UseLocalhostClustering(ports[0], ports[1], serviceId: options.ServiceId, clusterId: options.ClusterId);
             silo.AddMemoryGrainStorage(StorageNames.Default);
             silo.AddFlatLoraGrains(o => o.CpuSlots = options.LocalCpuSlots);
         });
@@ -147,14 +149,6 @@ public sealed class ClusterConnection : IAsyncDisposable
         string host = gateway[..colon];
         IPAddress address = IPAddress.TryParse(host, out IPAddress? ip) ? ip : Dns.GetHostAddresses(host).First(a => a.AddressFamily == AddressFamily.InterNetwork);
         return new IPEndPoint(address, port);
-    }
-
-    // The in-process silo takes free loopback ports, so it never collides with a real silo on this machine.
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Grains.Execution;
@@ -32,7 +31,8 @@ internal sealed class BenchSilo(string name, ClusterBenchmarkOptions options, Sh
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _life = new CancellationTokenSource();
-        SiloEndpoint = new IPEndPoint(IPAddress.Loopback, FreePort());
+        int[] ports = LoopbackPorts.Take(2);
+        SiloEndpoint = new IPEndPoint(IPAddress.Loopback, ports[0]);
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         if (options.SiloLogs)
@@ -41,7 +41,7 @@ internal sealed class BenchSilo(string name, ClusterBenchmarkOptions options, Sh
         builder.UseOrleans(silo =>
         {
             silo.Configure<SiloOptions>(o => o.SiloName = Name);
-            silo.UseLocalhostClustering(SiloEndpoint.Port, FreePort(), primary, serviceId: "bench", clusterId: "bench");
+            silo.UseLocalhostClustering(SiloEndpoint.Port, ports[1], primary, serviceId: "bench", clusterId: "bench");
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);
@@ -130,13 +130,6 @@ internal sealed class BenchSilo(string name, ClusterBenchmarkOptions options, Sh
     {
         _host?.Dispose();
         _life?.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 
