@@ -29,7 +29,7 @@ public static class ClusterRetry
         }
     }
 
-    /// <summary>Refusals and timeouts of the messaging layer, not errors a grain raised.</summary>
-    public static bool IsTransient(Exception e) => e is OrleansMessageRejectionException or SiloUnavailableException or TimeoutException
+    /// <summary>Refusals and timeouts of the messaging layer and timed-out placements (the runtime's Polly pipeline), not errors a grain raised.</summary>
+    public static bool IsTransient(Exception e) => e is OrleansMessageRejectionException or SiloUnavailableException or TimeoutException or Polly.Timeout.TimeoutRejectedException
         || e is OrleansException { InnerException: Orleans.Runtime.Messaging.ConnectionFailedException };
 }
