@@ -48,7 +48,9 @@ public sealed class InventoryOrderingTests : IAsyncLifetime
 
         List<string> events = [.. Events];
         var grants = events.Select((e, i) => (e, i)).Where(x => x.e.StartsWith("grant ", StringComparison.Ordinal)).ToList();
-        Assert.Equal(4, grants.Count(g => g.e.Contains(id, StringComparison.Ordinal)));
+        // Every seed was granted devices. A seed that asks again before its grant arrives gets the same devices once
+        // more (the lost-grant path; seen once in CI): that makes more grants than seeds, each already written.
+        Assert.Equal(4, grants.Where(g => g.e.Contains(id, StringComparison.Ordinal)).Select(g => g.e).Distinct().Count());
         foreach ((string grant, int index) in grants)
         {
             string run = grant["grant ".Length..];
