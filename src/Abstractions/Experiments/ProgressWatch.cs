@@ -16,6 +16,10 @@ public static class ProgressWatch
 {
     private static readonly TimeSpan QuietPoll = TimeSpan.FromSeconds(5);
 
+    // Steps done while nothing was heard for this long: the subscription is deaf. Longer than a loaded queue's delivery
+    // delay, so an event merely in transit is not taken for deafness.
+    private static readonly TimeSpan DeafAfter = TimeSpan.FromSeconds(15);
+
     public static IAsyncEnumerable<ProgressEvent> ExperimentAsync(IClusterClient client, string id, CancellationToken cancellationToken = default)
     {
         async Task<(List<ProgressEvent>, RunState)> ReadAsync()
@@ -41,33 +45,45 @@ public static class ProgressWatch
     {
         var events = Channel.CreateBounded<ProgressEvent>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest });
         IAsyncStream<ProgressEvent> stream = client.GetStreamProvider(ProgressStreams.Provider).GetStream<ProgressEvent>(streamId);
-        StreamSubscriptionHandle<ProgressEvent> subscription = await stream.SubscribeAsync((e, _) =>
-        {
-            events.Writer.TryWrite(e);
-            return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        var subscription = new LiveSubscription(stream, events.Writer);
+        await subscription.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            (List<ProgressEvent> snapshot, RunState state) = await read().ConfigureAwait(false);
+            (List<ProgressEvent> snapshot, RunState state) = await read().WaitAsync(cancellationToken).ConfigureAwait(false);
             foreach (ProgressEvent e in snapshot)
                 yield return e;
             if (state.IsFinal())
                 yield break;
+            long stepsRead = StepsDone(snapshot);
+            DateTime heardUtc = DateTime.UtcNow;
             while (true)
             {
                 ProgressEvent? next = await NextAsync(events.Reader, cancellationToken).ConfigureAwait(false);
                 if (next is null)
                 {
                     // Quiet for a while: the end may have been published and lost. The state says.
-                    (List<ProgressEvent> now, RunState current) = await read().ConfigureAwait(false);
+                    (List<ProgressEvent> now, RunState current) = await read().WaitAsync(cancellationToken).ConfigureAwait(false);
                     if (current.IsFinal())
                     {
                         foreach (ProgressEvent e in now)
                             yield return e;
                         yield break;
                     }
+                    // The provider reported an error, or the run moved on while nothing was heard for a while: this
+                    // subscription is deaf (Azure-queue streams, see LiveSubscription). Subscribe afresh, and show the
+                    // state read meanwhile.
+                    long steps = StepsDone(now);
+                    if (subscription.Faulted || (steps > stepsRead && DateTime.UtcNow - heardUtc > DeafAfter))
+                    {
+                        await subscription.RenewAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                        heardUtc = DateTime.UtcNow;
+                        foreach (ProgressEvent e in now)
+                            yield return e;
+                    }
+                    stepsRead = steps;
                     continue;
                 }
+                heardUtc = DateTime.UtcNow;
                 yield return next;
                 if (next.Seed < 0 && next.ExperimentId == rootId && next.State.IsFinal())
                     yield break;
@@ -75,9 +91,11 @@ public static class ProgressWatch
         }
         finally
         {
-            await subscription.UnsubscribeAsync().ConfigureAwait(false);
+            await subscription.StopAsync().ConfigureAwait(false);
         }
     }
+
+    private static long StepsDone(List<ProgressEvent> snapshot) => snapshot.Sum(e => e.Step);
 
     private static async Task<ProgressEvent?> NextAsync(ChannelReader<ProgressEvent> reader, CancellationToken cancellationToken)
     {

@@ -17,7 +17,7 @@ public static class ClusterRetry
         {
             try
             {
-                return await call().ConfigureAwait(false);
+                return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (IsTransient(e) && DateTime.UtcNow < deadline)
             {
