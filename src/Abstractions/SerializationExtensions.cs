@@ -13,8 +13,9 @@ public static class SerializationExtensions
     public static ISerializerBuilder AddFlatLoraSerialization(this ISerializerBuilder builder)
     {
         // The runtime's placement pipeline (Polly) fails a call with Polly.Timeout.TimeoutRejectedException when placing
-        // its grain takes too long, as while a silo is cut off but not yet declared dead. Orleans' exception codec carries only namespaces it was told of; without this a
-        // caller got "Could not find a codec" instead of a timeout it can retry.
+        // its grain takes too long, as while a silo is cut off but not yet declared dead. Orleans' exception codec
+        // carries only the namespaces it was told of: without this, a caller got "Could not find a codec" instead of a
+        // timeout it can retry.
         builder.Services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Polly"));
         return builder.AddJsonSerializer(
             // Exceptions (SpecException) travel with Orleans' exception codec, which keeps their message and type.

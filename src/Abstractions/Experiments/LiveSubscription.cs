@@ -25,28 +25,14 @@ internal sealed class LiveSubscription(IAsyncStream<ProgressEvent> stream, Chann
         _faulted = false;
         _handle = await SubscribeAsync().ConfigureAwait(false);
         if (old is not null)
-            await UnsubscribeQuietlyAsync(old).ConfigureAwait(false);
+            await UnsubscribeAsync(old).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Unsubscribes, waiting at most a few seconds: on a loaded silo the stream's pub-sub can take longer, and a watcher
-    /// that is leaving (Ctrl+C) must not hang on it. A subscription left behind is dropped by the pulling agent once
-    /// this client is gone.
-    /// </summary>
     public async Task StopAsync()
     {
-        if (_handle is null)
-            return;
-        try
-        {
-            await _handle.UnsubscribeAsync().WaitAsync(StopWait).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-        }
+        if (_handle is not null)
+            await UnsubscribeAsync(_handle).ConfigureAwait(false);
     }
-
-    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(5);
 
     private Task<StreamSubscriptionHandle<ProgressEvent>> SubscribeAsync() => stream.SubscribeAsync(
         (e, _) =>
@@ -60,15 +46,21 @@ internal sealed class LiveSubscription(IAsyncStream<ProgressEvent> stream, Chann
             return Task.CompletedTask;
         });
 
-    // The old subscription is being replaced because it misbehaved: failing to drop it must not end the watch.
-    private static async Task UnsubscribeQuietlyAsync(StreamSubscriptionHandle<ProgressEvent> handle)
+    /// <summary>
+    /// Unsubscribes, waiting at most a few seconds, and never fails: on a loaded silo the stream's pub-sub can take
+    /// longer, and a watcher that renews or leaves (Ctrl+C) must not hang or end on it. A subscription left behind is
+    /// dropped by the pulling agent once this client is gone.
+    /// </summary>
+    private static async Task UnsubscribeAsync(StreamSubscriptionHandle<ProgressEvent> handle)
     {
         try
         {
-            await handle.UnsubscribeAsync().ConfigureAwait(false);
+            await handle.UnsubscribeAsync().WaitAsync(UnsubscribeWait).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
         }
     }
+
+    private static readonly TimeSpan UnsubscribeWait = TimeSpan.FromSeconds(5);
 }
