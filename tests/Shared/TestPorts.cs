@@ -9,11 +9,12 @@ namespace FlatLora.Tests.Shared;
 /// lies in the kernel's ephemeral range, so the next pick, or any outgoing connection, can take it before the silo binds
 /// it ("Address already in use" in CI). These come from below that range, where the kernel never hands out a port on
 /// its own, each at most once per process, starting at an offset drawn from the process id so that test assemblies
-/// running side by side walk different stretches; each is checked free before it is handed out.
+/// running side by side walk different stretches; each is checked free before it is handed out. They start above
+/// 30000: Orleans' TestCluster (the grain tests, which run beside these) takes its ports from 12000-30000.
 /// </summary>
 public static class TestPorts
 {
-    private const int Lowest = 20_000;
+    private const int Lowest = 30_000;
     private static readonly int s_span = EphemeralLow() - Lowest;
     private static readonly int s_start = Environment.ProcessId * 7_919 % Math.Max(1, s_span);
     private static int s_taken = -1;
