@@ -1,3 +1,5 @@
+using FlatLora.Abstractions.Cluster;
+
 namespace FlatLora.Client.Cluster;
 
 /// <summary>
@@ -29,7 +31,7 @@ public static class ClusterRetry
         }
     }
 
-    /// <summary>Refusals and timeouts of the messaging layer and timed-out placements (the runtime's Polly pipeline), not errors a grain raised.</summary>
-    public static bool IsTransient(Exception e) => e is OrleansMessageRejectionException or SiloUnavailableException or TimeoutException or Polly.Timeout.TimeoutRejectedException
+    /// <summary>Calls that never reached their grain, response timeouts and lost connections: not errors a grain raised.</summary>
+    public static bool IsTransient(Exception e) => UnroutedCall.Is(e) || e is TimeoutException
         || e is OrleansException { InnerException: Orleans.Runtime.Messaging.ConnectionFailedException };
 }

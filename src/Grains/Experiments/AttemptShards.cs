@@ -20,9 +20,7 @@ internal sealed partial class AttemptShards(IGrainFactory grains, string runKey,
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // A placement that timed out (the runtime's Polly pipeline) never reached the device either.
-                bool unrouted = e is OrleansMessageRejectionException or SiloUnavailableException or Polly.Timeout.TimeoutRejectedException;
-                return (job.Rank, $"could not start rank {job.Rank} on {devices[job.Rank].ShardKey}: {e.Message}", unrouted);
+                return (job.Rank, $"could not start rank {job.Rank} on {devices[job.Rank].ShardKey}: {e.Message}", UnroutedCall.Is(e));
             }
         }
         return null;
