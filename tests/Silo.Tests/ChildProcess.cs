@@ -33,7 +33,9 @@ internal sealed class ChildProcess : IDisposable
 
     /// <summary>Starts `dotnet {assembly}` from src/{project}/bin/{configuration}/net10.0 of this checkout.</summary>
     /// <param name="networkNamespace">Run it inside this Linux network namespace (`ip netns exec`, which becomes the process).</param>
-    public static ChildProcess Start(string project, string assembly, IEnumerable<string> args, string? networkNamespace = null)
+    /// <param name="environment">Variables set for the process, on top of this one's (HF_HUB_CACHE, ...).</param>
+    public static ChildProcess Start(string project, string assembly, IEnumerable<string> args, string? networkNamespace = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         string path = Path.Combine(RepositoryPaths.Root, "src", project, "bin", Configuration, "net10.0", assembly);
         if (!File.Exists(path))
@@ -46,13 +48,18 @@ internal sealed class ChildProcess : IDisposable
             WorkingDirectory = Path.GetTempPath(),
         };
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         return new ChildProcess(Process.Start(start)!);
     }
 
     /// <summary>Runs the CLI to completion; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunCliAsync(TimeSpan timeout, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunCliAsync(TimeSpan timeout, params string[] args) => RunCliAsync(timeout, null, args);
+
+    /// <summary>Runs the CLI to completion with <paramref name="environment"/> set; returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunCliAsync(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        using ChildProcess cli = Start("Client", "flatlora.dll", args);
+        using ChildProcess cli = Start("Client", "flatlora.dll", args, environment: environment);
         using var cancel = new CancellationTokenSource(timeout);
         try
         {

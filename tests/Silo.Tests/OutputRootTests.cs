@@ -2,66 +2,158 @@ using FlatLora.Tests.Shared;
 
 namespace FlatLora.Silo.Tests;
 
-/// <summary>A submitted spec cannot write, or probe for files, outside the silo's output root.</summary>
-public sealed class OutputRootTests : IDisposable
+/// <summary>
+/// One silo whose output root and Hugging Face cache the tests lay out: what a submitted spec may reach is decided
+/// there, at the cluster's edge.
+/// </summary>
+public sealed class RootedSilo : IAsyncLifetime, IDisposable
 {
-    private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
+    public const string Commit = "0123456789abcdef0123456789abcdef01234567";
+    public const string SecretContent = "root:x:0:0:hub-escape-marker";
     private readonly RedisServer _redis = new();
-    private readonly string _work = Path.Combine(Path.GetTempPath(), "flatlora-root-tests", Guid.NewGuid().ToString("N"));
 
-    [Fact]
-    public async Task Escapes_from_the_output_root_are_refused_at_submit_naming_the_field_and_nothing_is_created()
+    public string Work { get; } = Path.Combine(Path.GetTempPath(), "flatlora-root-tests", Guid.NewGuid().ToString("N"));
+    public string Root => Path.Combine(Work, "root");
+    public string Outside => Path.Combine(Work, "outside");
+    public string HubCache => Path.Combine(Work, "hub");
+    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { ["HF_HUB_CACHE"] = HubCache };
+    internal SiloCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
     {
-        string root = Path.Combine(_work, "root"), outside = Path.Combine(_work, "outside");
-        Directory.CreateDirectory(root);
-        Directory.CreateDirectory(outside);
-        Directory.CreateSymbolicLink(Path.Combine(root, "link-out"), outside);
-        using var cluster = new SiloCluster(_redis, $"root-{Guid.NewGuid():N}", outputRoot: root);
+        Directory.CreateDirectory(Root);
+        Directory.CreateDirectory(Outside);
+        File.WriteAllText(Path.Combine(Outside, "secret"), SecretContent);
+        File.WriteAllText(Path.Combine(Outside, "config.json"), SecretContent);
+        Directory.CreateSymbolicLink(Path.Combine(Root, "link-out"), Outside);
+        Cluster = new SiloCluster(_redis, $"root-{Guid.NewGuid():N}", outputRoot: Root);
         // Every client connection goes through a recording proxy (the silo advertises the proxy's port as its gateway).
-        await cluster.StartSiloAsync("silo-a", recordTraffic: true);
+        await Cluster.StartSiloAsync("silo-a", recordTraffic: true, environment: Environment);
+    }
 
-        (string Assignment, string Field)[] escapes =
-        [
-            ("output_dir: ../outside/escaped", "output_dir"),
-            ($"output_dir: {outside}/absolute", "output_dir"),
-            ("output_dir: link-out/through-a-link", "output_dir"),
-            ("data: { train: /etc/passwd }", "data.train"),
-        ];
-        var refusals = new List<string>();
-        foreach ((string assignment, string field) in escapes)
+    /// <summary>A cached model <c>evil/{name}</c>: refs/main names <see cref="Commit"/>, whose snapshot links config.json into blobs/.</summary>
+    public string CacheModel(string name, bool refs = true, bool snapshot = true, bool blobs = true)
+    {
+        string repo = Path.Combine(HubCache, $"models--evil--{name}");
+        Directory.CreateDirectory(Path.Combine(repo, "blobs"));
+        Directory.CreateDirectory(Path.Combine(repo, "refs"));
+        Directory.CreateDirectory(Path.Combine(repo, "snapshots"));
+        File.WriteAllText(Path.Combine(repo, "blobs", "c0ffee"), "{}");
+        if (snapshot)
         {
-            string spec = Path.Combine(_work, $"spec-{refusals.Count}.yaml");
-            File.WriteAllText(spec, $"training: {{ max_steps: 2, batch_size: 4, micro_batch_size: 4 }}\n{assignment}\n");
-            (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", spec, .. cluster.CliConnection]);
-            Assert.True(code == 2, $"{assignment}: exit {code}\n{output}");
-            string line = output.Split('\n').First(l => l.StartsWith("error: ", StringComparison.Ordinal));
-            Assert.Contains($"{field}: ", line);
-            Assert.Contains("is outside the cluster's output root", line);
-            Assert.DoesNotContain("   at ", output);
-            refusals.Add(line);
+            Directory.CreateDirectory(Path.Combine(repo, "snapshots", Commit));
+            if (blobs)
+                File.CreateSymbolicLink(Path.Combine(repo, "snapshots", Commit, "config.json"), Path.Combine("..", "..", "blobs", "c0ffee"));
         }
-        // (That the silo's answer is the same for a missing file is ClusterPathsTests': the CLI checks a missing file itself first.)
-        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+        if (refs)
+            File.WriteAllText(Path.Combine(repo, "refs", "main"), Commit);
+        return repo;
+    }
 
-        // Inside the root, a relative output_dir is taken from the root and the run completes there. Submitted through a
-        // recording proxy: without TLS the spec is readable on the wire (what TlsClusterTests shows TLS prevents).
-        string good = Path.Combine(_work, "good.yaml");
-        File.WriteAllText(good, "experiment: { name: plaintext-marker-91b2 }\ntraining: { max_steps: 2, batch_size: 4, micro_batch_size: 4 }\noutput_dir: mine\n");
-        (int ok, string text) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", good, "--watch", .. cluster.CliConnection]);
-        Assert.True(ok == 0, text);
-        Assert.NotEqual(-1, cluster.Traffic("silo-a").Gateway.Recorded().AsSpan().IndexOf("plaintext-marker-91b2"u8));
-        Assert.NotEmpty(Directory.GetFiles(Path.Combine(root, "mine"), "summary.json", SearchOption.AllDirectories));
+    public Task DisposeAsync()
+    {
+        Dispose();
+        return Task.CompletedTask;
     }
 
     public void Dispose()
     {
+        Cluster?.Dispose();
         _redis.Dispose();
         try
         {
-            Directory.Delete(_work, recursive: true);
+            Directory.Delete(Work, recursive: true);
         }
         catch (IOException)
         {
+        }
+    }
+}
+
+/// <summary>A submitted spec cannot write, read or probe for files outside the silo's output root and caches.</summary>
+public sealed class OutputRootTests(RootedSilo silo) : IClassFixture<RootedSilo>
+{
+    private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
+
+    private async Task<string> RefusedAsync(string assignment, string field, string name)
+    {
+        string spec = Path.Combine(silo.Work, $"spec-{name}.yaml");
+        File.WriteAllText(spec, $"training: {{ max_steps: 2, batch_size: 4, micro_batch_size: 4 }}\n{assignment}\n");
+        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, silo.Environment, ["submit", spec, .. silo.Cluster.CliConnection]);
+        Assert.True(code == 2, $"{assignment}: exit {code}\n{output}");
+        string line = output.Split('\n').First(l => l.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.Contains($"{field}: ", line);
+        Assert.DoesNotContain("   at ", output);
+        Assert.DoesNotContain("root:x:0:0", output);
+        Assert.DoesNotContain("hub-escape-marker", output);
+        return line;
+    }
+
+    [Fact]
+    public async Task Escapes_from_the_output_root_are_refused_at_submit_naming_the_field_and_nothing_is_created()
+    {
+        (string Assignment, string Field)[] escapes =
+        [
+            ("output_dir: ../outside/escaped", "output_dir"),
+            ($"output_dir: {silo.Outside}/absolute", "output_dir"),
+            ("output_dir: link-out/through-a-link", "output_dir"),
+            ("data: { train: /etc/passwd }", "data.train"),
+        ];
+        for (int i = 0; i < escapes.Length; i++)
+            Assert.Contains("is outside the cluster's output root", await RefusedAsync(escapes[i].Assignment, escapes[i].Field, $"root-{i}"));
+        // (That the silo's answer is the same for a missing file is ClusterPathsTests': the CLI checks a missing file itself first.)
+        Assert.Equal(["config.json", "secret"], Directory.EnumerateFileSystemEntries(silo.Outside).Select(Path.GetFileName).Order());
+
+        // Inside the root, a relative output_dir is taken from the root and the run completes there. Submitted through a
+        // recording proxy: without TLS the spec is readable on the wire (what TlsClusterTests shows TLS prevents).
+        string good = Path.Combine(silo.Work, "good.yaml");
+        File.WriteAllText(good, "experiment: { name: plaintext-marker-91b2 }\ntraining: { max_steps: 2, batch_size: 4, micro_batch_size: 4 }\noutput_dir: mine\n");
+        (int ok, string text) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", good, "--watch", .. silo.Cluster.CliConnection]);
+        Assert.True(ok == 0, text);
+        Assert.NotEqual(-1, silo.Cluster.Traffic("silo-a").Gateway.Recorded().AsSpan().IndexOf("plaintext-marker-91b2"u8));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(silo.Root, "mine"), "summary.json", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Hub_ids_that_lead_out_of_the_silos_hugging_face_cache_are_refused_naming_model_path_without_content_or_an_existence_leak()
+    {
+        silo.CacheModel("plain");
+        string up = string.Concat(Enumerable.Repeat("../", 12));
+        // Each link escape twice, once to something that exists and once to nothing: the answers must read the same.
+        string RefTo(string target, string suffix)
+        {
+            File.CreateSymbolicLink(Path.Combine(silo.CacheModel($"ref-{suffix}", refs: false), "refs", "main"), target);
+            return $"evil/ref-{suffix}";
+        }
+        string SnapshotTo(string target, string suffix)
+        {
+            Directory.CreateSymbolicLink(Path.Combine(silo.CacheModel($"snap-{suffix}", snapshot: false), "snapshots", RootedSilo.Commit), target);
+            return $"evil/snap-{suffix}";
+        }
+        string BlobTo(string target, string suffix)
+        {
+            File.CreateSymbolicLink(Path.Combine(silo.CacheModel($"blob-{suffix}", blobs: false), "snapshots", RootedSilo.Commit, "config.json"), target);
+            return $"evil/blob-{suffix}";
+        }
+        string outside = silo.Outside;
+        (string Name, string Existing, string? Missing)[] cases =
+        [
+            ("revision", $"evil/plain@{up}{outside.TrimStart('/')}/secret", $"evil/plain@{up}{outside.TrimStart('/')}/missing"),
+            ("absolute revision", $"evil/plain@{outside}/secret", $"evil/plain@{outside}/missing"),
+            ("dot-dot repo id", "evil/..@main", null),
+            ("ref link", RefTo(Path.Combine(outside, "secret"), "a"), RefTo(Path.Combine(outside, "missing"), "b")),
+            ("snapshot link", SnapshotTo(outside, "a"), SnapshotTo(Path.Combine(silo.Work, "missing"), "b")),
+            ("blob link", BlobTo(Path.Combine(outside, "config.json"), "a"), BlobTo(Path.Combine(outside, "missing"), "b")),
+        ];
+        static string Normalized(string line, string id) => line.Replace(id, "ID", StringComparison.Ordinal)
+            .Replace("models--" + id.Split('@')[0].Replace("/", "--", StringComparison.Ordinal), "FOLDER", StringComparison.Ordinal);
+        foreach ((string name, string existing, string? missing) in cases)
+        {
+            string toExisting = await RefusedAsync($"model: {{ path: \"{existing}\" }}", "model.path", name.Replace(' ', '-') + "-a");
+            if (missing is null)
+                continue;
+            string toMissing = await RefusedAsync($"model: {{ path: \"{missing}\" }}", "model.path", name.Replace(' ', '-') + "-b");
+            Assert.True(Normalized(toExisting, existing) == Normalized(toMissing, missing), $"{name}: the answer tells whether the target exists:\n{toExisting}\n{toMissing}");
         }
     }
 }

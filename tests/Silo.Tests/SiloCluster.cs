@@ -41,8 +41,10 @@ internal sealed class SiloCluster : IDisposable
     /// the proxies' ports and listens behind them, so every byte other silos and clients send it is seen (<see cref="Traffic"/>).</param>
     /// <param name="settings">More command-line settings for the silo ("--FlatLora:Silo:Streams=AzureQueue", ...).</param>
     /// <param name="host">Run the silo in this network namespace at this address (it listens and advertises there); null: loopback.</param>
+    /// <param name="environment">Environment variables for the silo process (HF_HUB_CACHE, ...).</param>
     public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true,
-        bool recordTraffic = false, (string Namespace, string Ip)? host = null, string collectiveTimeout = "00:00:30", IReadOnlyList<string>? settings = null)
+        bool recordTraffic = false, (string Namespace, string Ip)? host = null, string collectiveTimeout = "00:00:30", IReadOnlyList<string>? settings = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         string ip = host?.Ip ?? "127.0.0.1";
         string[] onHost = host is null ? [] : [$"--FlatLora:Silo:ListenIp={ip}", $"--FlatLora:Silo:AdvertisedIp={ip}"];
@@ -89,7 +91,7 @@ internal sealed class SiloCluster : IDisposable
             "--FlatLora:Cluster:ReconcileInterval=00:00:03",
             $"--FlatLora:Cluster:CollectiveTimeout={collectiveTimeout}",
             .. settings ?? [],
-        ], host?.Namespace);
+        ], host?.Namespace, environment);
         _silos.Add((name, process, http, silo, gateway));
         if (!waitHealthy)
             return;

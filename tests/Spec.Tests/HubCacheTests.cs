@@ -6,6 +6,7 @@ public sealed class HubCacheTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "flatlora-hub-tests", Guid.NewGuid().ToString("N"));
     private readonly string? _before = Environment.GetEnvironmentVariable("HF_HUB_CACHE");
+    private const string CommitA = "aaaa1111aaaa1111aaaa1111aaaa1111aaaa1111", CommitB = "bbbb2222bbbb2222bbbb2222bbbb2222bbbb2222";
 
     public HubCacheTests()
     {
@@ -13,14 +14,14 @@ public sealed class HubCacheTests : IDisposable
         string repo = Path.Combine(_root, "models--meta-llama--Llama-2-7b-hf");
         Directory.CreateDirectory(Path.Combine(repo, "blobs"));
         File.WriteAllText(Path.Combine(repo, "blobs", "0123abcd"), "{}");
-        foreach (string commit in new[] { "aaaa1111", "bbbb2222" })
+        foreach (string commit in new[] { CommitA, CommitB })
         {
             string snapshot = Directory.CreateDirectory(Path.Combine(repo, "snapshots", commit)).FullName;
             File.CreateSymbolicLink(Path.Combine(snapshot, "config.json"), Path.Combine("..", "..", "blobs", "0123abcd"));
         }
         Directory.CreateDirectory(Path.Combine(repo, "refs"));
-        File.WriteAllText(Path.Combine(repo, "refs", "main"), "bbbb2222");
-        File.WriteAllText(Path.Combine(repo, "refs", "v1"), "aaaa1111\n");
+        File.WriteAllText(Path.Combine(repo, "refs", "main"), CommitB);
+        File.WriteAllText(Path.Combine(repo, "refs", "v1"), CommitA + "\n");
     }
 
     public void Dispose()
@@ -34,15 +35,15 @@ public sealed class HubCacheTests : IDisposable
     [Fact]
     public void An_id_resolves_to_the_snapshot_its_main_ref_names()
     {
-        Assert.Equal(Snapshot("bbbb2222"), HubCache.Resolve("meta-llama/Llama-2-7b-hf"));
+        Assert.Equal(Snapshot(CommitB), HubCache.Resolve("meta-llama/Llama-2-7b-hf"));
         Assert.Equal("{}", File.ReadAllText(Path.Combine(HubCache.Resolve("meta-llama/Llama-2-7b-hf"), "config.json")));
     }
 
     [Fact]
     public void A_revision_is_a_ref_or_a_commit()
     {
-        Assert.Equal(Snapshot("aaaa1111"), HubCache.Resolve("meta-llama/Llama-2-7b-hf@v1"));
-        Assert.Equal(Snapshot("aaaa1111"), HubCache.Resolve("meta-llama/Llama-2-7b-hf@aaaa1111"));
+        Assert.Equal(Snapshot(CommitA), HubCache.Resolve("meta-llama/Llama-2-7b-hf@v1"));
+        Assert.Equal(Snapshot(CommitA), HubCache.Resolve($"meta-llama/Llama-2-7b-hf@{CommitA}"));
         var error = Assert.Throws<DirectoryNotFoundException>(() => HubCache.Resolve("meta-llama/Llama-2-7b-hf@nope"));
         Assert.Contains("revision 'nope'", error.Message);
     }
