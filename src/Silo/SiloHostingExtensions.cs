@@ -64,7 +64,8 @@ public static class SiloHostingExtensions
                 builder.Configuration.GetSection("FlatLora:Cluster").Bind(o);
                 o.GradientEndpoint = GradientEndpoint(settings);
                 o.GradientTls = tls is null ? null : GradientTlsOf(tls);
-                o.Paths = new Spec.ClusterPaths(Path.GetFullPath(settings.OutputRoot), settings.DataRoot is null ? null : Path.GetFullPath(settings.DataRoot));
+                o.Paths = new Spec.ClusterPaths(Path.GetFullPath(settings.OutputRoot), settings.DataRoot is null ? null : Path.GetFullPath(settings.DataRoot),
+                    Path.GetFullPath(settings.HubCache ?? Spec.HubCache.Root()));
             });
         });
         return builder;

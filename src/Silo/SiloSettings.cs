@@ -72,6 +72,12 @@ public sealed class SiloSettings
     /// <summary>Read-only folder for data.train, data.eval and model.path (besides the output root); default: none.</summary>
     public string? DataRoot { get; set; }
 
+    /// <summary>
+    /// The Hugging Face cache that hub ids in model.path resolve in (read-only, like DataRoot): a snapshot, and every
+    /// file it links to, must lie inside it. Default: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub.
+    /// </summary>
+    public string? HubCache { get; set; }
+
     public string ClusterId { get; set; } = "flatlora";
     public string ServiceId { get; set; } = "flatlora";
 

@@ -1,32 +1,37 @@
 namespace FlatLora.Spec;
 
 /// <summary>
-/// Where a cluster lets a submitted spec reach: it writes only under <see cref="OutputRoot"/>, and reads data and
-/// models under <see cref="DataRoot"/> or the output root. Every path a spec names is resolved inside them, with
-/// <c>..</c> and symbolic links followed first, so neither an absolute path, an escape nor a link pointing out of a
-/// root gets through. A spec from the wire is confined at the cluster's edge, before it is stored or run.
+/// Where a cluster lets a submitted spec reach: it writes only under <see cref="OutputRoot"/>, reads data under
+/// <see cref="DataRoot"/> or the output root, and models there or in the Hugging Face cache <see cref="HubCacheRoot"/>
+/// (read-only, like the data root). Every path a spec names is resolved inside them, with <c>..</c> and symbolic
+/// links followed first, so neither an absolute path, an escape nor a link pointing out of a root gets through; a
+/// model folder's files must stay inside too. A spec from the wire is confined at the cluster's edge, before it is
+/// stored or run.
 /// </summary>
-public sealed record ClusterPaths(string OutputRoot, string? DataRoot = null)
+/// <param name="HubCacheRoot">The silo's Hugging Face cache; null: <see cref="HubCache.Root"/> of this process.</param>
+public sealed record ClusterPaths(string OutputRoot, string? DataRoot = null, string? HubCacheRoot = null)
 {
     /// <summary>
     /// The spec with <c>output_dir</c>, <c>data.train</c>, <c>data.eval</c> and <c>model.path</c> made absolute inside the
-    /// roots (relative paths are taken from the output root, data from the data root when there is one); throws a
-    /// <see cref="SpecException"/> naming every field that escapes. Hub ids (org/name) are not paths and pass as they are.
+    /// roots (relative paths are taken from the output root, data from the data root when there is one; a hub id becomes
+    /// its snapshot folder in the cache, so every rank loads the same commit); throws a <see cref="SpecException"/>
+    /// naming every field that escapes. Whether a file outside exists never changes the answer.
     /// </summary>
     public TrainSpec Confine(TrainSpec spec)
     {
         var errors = new List<SpecError>();
-        string outputRoot = RealPath(Path.GetFullPath(OutputRoot));
-        string? dataRoot = DataRoot is null ? null : RealPath(Path.GetFullPath(DataRoot));
+        string outputRoot = RealPaths.Resolve(Path.GetFullPath(OutputRoot));
+        string? dataRoot = DataRoot is null ? null : RealPaths.Resolve(Path.GetFullPath(DataRoot));
+        string hubRoot = HubCacheRoot ?? HubCache.Root();
         string[] readRoots = dataRoot is null ? [outputRoot] : [dataRoot, outputRoot];
+        string readWhat = DataRoot is null ? "output root" : "data roots";
 
         string? Inside(string? value, string field, string baseRoot, string[] roots, string what)
         {
             if (value is null)
                 return null;
             string full = Path.GetFullPath(Path.IsPathRooted(value) ? value : Path.Combine(baseRoot, value));
-            string real = RealPath(full);
-            if (roots.Any(root => IsInside(real, root)))
+            if (RealPaths.IsInsideAny(RealPaths.Resolve(full), roots))
                 return full;
             errors.Add(new SpecError(field, $"{value} is outside the cluster's {what} ({string.Join(" or ", roots)}); give a path inside it"));
             return value;
@@ -36,48 +41,37 @@ public sealed record ClusterPaths(string OutputRoot, string? DataRoot = null)
         string dataBase = dataRoot ?? outputRoot;
         DataSpec data = spec.Data with
         {
-            Train = Inside(spec.Data.Train, "data.train", dataBase, readRoots, DataRoot is null ? "output root" : "data roots"),
-            Eval = Inside(spec.Data.Eval, "data.eval", dataBase, readRoots, DataRoot is null ? "output root" : "data roots"),
+            Train = Inside(spec.Data.Train, "data.train", dataBase, readRoots, readWhat),
+            Eval = Inside(spec.Data.Eval, "data.eval", dataBase, readRoots, readWhat),
         };
-        string? modelPath = spec.Model.Path is { } path && HubCache.LooksLikeId(path) && !Directory.Exists(Path.Combine(dataBase, path))
-            ? path
-            : Inside(spec.Model.Path, "model.path", dataBase, readRoots, DataRoot is null ? "output root" : "data roots");
+        string? modelPath = spec.Model.Path is { } path ? ConfineModel(path, dataBase, readRoots, readWhat, hubRoot, errors, Inside) : null;
         SpecException.ThrowIfAny(errors);
         return spec with { OutputDir = outputDir, Data = data, Model = spec.Model with { Path = modelPath } };
     }
 
-    private static bool IsInside(string path, string root)
+    // A hub id resolves in the cache (HubCache checks each link there); a folder must lie in a read root or the cache,
+    // and so must every file it links to.
+    private static string ConfineModel(string path, string dataBase, string[] readRoots, string readWhat, string hubRoot, List<SpecError> errors,
+        Func<string?, string, string, string[], string, string?> inside)
     {
-        string prefix = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
-        return path == root || path.StartsWith(prefix, StringComparison.Ordinal);
-    }
-
-    /// <summary>
-    /// <paramref name="fullPath"/> with every symbolic link along it resolved (the parts that do not exist yet are
-    /// kept as written): what the file system would really open or create.
-    /// </summary>
-    internal static string RealPath(string fullPath, int depth = 0)
-    {
-        if (depth > 40)
-            throw new IOException($"{fullPath}: too many levels of symbolic links");
-        string root = Path.GetPathRoot(fullPath)!;
-        string current = root;
-        string[] parts = fullPath[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
-        for (int i = 0; i < parts.Length; i++)
+        const string field = "model.path";
+        if (HubCache.LooksLikeId(path, dataBase))
         {
-            string next = Path.Combine(current, parts[i]);
-            var info = new FileInfo(next);
-            if (info.LinkTarget is not null)
+            try
             {
-                // Resolve the link relative to its folder, then whatever remains of the path under its target.
-                string target = Path.GetFullPath(Path.IsPathRooted(info.LinkTarget) ? info.LinkTarget : Path.Combine(current, info.LinkTarget));
-                string rest = string.Join(Path.DirectorySeparatorChar, parts[(i + 1)..]);
-                return RealPath(rest.Length == 0 ? target : Path.Combine(target, rest), depth + 1);
+                return HubCache.ResolveId(path, field, hubRoot);
             }
-            if (!info.Exists && !Directory.Exists(next))
-                return Path.Combine([next, .. parts[(i + 1)..]]);
-            current = next;
+            catch (DirectoryNotFoundException e)
+            {
+                errors.Add(new SpecError(field, e.Message[(field.Length + 2)..]));
+                return path;
+            }
         }
-        return current;
+        string[] modelRoots = [.. readRoots, RealPaths.Resolve(Path.GetFullPath(hubRoot))];
+        int before = errors.Count;
+        string folder = inside(path, field, dataBase, modelRoots, $"{readWhat} or Hugging Face cache")!;
+        if (errors.Count == before && RealPaths.FirstEscape(folder, modelRoots) is { } escape)
+            errors.Add(new SpecError(field, $"{path}: {escape} is a link out of the cluster's {readWhat} and Hugging Face cache; a model's files must lie inside them"));
+        return folder;
     }
 }

@@ -22,7 +22,8 @@ public static class SweepPlanner
 
     /// <summary>Grid × random trials, each with the sweep's seeds; throws listing every invalid field or configuration.</summary>
     /// <param name="paths">On a cluster: every configuration's paths are confined to its roots before anything checks a file.</param>
-    public static IReadOnlyList<SweepConfiguration> Expand(SweepSpec sweep, TrainSpec baseSpec, ClusterPaths? paths = null)
+    /// <param name="checkFiles">False where the sweep runs elsewhere: its files are the cluster's to check (see <see cref="TrainSpecValidator.Validate"/>).</param>
+    public static IReadOnlyList<SweepConfiguration> Expand(SweepSpec sweep, TrainSpec baseSpec, ClusterPaths? paths = null, bool checkFiles = true)
     {
         var errors = new List<SpecError>(Validate(sweep));
         SpecException.ThrowIfAny(errors);
@@ -66,7 +67,7 @@ public static class SweepPlanner
                 errors.AddRange(e.Errors.Select(x => x with { Location = $"configuration {configuration.Label}" }));
                 continue;
             }
-            errors.AddRange(TrainSpecValidator.Validate(configuration.Spec).Select(x => x with { Location = $"configuration {configuration.Label}" }));
+            errors.AddRange(TrainSpecValidator.Validate(configuration.Spec, checkFiles).Select(x => x with { Location = $"configuration {configuration.Label}" }));
             for (int i = 0; i < sweep.Metrics.Length; i++)
             {
                 if (FlatnessMetrics.Sigma(sweep.Metrics[i]) is double sigma && !configuration.Spec.Evaluation.Flatness.Sigma.Contains(sigma))

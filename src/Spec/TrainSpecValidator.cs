@@ -17,7 +17,11 @@ public static class TrainSpecValidator
     public static readonly string[] KnownTargets =
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
-    public static IReadOnlyList<SpecError> Validate(TrainSpec spec)
+    /// <param name="checkFiles">
+    /// Also check that the files the spec names exist. False where the spec runs elsewhere: a cluster command checks
+    /// values only, since a relative path means a file under the silo's root, not under this working directory.
+    /// </param>
+    public static IReadOnlyList<SpecError> Validate(TrainSpec spec, bool checkFiles = true)
     {
         var errors = new List<SpecError>();
         void Check(bool ok, string field, string message)
@@ -31,7 +35,7 @@ public static class TrainSpecValidator
         Check(model.Path is not null || model.Builtin is not null, "model", "set model.path (a Hugging Face folder) or model.builtin");
         if (model.Path is null && model.Builtin is not null)
             Check(BuiltinModels.Contains(model.Builtin), "model.builtin", OneOf(BuiltinModels, model.Builtin));
-        if (model.Path is not null)
+        if (model.Path is not null && checkFiles)
         {
             string? problem = null;
             try
@@ -68,9 +72,9 @@ public static class TrainSpecValidator
         Check(data.Train is not null || data.Builtin is not null, "data", "set data.train (a JSONL file) or data.builtin");
         if (data.Train is null && data.Builtin is not null)
             Check(BuiltinTasks.Contains(data.Builtin), "data.builtin", OneOf(BuiltinTasks, data.Builtin));
-        if (data.Train is not null)
+        if (data.Train is not null && checkFiles)
             Check(File.Exists(data.Train), "data.train", $"file not found: {data.Train}");
-        if (data.Eval is not null)
+        if (data.Eval is not null && checkFiles)
             Check(File.Exists(data.Eval), "data.eval", $"file not found: {data.Eval}");
         Check(data.EvalFraction is >= 0 and < 1, "data.eval_fraction", $"must be in [0, 1) (got {data.EvalFraction})");
         Check(DataFormats.Contains(data.Format), "data.format", OneOf(DataFormats, data.Format));
@@ -163,7 +167,7 @@ public static class TrainSpecValidator
         Check(spec.Checkpoint.Keep >= 1, "checkpoint.keep", $"must be at least 1 (got {spec.Checkpoint.Keep})");
         Check(IsDevice(spec.Device), "device", $"must be cpu, cuda, cuda:N or auto (got '{spec.Device}')");
         Check(!string.IsNullOrWhiteSpace(spec.OutputDir), "output_dir", "must be a folder path");
-        if (!string.IsNullOrWhiteSpace(spec.OutputDir))
+        if (!string.IsNullOrWhiteSpace(spec.OutputDir) && checkFiles)
             Check(!File.Exists(spec.OutputDir), "output_dir", $"{spec.OutputDir} is an existing file, not a folder");
         return errors;
     }

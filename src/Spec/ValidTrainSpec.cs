@@ -17,5 +17,11 @@ public sealed class ValidTrainSpec
         return new ValidTrainSpec(spec);
     }
 
+    /// <summary>
+    /// Checks every value of a spec that runs elsewhere (a cluster): the files it names are the cluster's to check,
+    /// under its own roots. Throws <see cref="SpecException"/> naming every bad field.
+    /// </summary>
+    public static void CheckValues(TrainSpec spec) => SpecException.ThrowIfAny(TrainSpecValidator.Validate(spec, checkFiles: false));
+
     public override string ToString() => SpecJson.Serialize(Spec);
 }

@@ -104,10 +104,14 @@ public sealed class OutputRootTests(RootedSilo silo) : IClassFixture<RootedSilo>
         // (That the silo's answer is the same for a missing file is ClusterPathsTests': the CLI checks a missing file itself first.)
         Assert.Equal(["config.json", "secret"], Directory.EnumerateFileSystemEntries(silo.Outside).Select(Path.GetFileName).Order());
 
-        // Inside the root, a relative output_dir is taken from the root and the run completes there. Submitted through a
-        // recording proxy: without TLS the spec is readable on the wire (what TlsClusterTests shows TLS prevents).
+        // Inside the root, a relative output_dir and data.train are taken from the root (the CLI, whose working directory
+        // has no data/, checks no path) and the run completes there. Submitted through a recording proxy: without TLS the
+        // spec is readable on the wire (what TlsClusterTests shows TLS prevents).
+        Directory.CreateDirectory(Path.Combine(silo.Root, "data"));
+        File.WriteAllLines(Path.Combine(silo.Root, "data", "train.jsonl"), Enumerable.Repeat("{\"prompt\":\"shift: kfod => \",\"completion\":\"lgpe\"}", 8));
         string good = Path.Combine(silo.Work, "good.yaml");
-        File.WriteAllText(good, "experiment: { name: plaintext-marker-91b2 }\ntraining: { max_steps: 2, batch_size: 4, micro_batch_size: 4 }\noutput_dir: mine\n");
+        File.WriteAllText(good, "experiment: { name: plaintext-marker-91b2 }\ntraining: { max_steps: 2, batch_size: 4, micro_batch_size: 4 }\n" +
+                                "data: { train: data/train.jsonl }\noutput_dir: mine\n");
         (int ok, string text) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", good, "--watch", .. silo.Cluster.CliConnection]);
         Assert.True(ok == 0, text);
         Assert.NotEqual(-1, silo.Cluster.Traffic("silo-a").Gateway.Recorded().AsSpan().IndexOf("plaintext-marker-91b2"u8));

@@ -4,8 +4,15 @@ public sealed class ClusterPathsTests : IDisposable
 {
     private readonly string _work = Path.Combine(Path.GetTempPath(), "flatlora-paths-tests", Guid.NewGuid().ToString("N"));
 
+    private const string Commit = "89abcdef0123456789abcdef0123456789abcdef";
+
     public ClusterPathsTests()
     {
+        string repo = Path.Combine(_work, "hub", "models--meta-llama--Llama-2-7b-hf");
+        Directory.CreateDirectory(Path.Combine(repo, "snapshots", Commit));
+        Directory.CreateDirectory(Path.Combine(repo, "refs"));
+        File.WriteAllText(Path.Combine(repo, "refs", "main"), Commit);
+        File.WriteAllText(Path.Combine(repo, "snapshots", Commit, "config.json"), "{}");
         Directory.CreateDirectory(Path.Combine(_work, "root", "inner"));
         Directory.CreateDirectory(Path.Combine(_work, "outside"));
         Directory.CreateDirectory(Path.Combine(_work, "data"));
@@ -50,16 +57,43 @@ public sealed class ClusterPathsTests : IDisposable
     [Fact]
     public void Data_and_model_paths_read_from_the_data_root_or_the_output_root()
     {
-        var paths = new ClusterPaths(Root, Path.Combine(_work, "data"));
+        var paths = new ClusterPaths(Root, Path.Combine(_work, "data"), Path.Combine(_work, "hub"));
         TrainSpec confined = paths.Confine(new TrainSpec { Data = new DataSpec { Train = "train.jsonl" }, Model = new ModelSpec { Path = "meta-llama/Llama-2-7b-hf" } });
         Assert.Equal(Path.Combine(_work, "data", "train.jsonl"), confined.Data.Train);
-        Assert.Equal("meta-llama/Llama-2-7b-hf", confined.Model.Path);   // a hub id, resolved in the silo's cache
+        // A hub id is resolved in the silo's cache, to the snapshot its main ref names: every rank loads that commit.
+        Assert.Equal(Path.Combine(_work, "hub", "models--meta-llama--Llama-2-7b-hf", "snapshots", Commit), confined.Model.Path);
+        Assert.Equal(confined, paths.Confine(confined));   // confined twice (a sweep's planner, then the experiment): the same
         var errors = Assert.Throws<SpecException>(() => paths.Confine(new TrainSpec
         {
             Data = new DataSpec { Train = "/etc/passwd", Eval = "../outside/e.jsonl" },
             Model = new ModelSpec { Path = "/opt/models/x" },
         })).Errors;
         Assert.Equal(["data.train", "data.eval", "model.path"], errors.Select(e => e.Field));
+    }
+
+    [Fact]
+    public void A_model_folder_inside_the_root_whose_files_link_out_is_refused_naming_the_file()
+    {
+        string model = Directory.CreateDirectory(Path.Combine(Root, "models", "m")).FullName;
+        File.WriteAllText(Path.Combine(_work, "outside", "weights"), "x");
+        File.CreateSymbolicLink(Path.Combine(model, "model.safetensors"), Path.Combine(_work, "outside", "weights"));
+        SpecError error = Assert.Single(Assert.Throws<SpecException>(() =>
+            new ClusterPaths(Root).Confine(new TrainSpec { Model = new ModelSpec { Path = "models/m" } })).Errors);
+        Assert.Equal("model.path", error.Field);
+        Assert.Contains("model.safetensors is a link out of the cluster's output root", error.Message);
+        File.Delete(Path.Combine(model, "model.safetensors"));
+        File.CreateSymbolicLink(Path.Combine(model, "model.safetensors"), Path.Combine(_work, "outside", "no-such-file"));
+        Assert.Equal(error, Assert.Single(Assert.Throws<SpecException>(() =>
+            new ClusterPaths(Root).Confine(new TrainSpec { Model = new ModelSpec { Path = "models/m" } })).Errors));
+    }
+
+    [Fact]
+    public void A_hub_id_missing_from_the_silos_cache_is_refused_naming_model_path_and_the_cache()
+    {
+        SpecError error = Assert.Single(Assert.Throws<SpecException>(() => new ClusterPaths(Root, HubCacheRoot: Path.Combine(_work, "hub"))
+            .Confine(new TrainSpec { Model = new ModelSpec { Path = "meta-llama/Llama-3-8B" } })).Errors);
+        Assert.Equal("model.path", error.Field);
+        Assert.Contains(Path.Combine(_work, "hub", "models--meta-llama--Llama-3-8B"), error.Message);
     }
 
     [Fact]

@@ -104,7 +104,7 @@ public sealed class HubCacheEscapeTests : IDisposable
         CacheTheModel(refs: false);
         Directory.CreateDirectory(Path.Combine(Repo, "refs"));
         File.WriteAllText(Path.Combine(Repo, "refs", "main"), SecretContent);
-        Assert.Contains("not a commit hash", Refusal("meta-llama/Llama-2-7b-hf"));
+        Assert.Contains("does not hold a commit hash", Refusal("meta-llama/Llama-2-7b-hf"));
     }
 
     [Fact]

@@ -28,7 +28,9 @@ internal sealed class SubmitCommand : ClusterCommandBase<TrainSpec>
     protected override TrainSpec Prepare(ParseResult parseResult)
     {
         TrainSpec spec = SpecLoader.LoadFile<TrainSpec>(parseResult.GetValue(FileArgument)!.FullName, parseResult.GetValue(SetOption));
-        ValidTrainSpec.From(spec);   // every bad field reported here, without a cluster; the cluster checks it again as it enters
+        // Every bad value reported here, without a cluster. Paths are the cluster's to check as the spec enters: a relative
+        // path names a file under the silo's root, not under this working directory.
+        ValidTrainSpec.CheckValues(spec);
         return spec;
     }
 

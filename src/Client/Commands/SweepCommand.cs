@@ -26,7 +26,7 @@ internal sealed class SweepCommand : ClusterCommandBase<SweepRequest>
     protected override SweepRequest Prepare(ParseResult parseResult)
     {
         (SweepSpec sweep, TrainSpec baseSpec) = SweepPlanner.Load(parseResult.GetValue(FileArgument)!.FullName);
-        SweepPlanner.Expand(sweep, baseSpec);   // every configuration valid before anything is created
+        SweepPlanner.Expand(sweep, baseSpec, checkFiles: false);   // every configuration's values valid before anything is created; the cluster checks its files
         return new SweepRequest(sweep, baseSpec);
     }
 
