@@ -2,6 +2,7 @@ using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Sweeps;
 using FlatLora.Spec;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Tests;
 
@@ -30,6 +31,27 @@ public class CancellationTests(ClusterFixture fixture)
         Assert.Equal(RunState.Cancelled, final.State);
         Assert.Equal(1, final.Seeds[0].Attempt);
         Assert.All(FakeShardJobRunner.Jobs.Where(j => j.ExperimentId == id), j => Assert.Equal(1, j.Attempt));
+    }
+
+    [Fact]
+    public async Task A_cancelled_run_keeps_the_step_it_reached_and_its_last_logged_figures()
+    {
+        string id = ClusterWaits.NewId("cancelsteps");
+        IExperimentGrain experiment = Grains.GetGrain<IExperimentGrain>(id);
+        TrainSpec spec = Spec("hang");
+        await experiment.SubmitAsync(new ExperimentRequest { Spec = spec with { Training = spec.Training with { MaxSteps = 100_000 } } });
+        await ClusterWaits.ExperimentAsync(Grains, id, s => s.Seeds[0].Step >= 3, "to reach step 3");
+        await experiment.CancelAsync();
+        ExperimentStatus final = await ClusterWaits.FinalAsync(Grains, id);
+        SeedRunStatus seed = Assert.Single(final.Seeds);
+        Assert.Equal(RunState.Cancelled, seed.State);
+        RunMetrics metrics = Assert.IsType<RunMetrics>(seed.Metrics);
+        Assert.True(metrics.Steps >= 3, $"steps {metrics.Steps}");
+        Assert.Equal(seed.Step, metrics.Steps);
+        Assert.Equal(1.0 / metrics.Steps, metrics.FinalLoss, 6);   // the fake's loss at its last logged step
+        Assert.Null(metrics.AdapterDirectory);
+        // Not completed: nothing of it enters the experiment's aggregates.
+        Assert.All((await experiment.GetResultsAsync()).Summary, m => Assert.Equal(0, m.Count));
     }
 
     [Fact]

@@ -45,6 +45,16 @@ public class SeedRunTransitionsTests
     }
 
     [Fact]
+    public void A_run_that_fails_counts_the_attempts_that_reached_their_shards_and_names_the_unrouted_start_tries_apart()
+    {
+        // Killed at step 10: five start tries went nowhere until the dead silo was declared dead, then one more attempt.
+        AttemptEnd end = SeedRunTransitions.Decide(Running(attempt: 7, maxRetries: 1, unrouted: 5), retryable: true, "lost");
+        Assert.Equal("lost (after 2 attempt(s); 5 start tries never reached a shard)", end.Error);
+        SeedRunGrainState s = Running(attempt: 7, unrouted: 5);
+        Assert.Equal(2, SeedRunTransitions.TrainedAttempts(s));
+    }
+
+    [Fact]
     public void A_failure_that_cannot_be_retried_fails_at_once_with_its_own_message()
     {
         AttemptEnd end = SeedRunTransitions.Decide(Running(), retryable: false, "NaN loss");

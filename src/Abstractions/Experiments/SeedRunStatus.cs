@@ -10,7 +10,14 @@ public sealed record SeedRunStatus
     [Id(1)] public RunState State { get; init; }
     [Id(2)] public long Step { get; init; }
     [Id(3)] public long TotalSteps { get; init; }
+    /// <summary>The attempt number: every start try, including those that never reached a shard.</summary>
     [Id(7)] public int Attempt { get; init; }
+
+    /// <summary>Start tries that never reached a shard (a dead silo still owned part of the grain directory).</summary>
+    [Id(16)] public int UnroutedStarts { get; init; }
+
+    /// <summary>Attempts that reached their shards and trained.</summary>
+    public int Attempts => Math.Max(0, Attempt - UnroutedStarts);
     [Id(8)] public IReadOnlyList<string> Devices { get; init; } = [];
     [Id(9)] public string? LastCheckpoint { get; init; }
     [Id(10)] public string? Error { get; init; }

@@ -23,14 +23,14 @@ public static class ResultsView
                 break;
             case "csv":
                 string[] sharpness = results.Status.Seeds.SelectMany(s => (IEnumerable<string>?)s.Metrics?.Sharpness.Keys ?? []).Distinct().Order(StringComparer.Ordinal).ToArray();
-                var csv = new StringBuilder("seed,state,attempts,steps,initial_loss,final_loss,eval_loss,eval_exact_match,eval_token_accuracy,tokens_per_second,adapter_dir");
+                var csv = new StringBuilder("seed,state,attempts,unrouted_starts,steps,initial_loss,final_loss,eval_loss,eval_exact_match,eval_token_accuracy,tokens_per_second,adapter_dir");
                 foreach (string metric in sharpness)
                     csv.Append(',').Append(metric);
                 csv.Append('\n');
                 foreach (SeedRunStatus s in results.Status.Seeds)
                 {
                     RunMetrics m = s.Metrics ?? new RunMetrics();
-                    csv.Append(CultureInfo.InvariantCulture, $"{s.Seed},{s.State},{s.Attempt},{m.Steps},{N(m.InitialLoss)},{N(m.FinalLoss)},{N(m.EvalLoss)},")
+                    csv.Append(CultureInfo.InvariantCulture, $"{s.Seed},{s.State},{s.Attempts},{s.UnroutedStarts},{m.Steps},{N(m.InitialLoss)},{N(m.FinalLoss)},{N(m.EvalLoss)},")
                        .Append(CultureInfo.InvariantCulture, $"{N(m.EvalExactMatch)},{N(m.EvalTokenAccuracy)},{N(m.TokensPerSecond)},{Csv(m.AdapterDirectory)}");
                     foreach (string metric in sharpness)
                         csv.Append(',').Append(N(m.Get(metric)));
@@ -47,7 +47,7 @@ public static class ResultsView
                 foreach (SeedRunStatus s in status.Seeds)
                 {
                     RunMetrics m = s.Metrics ?? new RunMetrics();
-                    table.AddRow(s.Seed.ToString(CultureInfo.InvariantCulture), s.State.ToString(), s.Attempt.ToString(CultureInfo.InvariantCulture),
+                    table.AddRow(s.Seed.ToString(CultureInfo.InvariantCulture), s.State.ToString(), AttemptsCell(s),
                         m.Steps.ToString(CultureInfo.InvariantCulture), F(m.FinalLoss, "F4"), F(m.EvalLoss, "F4"), F(m.EvalExactMatch, "P1"),
                         F(m.EvalTokenAccuracy, "P1"), F(m.TokensPerSecond, "F0"));
                 }
@@ -123,6 +123,11 @@ public static class ResultsView
         : string.Create(CultureInfo.InvariantCulture, $"{m.Mean:F4} ± {(double.IsFinite(m.Std) ? m.Std : 0):F4}");
 
     private static string F(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "";
+
+    // Attempts that trained, with start tries that never reached a shard beside them.
+    private static string AttemptsCell(SeedRunStatus s) => s.UnroutedStarts == 0
+        ? s.Attempts.ToString(CultureInfo.InvariantCulture)
+        : string.Create(CultureInfo.InvariantCulture, $"{s.Attempts} (+{s.UnroutedStarts} unrouted)");
 
     private static string N(double value) => double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture) : "";
 

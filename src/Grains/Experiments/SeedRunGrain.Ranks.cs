@@ -28,6 +28,10 @@ public sealed partial class SeedRunGrain
             _latest = progress.Event.Figures;
             NotifyExperiment();
         }
+        else if (progress.Event.Kind == ProgressKind.Eval)
+        {
+            _lastEval = progress.Event;
+        }
         await Reports.PublishAsync(S, progress.Event);
     }
 

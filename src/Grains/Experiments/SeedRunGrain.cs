@@ -26,6 +26,7 @@ public sealed partial class SeedRunGrain(
     private const int MaxUnroutedAttempts = 5;
 
     private StepFigures? _latest;
+    private ProgressEvent? _lastEval;
     private bool _attemptEnding;
     private readonly GrainTimerSlot _watchdog = new(), _queueKeeper = new(), _endKeeper = new();
 
@@ -160,7 +161,7 @@ public sealed partial class SeedRunGrain(
     {
         _watchdog.Stop();
         _queueKeeper.Stop();
-        SeedRunTransitions.Finish(S, final, error, DateTime.UtcNow);
+        SeedRunTransitions.Finish(S, final, error, DateTime.UtcNow, SeedRunTransitions.LoggedSoFar(S, _latest, _lastEval));
         await PersistAsync();
         LogFinished(logger, Key, final);
         await DeliverEndAsync(CancellationToken.None);

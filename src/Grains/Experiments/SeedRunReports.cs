@@ -21,6 +21,7 @@ internal sealed partial class SeedRunReports(IGrainFactory grains, IStreamProvid
         TotalSteps = s.TotalSteps,
         Latest = latest,
         Attempt = s.Attempt,
+        UnroutedStarts = s.UnroutedAttempts,
         Devices = s.Devices.Select(d => d.ShardKey).ToList(),
         LastCheckpoint = s.LastCheckpoint,
         Error = s.Error,

@@ -1,5 +1,6 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Spec.Reporting;
 
 namespace FlatLora.Grains.Experiments;
 
@@ -42,10 +43,15 @@ internal static class SeedRunTransitions
     {
         if (s.CancelRequested)
             return new AttemptEnd(false, CancelledState(s), s.Error);
-        if (!retryable || s.Plan is null || s.Attempt - s.UnroutedAttempts > s.Plan.MaxRetries)
-            return new AttemptEnd(false, RunState.Failed, retryable ? $"{error} (after {s.Attempt} attempt(s))" : error);
+        if (!retryable || s.Plan is null || TrainedAttempts(s) > s.Plan.MaxRetries)
+            return new AttemptEnd(false, RunState.Failed, retryable ? $"{error} (after {TrainedAttempts(s)} attempt(s){UnroutedNote(s)})" : error);
         return new AttemptEnd(true, RunState.Queued, null);
     }
+
+    /// <summary>Attempts that reached their shards: start tries that were never routed are counted apart.</summary>
+    public static int TrainedAttempts(SeedRunGrainState s) => s.Attempt - s.UnroutedAttempts;
+
+    private static string UnroutedNote(SeedRunGrainState s) => s.UnroutedAttempts == 0 ? "" : $"; {s.UnroutedAttempts} start tries never reached a shard";
 
     /// <summary>Back in the queue at the end, from the last checkpoint; the last devices are released once.</summary>
     public static void Requeue(SeedRunGrainState s, string error, DateTime now)
@@ -58,8 +64,11 @@ internal static class SeedRunTransitions
     }
 
     /// <summary>Ended for good; the end is owed to the experiment and the inventory until both have it.</summary>
-    public static void Finish(SeedRunGrainState s, RunState final, string? error, DateTime now)
+    /// <param name="loggedSoFar">A run that did not complete keeps what it had logged (its results show the step it reached).</param>
+    public static void Finish(SeedRunGrainState s, RunState final, string? error, DateTime now, RunMetrics? loggedSoFar = null)
     {
+        if (final != RunState.Completed && s.Metrics is null)
+            s.Metrics = loggedSoFar;
         s.State = final;
         s.Error = error;
         s.FinishedUtc = now;
@@ -78,6 +87,22 @@ internal static class SeedRunTransitions
             s.Step = s.TotalSteps = outcome.Metrics.Steps;
         }
     }
+
+    /// <summary>
+    /// The figures of a run that ended before completing: the steps it reached, its last logged loss and throughput,
+    /// and its last evaluation (what the results of a cancelled or failed run show instead of nothing).
+    /// </summary>
+    public static RunMetrics LoggedSoFar(SeedRunGrainState s, StepFigures? latest, ProgressEvent? lastEval) => new()
+    {
+        Steps = s.Step,
+        FinalLoss = latest?.Loss ?? double.NaN,
+        TokensPerSecond = latest?.TokensPerSecond ?? double.NaN,
+        EvalLoss = lastEval?.EvalLoss ?? double.NaN,
+        EvalExactMatch = lastEval?.EvalExactMatch ?? double.NaN,
+        EvalTokenAccuracy = lastEval?.EvalTokenAccuracy ?? double.NaN,
+        EvalSegmentDrift = lastEval?.EvalSegmentDrift ?? double.NaN,
+        EvalHighDriftShare = lastEval?.EvalHighDriftShare ?? double.NaN,
+    };
 
     /// <summary>Whether <paramref name="checkpoint"/> is newer than the run's (folders are step-NNNNNN: ordinal order is step order).</summary>
     public static bool IsNewer(SeedRunGrainState s, string? checkpoint) =>
