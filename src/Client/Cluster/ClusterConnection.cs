@@ -47,7 +47,8 @@ public sealed class ClusterConnection : IAsyncDisposable
             // The cluster would refuse it: the same answer (exit 3) as a refused handshake, said without dialling.
             throw new ClusterUnavailableException($"could not reach the cluster: TLS: {e.Message}", e);
         }
-        IHost host = options.Local ? BuildLocalSilo(options) : BuildClient(options, tls);
+        using var clusterIdProbe = new ClusterIdProbe();
+        IHost host = options.Local ? BuildLocalSilo(options) : BuildClient(options, tls, clusterIdProbe);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
         try
@@ -65,6 +66,8 @@ public sealed class ClusterConnection : IAsyncDisposable
                 throw new ClusterUnavailableException(tls is null
                     ? $"could not reach {where}: its TLS handshake failed; the cluster needs a client certificate (--tls-dir DIR or $FLATLORA_TLS_DIR)"
                     : $"could not reach {where}: the TLS handshake failed; the gateway refused this client certificate or its CA ({reason})", e);
+            if (!options.Local && await clusterIdProbe.DescribeAsync(options, tls).ConfigureAwait(false) is string wrongCluster)
+                throw new ClusterUnavailableException($"could not reach {where}: {wrongCluster}", e);
             throw new ClusterUnavailableException(
                 $"could not reach {where} ({reason}). Start silos with flatlora-silo, pass --gateway/--redis, or use --local.", e);
         }
@@ -98,10 +101,11 @@ public sealed class ClusterConnection : IAsyncDisposable
         return false;
     }
 
-    private static IHost BuildClient(ConnectionOptions options, ClusterTls? tls)
+    private static IHost BuildClient(ConnectionOptions options, ClusterTls? tls, ClusterIdProbe clusterIdProbe)
     {
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(clusterIdProbe);   // hears a gateway of another cluster (Orleans only logs it)
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>

@@ -70,8 +70,11 @@ public sealed class RootedSilo : IAsyncLifetime, IDisposable
     }
 }
 
-/// <summary>A submitted spec cannot write, read or probe for files outside the silo's output root and caches.</summary>
-public sealed class OutputRootTests(RootedSilo silo) : IClassFixture<RootedSilo>
+/// <summary>
+/// What a client meets at the cluster's edge: a submitted spec cannot write, read or probe for files outside the
+/// silo's output root and caches, and a client that names the wrong cluster is told which one answered.
+/// </summary>
+public sealed class ClusterEdgeTests(RootedSilo silo) : IClassFixture<RootedSilo>
 {
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
 
@@ -159,5 +162,23 @@ public sealed class OutputRootTests(RootedSilo silo) : IClassFixture<RootedSilo>
             string toMissing = await RefusedAsync($"model: {{ path: \"{missing}\" }}", "model.path", name.Replace(' ', '-') + "-b");
             Assert.True(Normalized(toExisting, existing) == Normalized(toMissing, missing), $"{name}: the answer tells whether the target exists:\n{toExisting}\n{toMissing}");
         }
+    }
+
+    [Fact]
+    public async Task A_wrong_cluster_id_is_named_with_the_one_that_answered()
+    {
+        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout,
+            ["cluster", "--gateway", $"127.0.0.1:{silo.Cluster.GatewayPort("silo-a")}", "--cluster-id", "not-this-one", "--connect-timeout", "10"]);
+        Assert.True(code == 3, output);
+        string line = output.Split('\n').First(l => l.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.Contains($"answered for cluster id '{silo.Cluster.ClusterId}', not 'not-this-one'", line);
+        Assert.DoesNotContain("A task was canceled", line);
+
+        (code, output) = await ChildProcess.RunCliAsync(CliTimeout,
+            ["cluster", "--redis", silo.Cluster.Redis.ConnectionString, "--cluster-id", "not-this-one", "--connect-timeout", "10"]);
+        Assert.True(code == 3, output);
+        line = output.Split('\n').First(l => l.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.Contains("no silo of cluster id 'not-this-one'", line);
+        Assert.Contains($"'{silo.Cluster.ClusterId}'", line);
     }
 }
