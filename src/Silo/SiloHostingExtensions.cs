@@ -64,6 +64,9 @@ public static class SiloHostingExtensions
                 builder.Configuration.GetSection("FlatLora:Cluster").Bind(o);
                 o.GradientEndpoint = GradientEndpoint(settings);
                 o.GradientTls = tls is null ? null : GradientTlsOf(tls);
+                o.ClusterKey = ClusterKeyOf(settings);
+                o.GradientSealing = SealingOf(settings);
+                o.SecurityWarnings = SecurityWarnings(settings);
                 o.Paths = new Spec.ClusterPaths(Path.GetFullPath(settings.OutputRoot), settings.DataRoot is null ? null : Path.GetFullPath(settings.DataRoot),
                     Path.GetFullPath(settings.HubCache ?? Spec.HubCache.Root()));
             });
@@ -84,10 +87,10 @@ public static class SiloHostingExtensions
         builder.Services.AddGrpc();
         // With TLS the control port is https (the only https endpoint), and the data plane runs TLS under the handshake.
         GradientTls? tls = SiloTls(settings) is { } files ? GradientTlsOf(files) : null;
-        builder.Services.AddSingleton(new DataPlaneAddress(settings.DataPort, tls is not null));
+        builder.Services.AddSingleton(new DataPlaneAddress(settings.DataPort, tls is not null, SealingOf(settings)));
         builder.Services.AddHostedService(sp => new DataPlaneHost(sp.GetRequiredService<GradientInbox>(),
-            new IPEndPoint(IPAddress.Parse(settings.ListenIp), settings.DataListenPort ?? settings.DataPort), tls,
-            sp.GetRequiredService<ILogger<DataPlaneHost>>()));
+            new IPEndPoint(IPAddress.Parse(settings.ListenIp), settings.DataListenPort ?? settings.DataPort), SealingOf(settings),
+            SecurityWarnings(settings), sp.GetRequiredService<ILogger<DataPlaneHost>>()));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.ConfigureEndpointDefaults(endpoint =>
@@ -116,6 +119,23 @@ public static class SiloHostingExtensions
         : _loadedTls ??= ClusterTls.Load(settings.Tls.CertificatePath, settings.Tls.KeyPath, settings.Tls.CaPath, $"{SiloSettings.Section}:Tls");
 
     private static GradientTls GradientTlsOf(ClusterTls tls) => new(tls.Certificate, peer => ClusterTls.ChainsTo(peer, tls.Authority));
+
+    private static byte[]? ClusterKeyOf(SiloSettings settings) =>
+        string.IsNullOrWhiteSpace(settings.ClusterKey) ? null : RingKeys.ParseClusterKey(settings.ClusterKey, $"{SiloSettings.Section}:ClusterKey");
+
+    private static FrameSealing SealingOf(SiloSettings settings) => settings.GradientEncryption ? FrameSealing.Encrypted : FrameSealing.Authenticated;
+
+    /// <summary>What weakens this silo's cluster, in words for its operators (logged at start, shown by `flatlora cluster`).</summary>
+    internal static IReadOnlyList<string> SecurityWarnings(SiloSettings settings)
+    {
+        var warnings = new List<string>();
+        if (string.IsNullOrWhiteSpace(settings.ClusterKey) && !settings.Tls.Enabled)
+            warnings.Add($"no cluster key and no TLS: each data-parallel attempt's ring secret travels in clear in its start message, so a sniffer " +
+                         $"on the silo network can take a ring edge; set {SiloSettings.Section}:ClusterKey on every silo (the Helm chart generates one)");
+        if (!settings.GradientEncryption)
+            warnings.Add($"gradient frames are authenticated but not encrypted ({SiloSettings.Section}:GradientEncryption=false): LoRA gradients cross the network in clear");
+        return warnings;
+    }
 
     public static WebApplication MapGradientExchange(this WebApplication app)
     {
@@ -158,6 +178,7 @@ public static class SiloHostingExtensions
             throw new ArgumentException($"{SiloSettings.Section}:ListenIp '{settings.ListenIp}' is not an IP address");
         if (string.IsNullOrWhiteSpace(settings.OutputRoot))
             throw new ArgumentException($"{SiloSettings.Section}:OutputRoot must name a folder");
+        ClusterKeyOf(settings);   // a malformed key stops the silo naming the setting
         if (settings.Kubernetes)
         {
             // Orleans' Kubernetes hosting reads these; without them it fails later with a less helpful message.

@@ -87,6 +87,20 @@ public sealed class SiloSettings
     /// </summary>
     public bool Kubernetes { get; set; }
 
+    /// <summary>
+    /// The cluster key (base64, at least 32 bytes; a secret: pass it from the environment or a Kubernetes Secret). Every
+    /// silo holds the same one, and each attempt's gradient-ring keys derive from it on every silo, so no ring secret
+    /// ever travels. Without it, each attempt's secret rides in the start message to its ranks, which TLS protects
+    /// and a plaintext cluster does not: the silo warns.
+    /// </summary>
+    public string? ClusterKey { get; set; }
+
+    /// <summary>
+    /// Encrypt gradient frames (AES-256-GCM) on the data plane; false sends the values in clear, each frame still
+    /// authenticated by its tag. Every silo must agree.
+    /// </summary>
+    public bool GradientEncryption { get; set; } = true;
+
     /// <summary>Mutual TLS on silo-to-silo links and the gateway (section FlatLora:Silo:Tls).</summary>
     public SiloTlsSettings Tls { get; set; } = new();
 

@@ -15,19 +15,18 @@ public class SeedRunTransitionsTests
         var s = new SeedRunGrainState { UnroutedAttempts = unrouted };
         SeedRunTransitions.Queue(s, new SeedRunPlan { ExperimentId = "e", Seed = 1, Spec = new TrainSpec(), MaxRetries = maxRetries }, T0);
         for (int i = 0; i < attempt; i++)
-            SeedRunTransitions.BeginAttempt(s, [new DeviceInfo { Silo = "a", Device = "cpu:0" }], [1, 2], T0.AddSeconds(i));
+            SeedRunTransitions.BeginAttempt(s, [new DeviceInfo { Silo = "a", Device = "cpu:0" }], T0.AddSeconds(i));
         return s;
     }
 
     [Fact]
-    public void Each_attempt_counts_gets_its_devices_and_secret_and_keeps_the_first_start_time()
+    public void Each_attempt_counts_gets_its_devices_and_keeps_the_first_start_time()
     {
         SeedRunGrainState s = Running(attempt: 2);
         Assert.Equal(2, s.Attempt);
         Assert.Equal(RunState.Running, s.State);
         Assert.Equal(T0, s.StartedUtc);
         Assert.Equal(["a/cpu:0"], s.Devices.Select(d => d.ShardKey));
-        Assert.Equal([1, 2], s.Secret);
         Assert.Null(s.Error);
     }
 

@@ -81,6 +81,41 @@ public sealed class RedisServer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Everything Redis holds, as one uncompressed RDB snapshot (redis-cli --rdb), for a test to search for bytes that
+    /// must never be stored (a secret). Plaintext Redis only.
+    /// </summary>
+    public byte[] Dump()
+    {
+        if (_tls)
+            throw new InvalidOperationException("Dump reads a plaintext Redis only");
+        string file = Path.Combine(Path.GetTempPath(), $"redis-dump-{Guid.NewGuid():N}.rdb");
+        try
+        {
+            RedisCli("CONFIG", "SET", "rdbcompression", "no");
+            RedisCli("--rdb", file);
+            return File.ReadAllBytes(file);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private void RedisCli(params string[] args)
+    {
+        string port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using Process cli = Process.Start(new ProcessStartInfo("redis-cli", ["-h", _bind.ToString(), "-p", port, .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        string error = cli.StandardError.ReadToEnd();
+        cli.StandardOutput.ReadToEnd();
+        if (!cli.WaitForExit(30_000) || cli.ExitCode != 0)
+            throw new InvalidOperationException($"redis-cli {string.Join(' ', args)} failed: {error}");
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited)

@@ -168,17 +168,34 @@ public sealed class ClusterEdgeTests(RootedSilo silo) : IClassFixture<RootedSilo
     public async Task A_wrong_cluster_id_is_named_with_the_one_that_answered()
     {
         (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout,
-            ["cluster", "--gateway", $"127.0.0.1:{silo.Cluster.GatewayPort("silo-a")}", "--cluster-id", "not-this-one", "--connect-timeout", "10"]);
+            ["cluster", "--gateway", $"127.0.0.1:{silo.Cluster.GatewayPort("silo-a")}", "--cluster-id", "not-this-one", "--connect-timeout", "20"]);
         Assert.True(code == 3, output);
         string line = output.Split('\n').First(l => l.StartsWith("error: ", StringComparison.Ordinal));
-        Assert.Contains($"answered for cluster id '{silo.Cluster.ClusterId}', not 'not-this-one'", line);
+        Assert.True(line.Contains($"answered for cluster id '{silo.Cluster.ClusterId}', not 'not-this-one'", StringComparison.Ordinal), output);
         Assert.DoesNotContain("A task was canceled", line);
 
         (code, output) = await ChildProcess.RunCliAsync(CliTimeout,
-            ["cluster", "--redis", silo.Cluster.Redis.ConnectionString, "--cluster-id", "not-this-one", "--connect-timeout", "10"]);
+            ["cluster", "--redis", silo.Cluster.Redis.ConnectionString, "--cluster-id", "not-this-one", "--connect-timeout", "20"]);
         Assert.True(code == 3, output);
         line = output.Split('\n').First(l => l.StartsWith("error: ", StringComparison.Ordinal));
         Assert.Contains("no silo of cluster id 'not-this-one'", line);
         Assert.Contains($"'{silo.Cluster.ClusterId}'", line);
+    }
+
+    [Fact]
+    public async Task A_silo_without_a_cluster_key_or_tls_says_so_in_flatlora_cluster()
+    {
+        // The fixture's silo runs as the defaults do: plaintext, no cluster key. The warning is sent with the silo's
+        // health, which it reports every membership check.
+        string output = "";
+        for (int i = 0; i < 20 && !output.Contains("warning: silo-a: no cluster key and no TLS", StringComparison.Ordinal); i++)
+        {
+            (int code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["cluster", .. silo.Cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            await Task.Delay(500);
+        }
+        Assert.Contains("warning: silo-a: no cluster key and no TLS", output);
+        Assert.Contains("FlatLora:Silo:ClusterKey", output);
+        Assert.Contains("Security: no cluster key and no TLS", silo.Cluster.Logs("silo-a"));
     }
 }

@@ -20,14 +20,19 @@ public sealed class MultiProcessClusterTests : IDisposable
         string spec = WriteSpec(seeds: "[1, 2]", steps: 12);
         using (var cluster = new SiloCluster(_redis, $"mp-{Guid.NewGuid():N}"))
         {
-            await cluster.StartSiloAsync("silo-a");
-            await cluster.StartSiloAsync("silo-b");
+            // Both silos hold the cluster key; every byte to their silo, gateway and gradient ports is recorded.
+            string[] keyed = [$"--FlatLora:Silo:ClusterKey={Convert.ToBase64String(ClusterKey)}"];
+            await cluster.StartSiloAsync("silo-a", recordTraffic: true, settings: keyed);
+            await cluster.StartSiloAsync("silo-b", recordTraffic: true, settings: keyed);
 
             (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["cluster", .. cluster.CliConnection]);
             Assert.True(code == 0, output);
             Assert.Contains("silo-a", output);
             Assert.Contains("silo-b", output);
             Assert.Contains("2 silo(s), 2 free", output);
+            Assert.DoesNotContain("warning:", output);   // keyed: nothing weakens the ring
+
+            await ADataParallelRunLeavesNoKeyOnTheWireOrInRedisAsync(cluster);
 
             (code, output) = await ChildProcess.RunCliAsync(TimeSpan.FromSeconds(60), ["submit", _output + "/bad.yaml", .. cluster.CliConnection]);
             Assert.Equal(2, code);   // a missing file is the user's error, reported before any cluster call
@@ -97,6 +102,43 @@ public sealed class MultiProcessClusterTests : IDisposable
             Assert.All(sharpness, labels => Assert.DoesNotContain("method=", labels));
             Assert.All(sharpness, labels => Assert.DoesNotContain("node=", labels));
             Assert.Contains("orleans_", metrics);
+        }
+    }
+
+    private static readonly byte[] ClusterKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>
+    /// A W=2 run across the keyed silos, without TLS: its ranks derive their ring keys from the cluster key on each silo,
+    /// so neither the key nor anything derived from it is ever sent or stored.
+    /// </summary>
+    private async Task ADataParallelRunLeavesNoKeyOnTheWireOrInRedisAsync(SiloCluster cluster)
+    {
+        string spec = Path.Combine(_output, "parallel.yaml");
+        File.WriteAllText(spec, $"training: {{ max_steps: 4, batch_size: 8, micro_batch_size: 4 }}\nexperiment: {{ seeds: [3], world_size: 2 }}\noutput_dir: {_output}/runs\n");
+        string id = await ClusterRuns.SubmitAsync(cluster, spec);
+        JsonElement seed = await ClusterRuns.WaitAsync(cluster, id, steps: 4);
+        Assert.Equal(["silo-a", "silo-b"], ClusterRuns.Silos(seed).Order());
+        string runKey = $"{id}/3";
+
+        byte[] wire = [.. new[] { "silo-a", "silo-b" }.SelectMany(name =>
+            new[] { cluster.Traffic(name).Silo, cluster.Traffic(name).Gateway, cluster.Traffic(name).Control, cluster.Traffic(name).Data }.SelectMany(p => p.Recorded()))];
+        Assert.True(cluster.Traffic("silo-a").Data.Recorded().Length + cluster.Traffic("silo-b").Data.Recorded().Length > 10_000,
+            "the gradients did not cross the data-plane proxies");
+        byte[] stored = _redis.Dump();
+        var secrets = new List<(string What, byte[] Bytes)>
+        {
+            ("the cluster key", ClusterKey),
+            ("the cluster key in base64", System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(ClusterKey))),
+        };
+        for (int attempt = 1; attempt <= Math.Max(1, seed.GetProperty("attempt").GetInt32()); attempt++)
+        {
+            secrets.Add(($"attempt {attempt}'s edge 0→1 key", Collectives.Tcp.RingKeys.Edge(ClusterKey, runKey, attempt, 0, 1)));
+            secrets.Add(($"attempt {attempt}'s edge 1→0 key", Collectives.Tcp.RingKeys.Edge(ClusterKey, runKey, attempt, 1, 0)));
+        }
+        foreach ((string what, byte[] bytes) in secrets)
+        {
+            Assert.True(wire.AsSpan().IndexOf(bytes.AsSpan(0, 16)) < 0, $"{what} crossed the wire");
+            Assert.True(stored.AsSpan().IndexOf(bytes.AsSpan(0, 16)) < 0, $"{what} is stored in Redis");
         }
     }
 

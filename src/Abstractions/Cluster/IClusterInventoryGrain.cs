@@ -14,10 +14,14 @@ public sealed record ClusterSnapshot(
 [GenerateSerializer]
 public sealed record SiloDevices([property: Id(0)] bool Known, [property: Id(1)] IReadOnlyDictionary<string, string> BusyWith);
 
-/// <summary>A silo's view of its grains' storage: "healthy", "degraded" (state was lost and restored) or "unhealthy" (writes fail).</summary>
+/// <summary>
+/// A silo's view of its grains' storage: "healthy", "degraded" (state was lost and restored) or "unhealthy" (writes
+/// fail); and what it warns its operators about (a security setting that weakens the cluster).
+/// </summary>
 [GenerateSerializer]
 public sealed record SiloHealthReport(
-    [property: Id(0)] string Silo, [property: Id(1)] string Status, [property: Id(2)] string Detail, [property: Id(3)] DateTime ReportedUtc);
+    [property: Id(0)] string Silo, [property: Id(1)] string Status, [property: Id(2)] string Detail, [property: Id(3)] DateTime ReportedUtc,
+    [property: Id(4)] IReadOnlyList<string>? Warnings = null);
 
 /// <summary>
 /// The cluster's devices and the FIFO queue of seed runs waiting for them (key 0). Silos register their devices on

@@ -8,8 +8,9 @@ namespace FlatLora.Client.Bench;
 /// <summary>What `bench allreduce` asks of each worker process.</summary>
 /// <param name="Hosts">Run worker r in network namespace r (its own address); null: every worker on loopback.</param>
 /// <param name="Wire">"fp32" or "bf16" on the ring.</param>
-internal sealed record AllReduceRun(int Workers, int Megabytes, int Iterations, int Warmup, int SliceKb, string? TlsDirectory, NetworkNamespaces? Hosts,
-    string Wire = "fp32");
+/// <param name="Sealing">"encrypted" or "authenticated" frames.</param>
+internal sealed record AllReduceRun(int Workers, int Megabytes, int Iterations, int Warmup, int SliceKb, NetworkNamespaces? Hosts,
+    string Wire = "fp32", string Sealing = "encrypted");
 
 /// <summary>
 /// The worker processes of `bench allreduce`: this same program, each in its own process (and, with hosts, its own
@@ -88,9 +89,7 @@ internal static class AllReduceWorkers
             command.Add(typeof(AllReduceWorkers).Assembly.Location);
         command.AddRange(["bench", "allreduce-worker", "--rank", Invariant(rank), "--workers", Invariant(run.Workers), "--mb", Invariant(run.Megabytes),
             "--iterations", Invariant(run.Iterations), "--warmup", Invariant(run.Warmup), "--slice-kb", Invariant(run.SliceKb),
-            "--listen", run.Hosts?.Host(rank).Ip ?? "127.0.0.1", "--wire", run.Wire]);
-        if (run.TlsDirectory is not null)
-            command.AddRange(["--tls-dir", run.TlsDirectory]);
+            "--listen", run.Hosts?.Host(rank).Ip ?? "127.0.0.1", "--wire", run.Wire, "--sealing", run.Sealing]);
         var start = new ProcessStartInfo(command[0], command.Skip(1))
         {
             RedirectStandardInput = true,

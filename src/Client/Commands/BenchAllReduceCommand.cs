@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using FlatLora.Abstractions.Security;
 using FlatLora.Client.Bench;
 using FlatLora.Client.Rendering;
 using FlatLora.Collectives;
@@ -29,7 +28,8 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
     { Description = "LoRA target modules for the gradient-bytes figure", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => LoraSpec.DefaultTargets };
     private static readonly Option<bool> JsonOption = new("--json") { Description = "Print the figures as one JSON object on stdout" };
     private static readonly Option<int> SliceOption = new("--slice-kb") { Description = "KB per pipelined ring slice", DefaultValueFactory = _ => RingAllReduce.DefaultSliceFloats * sizeof(float) / 1024 };
-    private static readonly Option<bool> TlsOption = new("--tls") { Description = "Run the ring's data plane over mutual TLS (certificates made for the run)" };
+    private static readonly Option<string> SealingOption = new("--sealing")
+    { Description = "Gradient frames: encrypted (AES-GCM, the default on a cluster) or authenticated (AES-GCM tag, values in clear)", DefaultValueFactory = _ => "encrypted" };
     private static readonly Option<bool> NetnsOption = new("--netns") { Description = "Each worker on its own host: a Linux network namespace with its own address, on a bridge (needs root)" };
     private static readonly Option<string> WireOption = new("--wire") { Description = "Gradient values on the ring: fp32 or bf16 (half the bytes, not bit-exact)", DefaultValueFactory = _ => "fp32" };
     private static readonly Option<string?> LinkRateOption = new("--link-rate") { Description = "With --netns: shape every host's link to this rate (tc syntax: 1gbit, 500mbit)" };
@@ -40,7 +40,8 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
     {
         ShapeOption.AcceptOnlyFromAmong(BenchShapes.Names);
         WireOption.AcceptOnlyFromAmong("fp32", "bf16");
-        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption, TlsOption, SliceOption, NetnsOption, LinkRateOption, WireOption })
+        SealingOption.AcceptOnlyFromAmong("encrypted", "authenticated");
+        foreach (Option option in new Option[] { WorkersOption, MegabytesOption, IterationsOption, WarmupOption, ShapeOption, RankOption, TargetsOption, JsonOption, SealingOption, SliceOption, NetnsOption, LinkRateOption, WireOption })
             Options.Add(option);
     }
 
@@ -66,10 +67,6 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
 
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
         console.WriteLine($"Starting {workers} worker processes for a {megabytes} MB all-reduce ({warmup} warm-up + {iterations} timed)...");
-        // --tls: a throwaway cluster CA and silo certificate for this run, shared by the workers.
-        string? tlsDir = parseResult.GetValue(TlsOption) ? Path.Combine(Path.GetTempPath(), $"flatlora-bench-tls-{Guid.NewGuid():N}") : null;
-        if (tlsDir is not null)
-            ClusterCertificates.Init(tlsDir, [], days: 1);
         NetworkNamespaces? hosts = null;
         IReadOnlyList<AllReduceWorkerResult> results;
         try
@@ -80,17 +77,16 @@ internal sealed class BenchAllReduceCommand : FlatloraCommand
                 for (int host = 0; host < workers && linkRate is not null; host++)
                     hosts.Shape(host, linkRate);
             }
-            results = await AllReduceWorkers.RunAsync(new AllReduceRun(workers, megabytes, iterations, warmup, sliceKb, tlsDir, hosts, parseResult.GetValue(WireOption)!), cancellationToken).ConfigureAwait(false);
+            results = await AllReduceWorkers.RunAsync(new AllReduceRun(workers, megabytes, iterations, warmup, sliceKb, hosts,
+                parseResult.GetValue(WireOption)!, parseResult.GetValue(SealingOption)!), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             hosts?.Dispose();
-            if (tlsDir is not null)
-                Directory.Delete(tlsDir, recursive: true);
         }
         AllReduceReport report = AllReduceReport.From(results, megabytes, gradients) with
         {
-            Tls = tlsDir is not null,
+            Sealing = parseResult.GetValue(SealingOption)!,
             Hosts = netns ? "netns" : "loopback",
             Wire = parseResult.GetValue(WireOption)!,
             LinkRate = linkRate,

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using FlatLora.Abstractions.Security;
 using FlatLora.Trainer.Bench;
 using FlatLora.Collectives.Tcp;
 
@@ -16,25 +15,20 @@ internal sealed class BenchAllReduceWorkerCommand : FlatloraCommand
     internal static readonly Option<int> SliceOption = new("--slice-kb") { Required = true };
     internal static readonly Option<string> ListenOption = new("--listen") { Required = true };
     internal static readonly Option<string> WireOption = new("--wire") { Required = true };
-    internal static readonly Option<string?> TlsDirOption = new("--tls-dir") { Description = "silo.crt, silo.key and ca.crt for a TLS ring" };
+    internal static readonly Option<string> SealingOption = new("--sealing") { Required = true };
 
     public BenchAllReduceWorkerCommand() : base("allreduce-worker", "One worker process of `bench allreduce` (started by it)")
     {
         Hidden = true;
-        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, TlsDirOption, SliceOption, ListenOption, WireOption })
+        foreach (Option option in new Option[] { RankOption, WorkersOption, MegabytesOption, IterationsOption, WarmupOption, SealingOption, SliceOption, ListenOption, WireOption })
             Options.Add(option);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        GradientTls? tls = null;
-        if (parseResult.GetValue(TlsDirOption) is string folder)
-        {
-            ClusterTls files = ClusterTls.FromFolder(folder, ClusterCertificates.SiloName, "--tls-dir");
-            tls = new GradientTls(files.Certificate, peer => ClusterTls.ChainsTo(peer, files.Authority));
-        }
         var options = new AllReduceWorkerOptions(parseResult.GetValue(RankOption), parseResult.GetValue(WorkersOption),
-            parseResult.GetValue(MegabytesOption), parseResult.GetValue(IterationsOption), parseResult.GetValue(WarmupOption), tls,
+            parseResult.GetValue(MegabytesOption), parseResult.GetValue(IterationsOption), parseResult.GetValue(WarmupOption),
+            parseResult.GetValue(SealingOption) == "authenticated" ? FrameSealing.Authenticated : FrameSealing.Encrypted,
             parseResult.GetValue(SliceOption) * 1024 / sizeof(float), System.Net.IPAddress.Parse(parseResult.GetValue(ListenOption)!),
             parseResult.GetValue(WireOption) == "bf16" ? FlatLora.Collectives.WireFormat.Bf16 : FlatLora.Collectives.WireFormat.Fp32);
         await AllReduceWorker.RunAsync(options, Console.In, parseResult.InvocationConfiguration.Output, cancellationToken).ConfigureAwait(false);

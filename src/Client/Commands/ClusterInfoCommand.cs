@@ -28,6 +28,9 @@ internal sealed class ClusterInfoCommand : ClusterCommandBase
         // What each silo says about its grain storage: a lost or failing store is the cluster's problem, not one run's.
         foreach (SiloHealthReport health in snapshot.Health.Where(h => h.Status != "healthy"))
             console.WriteLine($"storage on {health.Silo}: {health.Status}: {health.Detail}");
+        foreach (SiloHealthReport health in snapshot.Health)
+            foreach (string warning in health.Warnings ?? [])
+                console.WriteLine($"warning: {health.Silo}: {warning}");
         return ExitCodes.Success;
     }
 }

@@ -8,12 +8,13 @@ namespace FlatLora.Collectives.Control;
 
 /// <summary>
 /// Asks a peer silo's control endpoint (its gRPC port, "http(s)://ip:port") where its data plane listens, and checks
-/// that both sides agree on TLS before any gradient connection is made.
+/// that both sides agree on TLS and on frame sealing before any gradient connection is made.
 /// </summary>
 public static class RingRendezvous
 {
+    /// <param name="sealing">How this rank seals its frames: a peer that takes only encrypted frames refuses weaker ones.</param>
     public static IPEndPoint DataEndpoint(string controlEndpoint, int peerRank, GradientTls? tls, TimeSpan timeout,
-        CancellationToken cancellationToken = default)
+        FrameSealing sealing = FrameSealing.Encrypted, CancellationToken cancellationToken = default)
     {
         var uri = new Uri(controlEndpoint);
         if (!IPAddress.TryParse(uri.Host, out IPAddress? address))
@@ -37,8 +38,11 @@ public static class RingRendezvous
             throw new PeerUnavailableException(peerRank, $"rank {peerRank}'s silo at {controlEndpoint} did not say where its data plane is: {e.Status.StatusCode} {e.Status.Detail}", e);
         }
         if (reply.Tls != tls is not null)
-            throw new PeerUnavailableException(peerRank, $"rank {peerRank}'s silo at {controlEndpoint} runs its data plane " +
+            throw new PeerUnavailableException(peerRank, $"rank {peerRank}'s silo at {controlEndpoint} runs " +
                 $"{(reply.Tls ? "with" : "without")} TLS and this one {(tls is null ? "without" : "with")}: set FlatLora:Silo:Tls the same on every silo");
+        if (reply.Encrypted && sealing != FrameSealing.Encrypted)
+            throw new PeerUnavailableException(peerRank, $"rank {peerRank}'s silo at {controlEndpoint} takes only encrypted gradient frames " +
+                "and this one sends them authenticated only: set FlatLora:Silo:GradientEncryption the same on every silo");
         return new IPEndPoint(address, reply.DataPort);
     }
 }

@@ -1,17 +1,16 @@
 using System.Buffers;
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography;
 
 namespace FlatLora.Collectives.Tcp;
 
 /// <summary>
-/// This process's data-plane port: accepts TCP connections from ranks on other hosts, optionally wraps them in TLS,
-/// runs the <see cref="PeerHandshake"/>, and only then attaches the connection to the addressed rank's mailbox. Until a
-/// peer has proved it holds the attempt's secret nothing is allocated for it beyond one pooled 1 KB handshake buffer;
-/// handshakes are capped in number and time, so a flood of silent connections cannot starve real peers.
+/// This process's data-plane port: accepts TCP connections from ranks on other hosts, runs the
+/// <see cref="PeerHandshake"/>, and only then attaches the connection to the addressed rank's mailbox, whose frames it
+/// opens with the connection's session key. Until a peer has proved it holds the edge's key nothing is allocated for
+/// it beyond one pooled 1 KB handshake buffer; handshakes are capped in number and time, so a flood of silent
+/// connections cannot starve real peers, and a refused or wrong peer never takes the edge from the true one.
 /// </summary>
 public sealed class DataPlaneListener : IDisposable
 {
@@ -21,18 +20,18 @@ public sealed class DataPlaneListener : IDisposable
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     private readonly GradientInbox _inbox;
-    private readonly GradientTls? _tls;
+    private readonly FrameSealing _required;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _handshakes = new(MaxPendingHandshakes);
     private readonly byte[] _decoyKey = RandomNumberGenerator.GetBytes(32);
     private long _accepted, _refused;
 
-    private DataPlaneListener(GradientInbox inbox, Socket socket, GradientTls? tls)
+    private DataPlaneListener(GradientInbox inbox, Socket socket, FrameSealing required)
     {
         _inbox = inbox;
         _socket = socket;
-        _tls = tls;
+        _required = required;
         LocalEndpoint = (IPEndPoint)socket.LocalEndPoint!;
     }
 
@@ -43,7 +42,8 @@ public sealed class DataPlaneListener : IDisposable
     public long Refused => Interlocked.Read(ref _refused);
 
     /// <summary>Listens on <paramref name="endpoint"/> (port 0: any free port) for ranks of <paramref name="inbox"/>.</summary>
-    public static DataPlaneListener Start(GradientInbox inbox, IPEndPoint endpoint, GradientTls? tls = null)
+    /// <param name="required">The weakest sealing a dialler may announce: with Encrypted, a peer offering clear values is refused.</param>
+    public static DataPlaneListener Start(GradientInbox inbox, IPEndPoint endpoint, FrameSealing required = FrameSealing.Encrypted)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -57,7 +57,7 @@ public sealed class DataPlaneListener : IDisposable
             socket.Dispose();
             throw new IOException($"the gradient data plane cannot listen on {endpoint}: {e.Message}", e);
         }
-        var listener = new DataPlaneListener(inbox, socket, tls);
+        var listener = new DataPlaneListener(inbox, socket, required);
         _ = listener.AcceptLoopAsync();
         return listener;
     }
@@ -96,15 +96,9 @@ public sealed class DataPlaneListener : IDisposable
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             deadline.CancelAfter(HandshakeTimeout);
-            if (_tls is not null)
-            {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                stream = ssl;
-                await ssl.AuthenticateAsServerAsync(_tls.ServerOptions(), deadline.Token).ConfigureAwait(false);
-            }
             connection = await AuthenticateAsync(stream, peer, deadline.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or AuthenticationException or ObjectDisposedException or SocketException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
         {
         }
         finally
@@ -136,7 +130,10 @@ public sealed class DataPlaneListener : IDisposable
                 return null;
 
             RingMailbox? mailbox = _inbox.Find(hello.RunKey, hello.Attempt, hello.ToRank);
-            byte[] key = mailbox?.Secret ?? _decoyKey;   // same work and answer shape whether or not the rank is here
+            // Same work and answer shape whether or not the rank is here. Only the previous rank's edge has a key.
+            byte[] key = mailbox is not null && hello.FromRank == mailbox.PreviousRank
+                ? RingKeys.Edge(mailbox.Secret, hello.RunKey, hello.Attempt, hello.FromRank, hello.ToRank)
+                : _decoyKey;
             byte[] nonce = RandomNumberGenerator.GetBytes(PeerHandshake.NonceSize);
             byte[] serverProof = PeerHandshake.ServerProof(key, buffer.AsSpan(0, helloLength), nonce);
             nonce.CopyTo(buffer, helloLength);
@@ -148,11 +145,15 @@ public sealed class DataPlaneListener : IDisposable
             bool proven = CryptographicOperations.FixedTimeEquals(expected, buffer.AsSpan(helloLength, PeerHandshake.ProofSize));
             InboundConnection? connection = null;
             if (mailbox is not null && proven && hello.FromRank == mailbox.PreviousRank && hello.Step >= mailbox.CurrentStep
-                && hello.MaxSliceFloats is > 0 and <= MaxSliceFloats)
+                && hello.MaxSliceFloats is > 0 and <= MaxSliceFloats && hello.Sealing >= _required)
             {
-                connection = new InboundConnection(stream, mailbox, hello, peer);
+                var seal = new FrameSeal(RingKeys.Session(key, buffer.AsSpan(0, helloLength), nonce), hello.Sealing);
+                connection = new InboundConnection(stream, mailbox, hello, peer, seal);
                 if (!mailbox.TryAttach(connection, peer))
+                {
+                    seal.Dispose();
                     connection = null;   // the edge is taken: a second connection for it is a replay or a stray
+                }
             }
             buffer[0] = connection is null ? PeerHandshake.Refused : PeerHandshake.Accepted;
             await stream.WriteAsync(buffer.AsMemory(0, 1), cancellationToken).ConfigureAwait(false);

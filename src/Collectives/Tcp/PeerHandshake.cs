@@ -6,22 +6,25 @@ namespace FlatLora.Collectives.Tcp;
 
 /// <summary>
 /// What a dialling rank announces on a new data-plane connection: the attempt it belongs to, the ring edge it wants
-/// (from → to), the step it starts at, the largest frame it will send, and a fresh nonce.
+/// (from → to), the step it starts at, the largest frame it will send, how its frames are sealed, and a fresh nonce.
 /// </summary>
 internal sealed record Hello(string RunKey, int Attempt, int FromRank, int ToRank, long Step, int MaxSliceFloats, byte[] ClientNonce,
-    WireFormat Wire = WireFormat.Fp32);
+    WireFormat Wire = WireFormat.Fp32, FrameSealing Sealing = FrameSealing.Encrypted);
 
 /// <summary>
-/// Mutual HMAC-SHA256 challenge-response keyed by the attempt's secret; the secret itself never crosses the wire.
+/// Mutual HMAC-SHA256 challenge-response keyed by the edge's key (<see cref="RingKeys.Edge"/>); no key ever crosses
+/// the wire.
 /// <list type="number">
-/// <item>dialler → listener: Hello (magic, version, run key, attempt, from, to, step, max frame, wire format, 32-byte nonce);</item>
-/// <item>listener → dialler: its own 32-byte nonce and HMAC(secret, "server" ‖ hello ‖ listener nonce);</item>
-/// <item>dialler → listener: HMAC(secret, "client" ‖ hello ‖ listener nonce), which a recording cannot replay because
+/// <item>dialler → listener: Hello (magic, version, run key, attempt, from, to, step, max frame, wire format, sealing,
+///   32-byte nonce);</item>
+/// <item>listener → dialler: its own 32-byte nonce and HMAC(edge key, "server" ‖ hello ‖ listener nonce);</item>
+/// <item>dialler → listener: HMAC(edge key, "client" ‖ hello ‖ listener nonce), which a recording cannot replay because
 ///   the listener's nonce is new on every connection;</item>
 /// <item>listener → dialler: one byte, accepted or refused; a refusal never says why.</item>
 /// </list>
-/// A listener that has no such rank answers with a proof under a random key, so a prober learns nothing about which
-/// silo hosts which rank.
+/// Then the dialler's frames follow, sealed under the session key both derive from the edge key and the transcript
+/// (<see cref="RingKeys.Session"/>, <see cref="FrameSeal"/>). A listener that has no such rank answers with a proof
+/// under a random key, so a prober learns nothing about which silo hosts which rank.
 /// </summary>
 internal static class PeerHandshake
 {
@@ -29,9 +32,9 @@ internal static class PeerHandshake
     public const int PrefixSize = 8, MaxRunKeyBytes = 512;
     public const byte Accepted = 1, Refused = 0;
     private const uint Magic = 0x48524C46;   // "FLRH"
-    private const ushort Version = 1;
-    private const int FixedTail = 4 + 4 + 4 + 8 + 4 + 1 + NonceSize;
-    private static readonly byte[] ServerLabel = "flatlora ring v1 server"u8.ToArray(), ClientLabel = "flatlora ring v1 client"u8.ToArray();
+    private const ushort Version = 2;
+    private const int FixedTail = 4 + 4 + 4 + 8 + 4 + 1 + 1 + NonceSize;
+    private static readonly byte[] ServerLabel = "flatlora ring v2 server"u8.ToArray(), ClientLabel = "flatlora ring v2 client"u8.ToArray();
 
     /// <summary>The hello's bytes after the prefix, given the run-key length the prefix announced.</summary>
     public static int BodySize(int runKeyBytes) => runKeyBytes + FixedTail;
@@ -54,7 +57,8 @@ internal static class PeerHandshake
         BinaryPrimitives.WriteInt64LittleEndian(s[12..], hello.Step);
         BinaryPrimitives.WriteInt32LittleEndian(s[20..], hello.MaxSliceFloats);
         s[24] = (byte)hello.Wire;
-        hello.ClientNonce.CopyTo(s[25..]);
+        s[25] = (byte)hello.Sealing;
+        hello.ClientNonce.CopyTo(s[26..]);
         return bytes;
     }
 
@@ -83,22 +87,22 @@ internal static class PeerHandshake
             return null;
         }
         ReadOnlySpan<byte> s = hello[(PrefixSize + keyBytes)..];
-        if (s[24] > (byte)WireFormat.Bf16)
+        if (s[24] > (byte)WireFormat.Bf16 || s[25] > (byte)FrameSealing.Encrypted)
             return null;
         return new Hello(runKey, BinaryPrimitives.ReadInt32LittleEndian(s), BinaryPrimitives.ReadInt32LittleEndian(s[4..]),
             BinaryPrimitives.ReadInt32LittleEndian(s[8..]), BinaryPrimitives.ReadInt64LittleEndian(s[12..]),
-            BinaryPrimitives.ReadInt32LittleEndian(s[20..]), s.Slice(25, NonceSize).ToArray(), (WireFormat)s[24]);
+            BinaryPrimitives.ReadInt32LittleEndian(s[20..]), s.Slice(26, NonceSize).ToArray(), (WireFormat)s[24], (FrameSealing)s[25]);
     }
 
-    public static byte[] ServerProof(byte[] secret, ReadOnlySpan<byte> hello, ReadOnlySpan<byte> serverNonce) =>
-        Proof(secret, ServerLabel, hello, serverNonce);
+    public static byte[] ServerProof(byte[] edgeKey, ReadOnlySpan<byte> hello, ReadOnlySpan<byte> serverNonce) =>
+        Proof(edgeKey, ServerLabel, hello, serverNonce);
 
-    public static byte[] ClientProof(byte[] secret, ReadOnlySpan<byte> hello, ReadOnlySpan<byte> serverNonce) =>
-        Proof(secret, ClientLabel, hello, serverNonce);
+    public static byte[] ClientProof(byte[] edgeKey, ReadOnlySpan<byte> hello, ReadOnlySpan<byte> serverNonce) =>
+        Proof(edgeKey, ClientLabel, hello, serverNonce);
 
-    private static byte[] Proof(byte[] secret, byte[] label, ReadOnlySpan<byte> hello, ReadOnlySpan<byte> serverNonce)
+    private static byte[] Proof(byte[] edgeKey, byte[] label, ReadOnlySpan<byte> hello, ReadOnlySpan<byte> serverNonce)
     {
-        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret);
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, edgeKey);
         hmac.AppendData(label);
         hmac.AppendData(hello);
         hmac.AppendData(serverNonce);

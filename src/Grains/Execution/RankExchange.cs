@@ -28,10 +28,14 @@ internal sealed class RankExchange : IDisposable
     {
         if (job.WorldSize == 1)
             return new RankExchange(SingleProcessExchange.Instance, null);
-        if (job.Peers.Count != job.WorldSize || job.PeerEndpoints.Count != job.WorldSize || job.Secret.Length == 0)
-            throw new ArgumentException($"shard job for {job.RunKey} rank {job.Rank} lacks its peers, their endpoints or the run secret");
+        if (job.Peers.Count != job.WorldSize || job.PeerEndpoints.Count != job.WorldSize)
+            throw new ArgumentException($"shard job for {job.RunKey} rank {job.Rank} lacks its peers or their endpoints");
+        // The ring's keys derive from the cluster key that every silo holds; only a cluster without one sends a secret.
+        byte[] baseSecret = options.ClusterKey ?? (job.Secret.Length > 0 ? job.Secret : throw new ArgumentException(
+            $"rank {job.Rank} of {job.RunKey}: this silo has no cluster key and the run's silo sent no attempt secret; " +
+            "set the same FlatLora:Silo:ClusterKey on every silo"));
         int next = (job.Rank + 1) % job.WorldSize;
-        var edge = new RingEdge(job.RunKey, job.Attempt, job.Rank, next, job.Secret);
+        var edge = new RingEdge(job.RunKey, job.Attempt, job.Rank, next, baseSecret);
         TimeSpan timeout = options.CollectiveTimeout;
         WireFormat wire = job.Spec.Experiment.GradientWire == "bf16" ? WireFormat.Bf16 : WireFormat.Fp32;
         IRingTransport transport;
@@ -44,8 +48,8 @@ internal sealed class RankExchange : IDisposable
             string control = job.PeerEndpoints[next] ?? throw new ArgumentException(
                 $"rank {next} of {job.RunKey} runs on silo {ShardKey.Parse(job.Peers[next]).Silo}, which has no gradient endpoint " +
                 "(set FlatLora:Silo:GrpcPort and DataPort on every silo of a data-parallel cluster)");
-            var dataPlane = RingRendezvous.DataEndpoint(control, next, options.GradientTls, TimeSpan.FromSeconds(30), cancellationToken);
-            transport = new TcpRingTransport(dataPlane, edge, timeout, options.GradientTls, wire: wire);
+            var dataPlane = RingRendezvous.DataEndpoint(control, next, options.GradientTls, TimeSpan.FromSeconds(30), options.GradientSealing, cancellationToken);
+            transport = new TcpRingTransport(dataPlane, edge, timeout, options.GradientSealing, wire: wire);
         }
         var ring = new RingGradientExchange(inbox, edge, job.WorldSize, transport, timeout, (long)options.GradientBucketMegabytes << 20, wire);
         return new RankExchange(ring, ring);

@@ -90,8 +90,7 @@ public sealed partial class SeedRunGrain(
             return;
         }
         _queueKeeper.Stop();
-        // A fresh secret per attempt: ranks of an older attempt can no longer push gradients into this one.
-        SeedRunTransitions.BeginAttempt(S, devices, RandomNumberGenerator.GetBytes(32), DateTime.UtcNow);
+        SeedRunTransitions.BeginAttempt(S, devices, DateTime.UtcNow);
         await PersistAsync();
         _attemptEnding = false;
         _liveness.Start(devices.Count, DateTime.UtcNow);
@@ -100,7 +99,10 @@ public sealed partial class SeedRunGrain(
         LogAttempt(logger, Key, S.Attempt, string.Join(", ", devices.Select(d => d.ShardKey)));
         if (devices.Count < S.Plan.WorldSize)
             await Reports.PublishMessageAsync(S, $"running on {devices.Count} of {S.Plan.WorldSize} ranks (no replacement device free); the global batch, and so the math, is unchanged");
-        if (await Shards.StartAsync(ShardJobs.For(Key, S), devices) is (int rank, string error, bool unrouted))
+        // Ring keys differ per attempt, so ranks of an older attempt cannot push gradients into this one. They derive from
+        // the cluster key on every silo; a cluster without one gets a fresh random secret, held in memory only.
+        byte[] secret = O.ClusterKey is null && S.Plan.WorldSize > 1 ? RandomNumberGenerator.GetBytes(32) : [];
+        if (await Shards.StartAsync(ShardJobs.For(Key, S, secret), devices) is (int rank, string error, bool unrouted))
         {
             if (unrouted && S.UnroutedAttempts < MaxUnroutedAttempts)
                 S.UnroutedAttempts++;   // the device was never reached: neither it nor the retry budget is to blame

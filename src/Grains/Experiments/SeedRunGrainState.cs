@@ -21,8 +21,8 @@ public sealed class SeedRunGrainState
     [Id(12)] public DateTime? StartedUtc { get; set; }
     [Id(13)] public DateTime? FinishedUtc { get; set; }
 
-    /// <summary>The current attempt's gradient-exchange secret (see ShardJob.Secret).</summary>
-    [Id(14)] public byte[] Secret { get; set; } = [];
+    // Id 14 held the attempt's gradient secret once: nothing secret is stored now (ring keys derive from the cluster
+    // key on every silo; without one, the secret lives only in the seed run's memory and its start messages).
 
     /// <summary>The last attempt's devices may still be held by this run in the inventory.</summary>
     [Id(15)] public bool ReleasePending { get; set; }

@@ -24,12 +24,11 @@ internal static class SeedRunTransitions
         s.QueuedUtc = now;
     }
 
-    /// <summary>A new attempt on the granted devices, with a fresh gradient secret.</summary>
-    public static void BeginAttempt(SeedRunGrainState s, IReadOnlyList<DeviceInfo> devices, byte[] secret, DateTime now)
+    /// <summary>A new attempt on the granted devices.</summary>
+    public static void BeginAttempt(SeedRunGrainState s, IReadOnlyList<DeviceInfo> devices, DateTime now)
     {
         s.Attempt++;
         s.Devices = [.. devices];
-        s.Secret = secret;
         s.State = RunState.Running;
         s.StartedUtc ??= now;
         s.Error = null;

@@ -5,7 +5,8 @@ namespace FlatLora.Grains.Experiments;
 /// <summary>The jobs of one attempt of a seed run: one per rank, all with the same peers, secret and resume point.</summary>
 internal static class ShardJobs
 {
-    public static IReadOnlyList<ShardJob> For(string runKey, SeedRunGrainState state)
+    /// <param name="secret">The attempt's ring secret, only in a cluster without a cluster key; else empty.</param>
+    public static IReadOnlyList<ShardJob> For(string runKey, SeedRunGrainState state, byte[] secret)
     {
         var peers = state.Devices.Select(d => d.ShardKey).ToList();
         var endpoints = state.Devices.Select(d => d.Endpoint).ToList();
@@ -20,7 +21,7 @@ internal static class ShardJobs
             Spec = state.Plan.Spec,
             Peers = peers,
             PeerEndpoints = endpoints,
-            Secret = state.Secret,
+            Secret = secret,
             ResumeCheckpoint = state.LastCheckpoint,
             Lease = state.Devices[rank].Lease,
         }).ToList();

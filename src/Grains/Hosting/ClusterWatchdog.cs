@@ -44,7 +44,7 @@ public sealed partial class ClusterWatchdog(
                 }
                 var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.Name).ToList();
                 (StorageStatus status, string detail) = storage.Assess(DateTime.UtcNow);
-                var report = new SiloHealthReport(silo.Name, status.ToString().ToLowerInvariant(), detail, DateTime.UtcNow);
+                var report = new SiloHealthReport(silo.Name, status.ToString().ToLowerInvariant(), detail, DateTime.UtcNow, options.Value.SecurityWarnings);
                 SiloDevices held = await inventory.CheckMembershipAsync(active, report);
                 if (!held.Known)
                 {

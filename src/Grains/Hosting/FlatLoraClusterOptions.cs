@@ -72,8 +72,21 @@ public sealed class FlatLoraClusterOptions
     /// </summary>
     public string? GradientEndpoint { get; set; }
 
-    /// <summary>Mutual TLS for the gradient connections this silo dials (set with FlatLora:Silo:Tls); null: plain TCP.</summary>
+    /// <summary>Mutual TLS for the gradient control calls this silo makes (set with FlatLora:Silo:Tls); null: plain HTTP/2.</summary>
     public Collectives.Tcp.GradientTls? GradientTls { get; set; }
+
+    /// <summary>
+    /// The cluster key every silo holds (set from FlatLora:Silo:ClusterKey): each attempt's ring keys derive from it on
+    /// every silo, so no secret travels. Null: each attempt gets a random secret, carried in the start message to its
+    /// ranks (readable on the wire without TLS; the silo warns at start).
+    /// </summary>
+    public byte[]? ClusterKey { get; set; }
+
+    /// <summary>What this silo warns its operators about, in `flatlora cluster` and at start (set by the host).</summary>
+    public IReadOnlyList<string> SecurityWarnings { get; set; } = [];
+
+    /// <summary>How gradient frames are sealed (FlatLora:Silo:GradientEncryption): encrypted, or authenticated only.</summary>
+    public Collectives.Tcp.FrameSealing GradientSealing { get; set; } = Collectives.Tcp.FrameSealing.Encrypted;
 
     /// <summary>
     /// Size of a gradient bucket: LoRA gradients are packed into buckets of about this many bytes, each copied to the

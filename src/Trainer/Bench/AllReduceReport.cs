@@ -9,8 +9,8 @@ public sealed record AllReduceReport
 {
     public required int Workers { get; init; }
 
-    /// <summary>The ring's data plane ran over mutual TLS (--tls); the raw TCP baseline never does.</summary>
-    public bool Tls { get; init; }
+    /// <summary>How the ring's frames were sealed (--sealing): encrypted or authenticated; the raw TCP baseline is neither.</summary>
+    public string Sealing { get; init; } = "encrypted";
 
     /// <summary>fp32 or bf16 on the ring; bus bandwidth counts fp32 bytes either way, so bf16 can beat raw TCP.</summary>
     public string Wire { get; init; } = "fp32";

@@ -8,11 +8,11 @@ using FlatLora.Collectives.Tcp;
 namespace FlatLora.Trainer.Bench;
 
 /// <summary>Options of one worker process of `flatlora bench allreduce`.</summary>
-/// <param name="Tls">Mutual TLS on the ring's data plane (the bench's --tls); null for plain TCP.</param>
+/// <param name="Sealing">How the ring's frames are sealed (the bench's --sealing): encrypted, or authenticated only.</param>
 /// <param name="SliceFloats">Floats per pipelined slice of the ring.</param>
 /// <param name="Listen">The address this worker listens on (its namespace's, with `bench allreduce --netns`).</param>
 /// <param name="Wire">bf16 halves the ring's bytes; the raw TCP baseline still moves the fp32 byte count.</param>
-public sealed record AllReduceWorkerOptions(int Rank, int Workers, int Megabytes, int Iterations, int Warmup, GradientTls? Tls = null,
+public sealed record AllReduceWorkerOptions(int Rank, int Workers, int Megabytes, int Iterations, int Warmup, FrameSealing Sealing = FrameSealing.Encrypted,
     int SliceFloats = RingAllReduce.DefaultSliceFloats, IPAddress? Listen = null, WireFormat Wire = WireFormat.Fp32);
 
 /// <summary>What one worker measured: seconds per timed iteration, for the ring and for raw TCP.</summary>
@@ -21,8 +21,8 @@ public sealed record AllReduceWorkerResult(int Rank, long BytesPerRank, double[]
 /// <summary>
 /// One rank of the all-reduce benchmark, in its own process. It talks to the coordinating process over stdin and
 /// stdout: prints "READY {data-plane ip:port} {tcp ip:port}", reads "PEERS {data-plane endpoints} {tcp endpoints}"
-/// (comma-separated, rank order), runs the ring all-reduce of the production code (data-plane listener, HMAC handshake, pipelined
-/// ring) on an M-MB buffer, then sends the same bytes per rank round a ring of plain TCP sockets, and prints
+/// (comma-separated, rank order), runs the ring all-reduce of the production code (data-plane listener, HMAC handshake,
+/// sealed frames, pipelined ring) on an M-MB buffer, then sends the same bytes per rank round a ring of plain TCP sockets, and prints
 /// "RESULT {json}".
 /// </summary>
 public static class AllReduceWorker
@@ -34,7 +34,7 @@ public static class AllReduceWorker
     {
         var inbox = new GradientInbox();
         IPAddress listen = options.Listen ?? IPAddress.Loopback;
-        using DataPlaneListener dataPlane = DataPlaneListener.Start(inbox, new IPEndPoint(listen, 0), options.Tls);
+        using DataPlaneListener dataPlane = DataPlaneListener.Start(inbox, new IPEndPoint(listen, 0), options.Sealing);
         using var listener = new TcpListener(listen, 0);
         listener.Start();
         await output.WriteLineAsync($"READY {dataPlane.LocalEndpoint} {listener.LocalEndpoint}").ConfigureAwait(false);
@@ -63,11 +63,12 @@ public static class AllReduceWorker
 
     private static double[] Ring(AllReduceWorkerOptions options, GradientInbox inbox, IPEndPoint next, float[] buffer, CancellationToken cancellationToken)
     {
-        // The workers share a fixed secret: the bench has no seed run to issue one, and the handshake costs the same.
+        // The workers share a fixed cluster key: the bench has no silo configuration to read one from; the keys derived
+        // from it, the handshake and the sealing cost what they cost on a cluster.
         byte[] secret = System.Security.Cryptography.SHA256.HashData("bench/allreduce"u8);
         var edge = new RingEdge("bench/allreduce", 1, options.Rank, (options.Rank + 1) % options.Workers, secret);
         using RingMailbox mailbox = inbox.Register(edge.RunKey, edge.Attempt, options.Rank, options.Workers, secret);
-        using var transport = new TcpRingTransport(next, edge, Timeout, options.Tls, options.SliceFloats, options.Wire);
+        using var transport = new TcpRingTransport(next, edge, Timeout, options.Sealing, options.SliceFloats, options.Wire);
         using var ring = new RingAllReduce(mailbox, transport, Timeout, options.SliceFloats, options.Wire);
         var seconds = new List<double>();
         for (int iteration = 0; iteration < options.Warmup + options.Iterations; iteration++)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace FlatLora.Silo.Tests;
+namespace FlatLora.Tests.Shared;
 
 /// <summary>A loopback TCP proxy that keeps every byte it forwards, both ways, so a test can look for plaintext on the wire.</summary>
 internal sealed class RecordingTcpProxy : IDisposable
