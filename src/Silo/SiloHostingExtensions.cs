@@ -7,6 +7,7 @@ using FlatLora.Collectives;
 using FlatLora.Collectives.Control;
 using FlatLora.Collectives.Tcp;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
 namespace FlatLora.Silo;
@@ -33,6 +34,11 @@ public static class SiloHostingExtensions
             if (settings.Clustering.Equals("Redis", StringComparison.OrdinalIgnoreCase))
             {
                 silo.UseRedisClustering(o => o.ConfigurationOptions = RedisConnections.Options(settings.Redis!, tls));
+                // Orleans never recovers a membership table that Redis lost; this silo writes it back.
+                builder.Services.AddHostedService(sp => new RedisMembershipGuard(settings, tls, sp.GetRequiredService<ILocalSiloDetails>(),
+                    sp.GetRequiredService<IClusterMembershipService>(), sp.GetRequiredService<IOptions<ClusterOptions>>(),
+                    sp.GetRequiredService<IOptions<FlatLoraClusterOptions>>(), sp.GetRequiredService<MembershipHealth>(),
+                    sp.GetRequiredService<ILogger<RedisMembershipGuard>>()));
                 IPAddress advertised = settings.AdvertisedIp is null ? IPAddress.Loopback : IPAddress.Parse(settings.AdvertisedIp);
                 silo.ConfigureEndpoints(advertised, settings.SiloPort, settings.GatewayPort);
                 // Advertising an address says nothing about where to listen: that is ListenIp, loopback by default.

@@ -12,9 +12,10 @@ namespace FlatLora.Tests.Shared;
 /// </summary>
 public sealed class RedisServer : IDisposable
 {
-    private readonly Process _process;
+    private Process _process;
     private readonly bool _tls;
     private readonly IPAddress _bind;
+    private readonly ProcessStartInfo _start;
 
     /// <param name="tlsDirectory">A `flatlora certs init` folder: Redis speaks only TLS, with silo.crt as its certificate,
     /// and accepts only clients whose certificate chains to ca.crt.</param>
@@ -33,23 +34,41 @@ public sealed class RedisServer : IDisposable
             "--tls-cert-file", Path.Combine(tlsDirectory, "silo.crt"), "--tls-key-file", Path.Combine(tlsDirectory, "silo.key"),
             "--tls-ca-cert-file", Path.Combine(tlsDirectory, "ca.crt"),
         ];
-        var start = new ProcessStartInfo(executable, [.. listen, "--bind", bindAddress, "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        _start = new ProcessStartInfo(executable, [.. listen, "--bind", bindAddress, "--save", "", "--appendonly", "no", "--protected-mode", "no"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = Launch();
+    }
+
+    private Process Launch()
+    {
+        Process process = Process.Start(_start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (!Ping())
         {
-            if (_process.HasExited || DateTime.UtcNow > deadline)
-                throw new InvalidOperationException($"redis-server did not start on port {Port} (exit code {(_process.HasExited ? _process.ExitCode : -1)})");
+            if (process.HasExited || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"redis-server did not start on port {Port} (exit code {(process.HasExited ? process.ExitCode : -1)})");
             Thread.Sleep(50);
         }
+        return process;
+    }
+
+    /// <summary>
+    /// Kills Redis and starts it again on the same port, without persistence: everything it held is gone, and every
+    /// client's connection broke (what a restarted Debian-default Redis or an evicting managed cache does).
+    /// </summary>
+    public void Restart()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+        _process.Dispose();
+        _process = Launch();
     }
 
     public int Port { get; }

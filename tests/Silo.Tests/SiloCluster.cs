@@ -6,7 +6,8 @@ namespace FlatLora.Silo.Tests;
 /// <summary>Silo processes joined through a real Redis (clustering and grain storage), stopped before Redis.</summary>
 internal sealed class SiloCluster : IDisposable
 {
-    private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort)> _silos = [];
+    private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort, int GrpcPort, int DataPort)> _silos = [];
+    private readonly List<ChildProcess> _restarted = [];
     private readonly Dictionary<string, (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Control, RecordingTcpProxy Data)> _traffic = [];
 
     /// <summary>What reached a silo started with recordTraffic, per port.</summary>
@@ -44,12 +45,11 @@ internal sealed class SiloCluster : IDisposable
     /// <param name="environment">Environment variables for the silo process (HF_HUB_CACHE, ...).</param>
     public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true,
         bool recordTraffic = false, (string Namespace, string Ip)? host = null, string collectiveTimeout = "00:00:30", IReadOnlyList<string>? settings = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, (int Http, int Silo, int Gateway, int Grpc, int Data)? ports = null)
     {
         string ip = host?.Ip ?? "127.0.0.1";
         string[] onHost = host is null ? [] : [$"--FlatLora:Silo:ListenIp={ip}", $"--FlatLora:Silo:AdvertisedIp={ip}"];
-        int http = TestPorts.Next(), silo = TestPorts.Next(), gateway = TestPorts.Next(), grpc = TestPorts.Next(),
-            data = TestPorts.Next();
+        (int http, int silo, int gateway, int grpc, int data) = ports ?? (TestPorts.Next(), TestPorts.Next(), TestPorts.Next(), TestPorts.Next(), TestPorts.Next());
         string[] behindProxies = [];
         if (recordTraffic)
         {
@@ -92,7 +92,7 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Cluster:CollectiveTimeout={collectiveTimeout}",
             .. settings ?? [],
         ], host?.Namespace, environment);
-        _silos.Add((name, process, http, silo, gateway));
+        _silos.Add((name, process, http, silo, gateway, grpc, data));
         if (!waitHealthy)
             return;
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -116,6 +116,16 @@ internal sealed class SiloCluster : IDisposable
                 throw new TimeoutException($"silo {name} was not healthy after 60 s:\n{process.Output}");
             await Task.Delay(250);
         }
+    }
+
+    /// <summary>Stops a silo gracefully and starts it again under the same name and ports (a pod restarted in place).</summary>
+    public async Task RestartSiloAsync(string name, IReadOnlyList<string>? settings = null)
+    {
+        var old = _silos.Single(s => s.Name == name);
+        old.Process.Stop(TimeSpan.FromSeconds(30));
+        _silos.Remove(old);
+        _restarted.Add(old.Process);
+        await StartSiloAsync(name, settings: settings, ports: (old.HttpPort, old.SiloPort, old.GatewayPort, old.GrpcPort, old.DataPort));
     }
 
     /// <summary>Every silo's log, for a failing test to show what the cluster did.</summary>
@@ -143,6 +153,8 @@ internal sealed class SiloCluster : IDisposable
             silo.Process.Stop(TimeSpan.FromSeconds(30));
         foreach (var silo in _silos)
             silo.Process.Dispose();
+        foreach (ChildProcess process in _restarted)
+            process.Dispose();
         foreach (var proxies in _traffic.Values)
         {
             proxies.Silo.Dispose();
