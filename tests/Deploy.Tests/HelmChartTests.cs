@@ -188,6 +188,19 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Every_silo_reads_one_generated_cluster_key_from_the_secret_never_from_a_plain_value()
+    {
+        RenderedChart chart = RenderedChart.Render("cluster-key", []);
+        YamlMappingNode variable = RenderedChart.Sequence(chart.SiloContainer, "env").Cast<YamlMappingNode>()
+            .Single(e => RenderedChart.Scalar(e, "name") == "FlatLora__Silo__ClusterKey");
+        Assert.Null(RenderedChart.Node(variable, "value"));
+        Assert.Equal("cluster-key", RenderedChart.Scalar(variable, "valueFrom", "secretKeyRef", "key"));
+        string key = RenderedChart.Scalar(chart.Single("Secret", "-cluster"), "stringData", "cluster-key")!;
+        Assert.Equal(32, Convert.FromBase64String(key).Length);
+        Assert.NotEqual(key, RenderedChart.Scalar(RenderedChart.Render("cluster-key-2", []).Single("Secret", "-cluster"), "stringData", "cluster-key"));
+    }
+
+    [Fact]
     public void Every_silo_setting_the_chart_sets_exists()
     {
         // A misspelt FlatLora__... variable would be ignored silently by .NET configuration.
