@@ -37,7 +37,8 @@ public class UsersFilesTests
         string real = HuggingFaceFixture.Write(dir.File("real"));
         string repo = Directory.CreateDirectory(dir.File("hub/models--test-org--tiny-llama")).FullName;
         string blobs = Directory.CreateDirectory(Path.Combine(repo, "blobs")).FullName;
-        string snapshot = Directory.CreateDirectory(Path.Combine(repo, "snapshots", "c0ffee")).FullName;
+        const string commit = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";   // the cache names snapshots by full commit hash
+        string snapshot = Directory.CreateDirectory(Path.Combine(repo, "snapshots", commit)).FullName;
         foreach (string file in Directory.GetFiles(real))
         {
             string blob = Path.Combine(blobs, Guid.NewGuid().ToString("N"));
@@ -45,7 +46,7 @@ public class UsersFilesTests
             File.CreateSymbolicLink(Path.Combine(snapshot, Path.GetFileName(file)), Path.GetRelativePath(snapshot, blob));
         }
         Directory.CreateDirectory(Path.Combine(repo, "refs"));
-        File.WriteAllText(Path.Combine(repo, "refs", "main"), "c0ffee");
+        File.WriteAllText(Path.Combine(repo, "refs", "main"), commit);
         string? before = Environment.GetEnvironmentVariable("HF_HUB_CACHE");
         Environment.SetEnvironmentVariable("HF_HUB_CACHE", dir.File("hub"));
         try
