@@ -1,3 +1,4 @@
+using FlatLora.Api.Hosting;
 using FlatLora.Silo;
 using FlatLora.Trainer.Hardware;
 
@@ -8,8 +9,10 @@ WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddFlatLoraSilo();
 builder.AddGradientExchange();
+builder.AddPublicApi();
 
 WebApplication app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapGradientExchange();
+app.MapFlatLoraApi();
 app.Run();

@@ -12,6 +12,7 @@ public static class ServiceDefaults
             .AddMeter("Microsoft.Orleans")
             .AddMeter(TrainingMeter.Name)
             .AddMeter(ClusterMeter.Name)
+            .AddMeter(FlatLora.Api.Audit.ApiAudit.MeterName)
             .AddPrometheusExporter());
         builder.Services.AddSingleton<MembershipHealth>();
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("grain-storage").AddCheck<MembershipHealthCheck>("membership");

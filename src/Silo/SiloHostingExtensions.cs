@@ -1,12 +1,14 @@
 using System.Net;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Api.Authorization;
+using FlatLora.Api.Hosting;
+using FlatLora.Api.Identity;
 using FlatLora.Abstractions.Security;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
 using FlatLora.Collectives;
 using FlatLora.Collectives.Control;
 using FlatLora.Collectives.Tcp;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
@@ -97,24 +99,6 @@ public static class SiloHostingExtensions
         builder.Services.AddHostedService(sp => new DataPlaneHost(sp.GetRequiredService<GradientInbox>(),
             new IPEndPoint(IPAddress.Parse(settings.ListenIp), settings.DataListenPort ?? settings.DataPort), SealingOf(settings),
             SecurityWarnings(settings), sp.GetRequiredService<ILogger<DataPlaneHost>>()));
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.ConfigureEndpointDefaults(endpoint =>
-            {
-                if (endpoint.IPEndPoint?.Port == (settings.GrpcListenPort ?? settings.GrpcPort))
-                    endpoint.Protocols = HttpProtocols.Http2;
-            });
-            if (tls is not null)
-            {
-                kestrel.ConfigureHttpsDefaults(https =>
-                {
-                    https.ServerCertificate = tls.Certificate;
-                    https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
-                    https.ClientCertificateValidation = (certificate, _, _) => tls.IsTrusted(certificate);
-                    https.SslProtocols = GradientTls.Protocols;
-                });
-            }
-        });
         return builder;
     }
 
@@ -146,15 +130,29 @@ public static class SiloHostingExtensions
     public static WebApplication MapGradientExchange(this WebApplication app)
     {
         SiloSettings settings = app.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
-        if (settings.GrpcPort == 0)
-            return app;
-        // Addresses set here are used instead of "Urls", so those are carried over.
-        string urls = app.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://localhost:5000";
-        foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            app.Urls.Add(url);
-        app.Urls.Add($"{Scheme(settings)}://{settings.ListenIp}:{settings.GrpcListenPort ?? settings.GrpcPort}");
-        app.MapGrpcService<RingControlService>();
+        if (settings.GrpcPort != 0)
+            app.MapGrpcService<RingControlService>();
         return app;
+    }
+
+    /// <summary>
+    /// The public API on its own port (<see cref="SiloSettings.ApiPort"/>), and every HTTP port of the silo
+    /// (<see cref="SiloEndpoints"/>). Callers are identified as Auth says; a weakened API warns at every start.
+    /// </summary>
+    public static WebApplicationBuilder AddPublicApi(this WebApplicationBuilder builder)
+    {
+        SiloSettings settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
+        ClusterTls? tls = SiloTls(settings);
+        AuthSettings auth = builder.Configuration.GetSection(AuthSettings.Section).Get<AuthSettings>() ?? new AuthSettings();
+        AuthMode mode = ApiHosting.ResolveMode(auth, tls is not null);
+        IReadOnlyList<string> warnings = ApiHosting.Warnings(mode, tls is not null);
+        builder.Services.AddFlatLoraApi(builder.Configuration, mode);
+        // Every silo reports them with its health, so `flatlora cluster` shows them.
+        builder.Services.PostConfigure<FlatLoraClusterOptions>(o => o.SecurityWarnings = [.. o.SecurityWarnings, .. warnings]);
+        builder.Services.AddHostedService(sp => new ApiStartLog(mode, settings.ApiPort, warnings, sp.GetRequiredService<ILogger<ApiStartLog>>()));
+        ApiTls? apiTls = tls is null ? null
+            : new ApiTls(tls.Certificate, certificate => ClusterTls.ChainsTo(certificate, tls.Authority), RequireClientCertificate: mode == AuthMode.Certificate);
+        return builder.AddSiloEndpoints(settings, tls, apiTls);
     }
 
     private static string? GradientEndpoint(SiloSettings settings) =>

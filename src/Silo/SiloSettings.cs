@@ -49,6 +49,15 @@ public sealed class SiloSettings
 
     /// <summary>The port the data plane listens on, when DataPort (advertised) is forwarded to it; default DataPort.</summary>
     public int? DataListenPort { get; set; }
+
+    /// <summary>
+    /// Port of the public API (flatlora.v1: gRPC, and the same as JSON over HTTP), the only door users have into the
+    /// cluster: https with TLS (client certificates or bearer tokens, see Auth), plaintext HTTP/2 without. 0: none.
+    /// </summary>
+    public int ApiPort { get; set; } = 7443;
+
+    /// <summary>The port the API listens on, when ApiPort (advertised) is forwarded to it; default ApiPort.</summary>
+    public int? ApiListenPort { get; set; }
     public int GatewayPort { get; set; } = 30000;
 
     /// <summary>

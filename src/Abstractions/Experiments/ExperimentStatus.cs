@@ -20,6 +20,9 @@ public sealed record ExperimentStatus
     [Id(11)] public string? Configuration { get; init; }
     [Id(12)] public int WorldSize { get; init; } = 1;
 
+    /// <summary>Who submitted it, and the project it is charged to.</summary>
+    [Id(13)] public RunOwner Owner { get; init; } = RunOwner.Local;
+
     /// <summary>Steps done over steps planned, over all seeds.</summary>
     public double Progress => Seeds.Count == 0 || Seeds.Sum(s => s.TotalSteps) == 0
         ? (State.IsFinal() ? 1 : 0)
@@ -46,4 +49,7 @@ public sealed record ExperimentRequest
     [Id(1)] public string? SweepId { get; init; }
     [Id(2)] public int ConfigurationIndex { get; init; } = -1;
     [Id(3)] public string? ConfigurationLabel { get; init; }
+
+    /// <summary>Who submits it (the API's identified caller; a sweep's owner for its experiments).</summary>
+    [Id(4)] public RunOwner Owner { get; init; } = RunOwner.Local;
 }

@@ -5,7 +5,7 @@ namespace FlatLora.Abstractions.Sweeps;
 
 /// <summary>A sweep with its base spec resolved (the silo cannot read the client's files).</summary>
 [GenerateSerializer]
-public sealed record SweepRequest([property: Id(0)] SweepSpec Sweep, [property: Id(1)] TrainSpec Base);
+public sealed record SweepRequest([property: Id(0)] SweepSpec Sweep, [property: Id(1)] TrainSpec Base, [property: Id(2)] RunOwner? Owner = null);
 
 /// <summary>One configuration of a sweep and its experiment.</summary>
 [GenerateSerializer]
@@ -27,6 +27,9 @@ public sealed record SweepStatus
     [Id(3)] public IReadOnlyList<SweepConfigurationStatus> Configurations { get; init; } = [];
     [Id(4)] public int EarlyStopped { get; init; }
     [Id(5)] public DateTime CreatedUtc { get; init; }
+
+    /// <summary>Who submitted it, and the project it is charged to.</summary>
+    [Id(6)] public RunOwner Owner { get; init; } = RunOwner.Local;
 }
 
 /// <summary>One row of the results table: a configuration's metrics, mean ± std over its seeds.</summary>

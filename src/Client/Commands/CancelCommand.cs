@@ -1,6 +1,4 @@
 using System.CommandLine;
-using FlatLora.Abstractions.Experiments;
-using FlatLora.Abstractions.Sweeps;
 using FlatLora.Client.Cluster;
 
 namespace FlatLora.Client.Commands;
@@ -15,13 +13,10 @@ internal sealed class CancelCommand : ClusterCommandBase
         Arguments.Add(IdArgument);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ApiSession cluster, CancellationToken cancellationToken)
     {
         string id = parseResult.GetValue(IdArgument)!;
-        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep)
-            await cluster.Grains.GetGrain<ISweepGrain>(id).CancelAsync().ConfigureAwait(false);
-        else
-            await cluster.Grains.GetGrain<IExperimentGrain>(id).CancelAsync().ConfigureAwait(false);
+        await cluster.CancelAsync(id, cancellationToken).ConfigureAwait(false);
         await parseResult.InvocationConfiguration.Output.WriteLineAsync($"{id}: cancellation requested").ConfigureAwait(false);
         return ExitCodes.Success;
     }

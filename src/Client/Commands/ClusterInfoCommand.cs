@@ -12,9 +12,9 @@ internal sealed class ClusterInfoCommand : ClusterCommandBase
     {
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ApiSession cluster, CancellationToken cancellationToken)
     {
-        ClusterSnapshot snapshot = await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
+        ClusterSnapshot snapshot = await cluster.ClusterAsync(cancellationToken).ConfigureAwait(false);
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
         { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
         console.Profile.Width = 200;
@@ -31,6 +31,8 @@ internal sealed class ClusterInfoCommand : ClusterCommandBase
         foreach (SiloHealthReport health in snapshot.Health)
             foreach (string warning in health.Warnings ?? [])
                 console.WriteLine($"warning: {health.Silo}: {warning}");
+        console.WriteLine($"you are {cluster.Caller.User}@{cluster.Caller.Project} ({cluster.Caller.AuthenticatedBy}" +
+                          $"{(cluster.Caller.ClusterAdmin ? ", cluster admin" : "")}{(cluster.Caller.ProjectAdminOf.Count > 0 ? $", admin of {string.Join(", ", cluster.Caller.ProjectAdminOf)}" : "")})");
         return ExitCodes.Success;
     }
 }

@@ -21,7 +21,7 @@ internal sealed class DemoCommand : FlatloraCommand
 
     private static readonly Option<int> SeedsOption = new("--seeds") { Description = "Seeds per method", DefaultValueFactory = _ => 3 };
     private static readonly Option<int> StepsOption = new("--steps") { Description = "Optimizer steps per run", DefaultValueFactory = _ => 300 };
-    private static readonly Option<int> ShardsOption = new("--shards") { Description = "CPU shards of the in-process silo (without --gateway/--redis)", DefaultValueFactory = _ => 2 };
+    private static readonly Option<int> ShardsOption = new("--shards") { Description = "CPU shards of the in-process silo (without --api)", DefaultValueFactory = _ => 2 };
     private static readonly Option<string> OutputOption = new Option<string>("--output", "-o") { Description = "Where runs write adapters and checkpoints", DefaultValueFactory = _ => "runs/demo" }.OutputFolder();
     private static readonly Option<string> FormatOption = new("--format") { Description = "Results format: table, json or csv", DefaultValueFactory = _ => "table" };
 
@@ -59,26 +59,25 @@ internal sealed class DemoCommand : FlatloraCommand
         };
         SweepPlanner.Expand(sweep, baseSpec);
 
-        // With --gateway or --redis the demo runs on that cluster (its silos pretrain the base and hold the outputs);
-        // otherwise on an in-process silo.
-        bool remote = parseResult.GetResult(GlobalOptions.Gateway) is not null || parseResult.GetResult(GlobalOptions.Redis) is not null;
-        ConnectionOptions connection = remote
+        // With --api the demo runs on that cluster (its silos pretrain the base and hold the outputs); otherwise on an
+        // in-process silo, through the same API.
+        bool remote = parseResult.GetResult(GlobalOptions.Api) is not null;
+        ApiOptions connection = remote
             ? GlobalOptions.Connection(parseResult) with { Local = false }
-            : new ConnectionOptions { Local = true, LocalCpuSlots = shards };
+            : new ApiOptions { Local = true, LocalCpuSlots = shards };
         if (!remote)
         {
             // Pretrain the shared base once, here, rather than in every shard at the same moment.
             await Task.Run(() => TinyBaseModel.EnsurePretrained(new ConsoleObserver(console)), cancellationToken).ConfigureAwait(false);
             console.WriteLine($"Starting an in-process silo with {shards} CPU shard(s)...");
         }
-        await using ClusterConnection cluster = await ClusterConnection.ConnectAsync(connection, cancellationToken).ConfigureAwait(false);
-        string id = ClusterCommandBase.NewId("demo");
-        ISweepGrain grain = cluster.Grains.GetGrain<ISweepGrain>(id);
-        await grain.SubmitAsync(new SweepRequest(sweep, baseSpec)).ConfigureAwait(false);
+        await using ApiSession cluster = await ApiSession.OpenAsync(connection, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
+        SweepStatus submitted = await cluster.SubmitSweepAsync(sweep with { Spec = baseSpec }, "demo", cancellationToken).ConfigureAwait(false);
+        string id = submitted.Id;
         console.WriteLine($"Sweep {id}: LoRA and Flat-LoRA (ρ={baseSpec.Method.Rho}) × {seeds} seeds, {steps} steps each.");
-        RunState final = await Watching.SweepAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
+        RunState final = await Watching.FollowAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
         // The table ends with the flatness verdict: whether Flat-LoRA is flatter than LoRA at p < 0.05, whatever the answer.
-        ResultsView.Write(await grain.GetResultsAsync().ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
+        ResultsView.Write(await cluster.SweepResultsAsync(id, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
         return ClusterCommandBase.ExitCodeFor(final);
     }
 

@@ -11,7 +11,7 @@ namespace FlatLora.Client.Commands;
 
 /// <summary>
 /// The one place that turns an exception into what a user sees: one line, <c>error: &lt;file or field&gt;: &lt;what&gt;</c>,
-/// and an exit code (2 bad input, 1 a failed run, 3 no cluster, 130 cancelled). A stack trace is printed only with
+/// and an exit code (2 bad input, 1 a failed run, 3 no cluster, 4 not permitted, 130 cancelled). A stack trace is printed only with
 /// <c>--verbose</c>; an exception nobody expected still gets one line and the hint to rerun with it.
 /// </summary>
 internal static class ErrorReport
@@ -22,6 +22,7 @@ internal static class ErrorReport
         return e switch
         {
             OperationCanceledException => (ExitCodes.Cancelled, "cancelled."),
+            Grpc.Core.RpcException rpc => ApiErrorReport.Describe(rpc),
             ClusterUnavailableException => (ExitCodes.Unavailable, $"error: {e.Message}"),
             _ when IsBadInput(e) => (ExitCodes.InvalidInput, $"error: {e.Message}"),
             IOException io when IsDiskFull(io) => (ExitCodes.Failure, $"error: disk full: {e.Message} (the last complete checkpoint is kept)"),

@@ -14,6 +14,9 @@ public static class ExitCodes
     /// <summary>No cluster could be reached.</summary>
     public const int Unavailable = 3;
 
+    /// <summary>The cluster refused the caller: not permitted to do that, or not identified (an expired token).</summary>
+    public const int NotPermitted = 4;
+
     /// <summary>Stopped by Ctrl+C or `cancel`; a checkpoint was written where possible.</summary>
     public const int Cancelled = 130;
 }

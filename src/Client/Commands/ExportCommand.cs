@@ -1,5 +1,7 @@
 using System.CommandLine;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Api.V1;
+using RunState = FlatLora.Abstractions.Experiments.RunState;
 using FlatLora.Client.Cluster;
 using FlatLora.Spec;
 using FlatLora.Trainer.Hardware;
@@ -10,8 +12,9 @@ using FlatLora.Trainer.Training;
 namespace FlatLora.Client.Commands;
 
 /// <summary>
-/// `flatlora export ID --out DIR [--merged]`: copy an experiment's adapters (PEFT format), or merge them into the base
-/// model as plain Hugging Face folders. Reads the adapters where the silos wrote them (shared storage).
+/// `flatlora export ID --out DIR [--merged]`: download an experiment's adapters (PEFT format) through the cluster's API,
+/// or merge them here into the base model as plain Hugging Face folders (the base model must be reachable here: the
+/// built-in one, or the same folder or hub id).
 /// </summary>
 internal sealed class ExportCommand : ClusterCommandBase
 {
@@ -28,40 +31,87 @@ internal sealed class ExportCommand : ClusterCommandBase
         Options.Add(SeedOption);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ApiSession cluster, CancellationToken cancellationToken)
     {
         string id = parseResult.GetValue(IdArgument)!;
-        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep)
+        if (ApiSession.IsSweepId(id))
             throw new ArgumentException($"export takes an experiment id; `flatlora results {id}` lists each configuration's experiment");
-        IExperimentGrain experiment = cluster.Grains.GetGrain<IExperimentGrain>(id);
-        ExperimentStatus status = await ClusterRetry.ReadAsync(experiment.GetStatusAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
+        ExperimentStatus status = await cluster.ExperimentAsync(id, cancellationToken).ConfigureAwait(false);
         long? only = parseResult.GetValue(SeedOption);
         var seeds = status.Seeds.Where(s => s.State == RunState.Completed && s.Metrics?.AdapterDirectory is not null && (only is null || s.Seed == only)).ToList();
         if (seeds.Count == 0)
             throw new ArgumentException(only is null ? $"{id} has no completed seed to export (state {status.State})" : $"{id} has no completed seed {only}");
         string outDirectory = parseResult.GetValue(OutOption)!;
-        TrainSpec spec = await experiment.GetSpecAsync().ConfigureAwait(false);
         bool merged = parseResult.GetValue(MergedOption);
-        foreach (SeedRunStatus seed in seeds)
+        string Target(long seed) => seeds.Count == 1 ? outDirectory : Path.Combine(outDirectory, $"seed-{seed}");
+        // Adapters come down first, each into a staging folder that becomes the target (or the merge's input) once complete.
+        string staging = Path.Combine(outDirectory, $".download-{Guid.NewGuid():N}");
+        try
         {
-            string adapter = seed.Metrics!.AdapterDirectory!;
-            if (!Directory.Exists(adapter))
-                throw new DirectoryNotFoundException($"seed {seed.Seed}'s adapter {adapter} is not reachable from here; export on a machine that shares the silos' output storage");
-            string target = seeds.Count == 1 ? outDirectory : Path.Combine(outDirectory, $"seed-{seed.Seed}");
-            if (merged)
-                await Task.Run(() => Merge(spec, adapter, target), cancellationToken).ConfigureAwait(false);
-            else
-                CopyAdapter(adapter, target);
-            await parseResult.InvocationConfiguration.Output.WriteLineAsync($"seed {seed.Seed}: {(merged ? "merged model" : "adapter")} written to {target}").ConfigureAwait(false);
+            await DownloadAsync(cluster, id, only, staging, cancellationToken).ConfigureAwait(false);
+            TrainSpec? spec = merged ? await cluster.ExperimentSpecAsync(id, cancellationToken).ConfigureAwait(false) : null;
+            foreach (SeedRunStatus seed in seeds)
+            {
+                string adapter = Path.Combine(staging, seed.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                string target = Target(seed.Seed);
+                if (spec is not null)
+                    await Task.Run(() => Merge(spec, adapter, target), cancellationToken).ConfigureAwait(false);
+                else
+                    MoveAdapter(adapter, target);
+                await parseResult.InvocationConfiguration.Output.WriteLineAsync($"seed {seed.Seed}: {(merged ? "merged model" : "adapter")} written to {target}").ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
         }
         return ExitCodes.Success;
     }
 
-    private static void CopyAdapter(string adapter, string target)
+    private static async Task DownloadAsync(ApiSession cluster, string id, long? seed, string staging, CancellationToken cancellationToken)
+    {
+        FileStream? open = null;
+        try
+        {
+            await foreach (FileChunk chunk in cluster.ExportAsync(id, seed, cancellationToken).ConfigureAwait(false))
+            {
+                // The server names files by their name in the adapter folder: nothing else may come of it.
+                string name = Path.GetFileName(chunk.Path);
+                if (name.Length == 0 || name != chunk.Path || name is "." or "..")
+                    throw new InvalidDataException($"the cluster sent a file named '{chunk.Path}', which is not a file name");
+                string file = Path.Combine(staging, chunk.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture), name);
+                if (chunk.Offset == 0)
+                {
+                    if (open is not null)
+                        await open.DisposeAsync().ConfigureAwait(false);
+                    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                    open = new FileStream(file, FileMode.CreateNew, FileAccess.Write);
+                }
+                else if (open is null || open.Name != file || open.Position != chunk.Offset)
+                {
+                    throw new InvalidDataException($"the cluster sent {chunk.Path} out of order (offset {chunk.Offset})");
+                }
+                await open.WriteAsync(chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (open is not null)
+                await open.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static void MoveAdapter(string adapter, string target)
     {
         Directory.CreateDirectory(target);
         foreach (string file in new[] { PeftAdapter.ConfigFile, PeftAdapter.WeightsFile })
-            File.Copy(Path.Combine(adapter, file), Path.Combine(target, file), overwrite: true);
+        {
+            string source = Path.Combine(adapter, file);
+            if (!File.Exists(source))
+                throw new InvalidDataException($"the cluster's adapter has no {file}");
+            File.Move(source, Path.Combine(target, file), overwrite: true);
+        }
     }
 
     private static void Merge(TrainSpec spec, string adapter, string target)

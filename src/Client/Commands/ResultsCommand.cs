@@ -1,6 +1,4 @@
 using System.CommandLine;
-using FlatLora.Abstractions.Experiments;
-using FlatLora.Abstractions.Sweeps;
 using FlatLora.Client.Cluster;
 using FlatLora.Client.Rendering;
 
@@ -19,15 +17,15 @@ internal sealed class ResultsCommand : ClusterCommandBase
         Options.Add(FormatOption);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ApiSession cluster, CancellationToken cancellationToken)
     {
         string id = parseResult.GetValue(IdArgument)!;
         string format = parseResult.GetValue(FormatOption)!;
         TextWriter output = parseResult.InvocationConfiguration.Output;
-        if (await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep)
-            ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<ISweepGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), format, output);
+        if (ApiSession.IsSweepId(id))
+            ResultsView.Write(await cluster.SweepResultsAsync(id, cancellationToken).ConfigureAwait(false), format, output);
         else
-            ResultsView.Write(await ClusterRetry.ReadAsync(cluster.Grains.GetGrain<IExperimentGrain>(id).GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), format, output);
+            ResultsView.Write(await cluster.ExperimentResultsAsync(id, cancellationToken).ConfigureAwait(false), format, output);
         return ExitCodes.Success;
     }
 }

@@ -8,8 +8,11 @@ using Spectre.Console;
 
 namespace FlatLora.Client.Commands;
 
-/// <summary>`flatlora submit FILE`: validate a spec here, then hand it to the cluster as an experiment (one run per seed).</summary>
-internal sealed class SubmitCommand : ClusterCommandBase<TrainSpec>
+/// <summary>
+/// `flatlora submit FILE`: check a spec's values here, then send its text to the cluster's API as an experiment (one
+/// run per seed), owned by the caller.
+/// </summary>
+internal sealed class SubmitCommand : ClusterCommandBase<SubmitCommand.Submission>
 {
     private static readonly Argument<FileInfo> FileArgument = new("file") { Description = "Spec file (YAML or JSON); experiment.seeds picks the seeds" };
     private static readonly Option<string[]> SetOption = new("--set") { Description = "Override a spec field (repeatable)" };
@@ -25,20 +28,24 @@ internal sealed class SubmitCommand : ClusterCommandBase<TrainSpec>
         Options.Add(FormatOption);
     }
 
-    protected override TrainSpec Prepare(ParseResult parseResult)
+    /// <summary>The spec file's text and overrides as they go to the cluster (which reads them with the same checks).</summary>
+    internal sealed record Submission(string Text, string Name, string[] Overrides, TrainSpec Spec);
+
+    protected override Submission Prepare(ParseResult parseResult)
     {
-        TrainSpec spec = SpecLoader.LoadFile<TrainSpec>(parseResult.GetValue(FileArgument)!.FullName, parseResult.GetValue(SetOption));
+        string path = parseResult.GetValue(FileArgument)!.FullName;
+        string[] overrides = parseResult.GetValue(SetOption) ?? [];
+        TrainSpec spec = SpecLoader.LoadFile<TrainSpec>(path, overrides);
         // Every bad value reported here, without a cluster. Paths are the cluster's to check as the spec enters: a relative
         // path names a file under the silo's root, not under this working directory.
         ValidTrainSpec.CheckValues(spec);
-        return spec;
+        return new Submission(File.ReadAllText(path), Path.GetFileName(path), overrides, spec);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, TrainSpec spec, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, Submission submission, ApiSession cluster, CancellationToken cancellationToken)
     {
-        string id = ClusterCommandBase.NewId("exp");
-        IExperimentGrain experiment = cluster.Grains.GetGrain<IExperimentGrain>(id);
-        ExperimentStatus status = await experiment.SubmitAsync(new ExperimentRequest { Spec = spec }).ConfigureAwait(false);
+        ExperimentStatus status = await cluster.SubmitExperimentAsync(submission.Text, submission.Name, submission.Overrides, cancellationToken).ConfigureAwait(false);
+        string id = status.Id;
         TextWriter output = parseResult.InvocationConfiguration.Output;
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
         if (!parseResult.GetValue(WatchOption) && !cluster.IsLocal)
@@ -51,10 +58,10 @@ internal sealed class SubmitCommand : ClusterCommandBase<TrainSpec>
             return ExitCodes.Success;
         }
         console.WriteLine($"Submitted {id} ({status.Seeds.Count} seed(s)).");
-        if (await Watching.OrDetachAsync(() => Watching.ExperimentAsync(cluster, id, console, cancellationToken), id, cluster,
+        if (await Watching.OrDetachAsync(() => Watching.FollowAsync(cluster, id, console, cancellationToken), id, cluster,
                 parseResult.InvocationConfiguration.Error).ConfigureAwait(false) is not RunState final)
             return ExitCodes.Cancelled;
-        ResultsView.Write(await ClusterRetry.ReadAsync(experiment.GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
+        ResultsView.Write(await cluster.ExperimentResultsAsync(id, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
         return ClusterCommandBase.ExitCodeFor(final);
     }
 }

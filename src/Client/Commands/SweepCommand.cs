@@ -8,8 +8,8 @@ using Spectre.Console;
 
 namespace FlatLora.Client.Commands;
 
-/// <summary>`flatlora sweep FILE`: expand and validate a sweep here, then run it on the cluster.</summary>
-internal sealed class SweepCommand : ClusterCommandBase<SweepRequest>
+/// <summary>`flatlora sweep FILE`: expand and check a sweep here, then send it, with its base spec inline, to the cluster's API.</summary>
+internal sealed class SweepCommand : ClusterCommandBase<SweepCommand.Submission>
 {
     private static readonly Argument<FileInfo> FileArgument = new("file") { Description = "Sweep file (YAML or JSON)" };
     private static readonly Option<bool> WatchOption = new("--watch", "-w") { Description = "Follow progress until the sweep ends (always on with --local)" };
@@ -23,18 +23,21 @@ internal sealed class SweepCommand : ClusterCommandBase<SweepRequest>
         Options.Add(FormatOption);
     }
 
-    protected override SweepRequest Prepare(ParseResult parseResult)
+    /// <summary>The sweep with its base spec inline (the cluster cannot read this machine's files), and the file's name.</summary>
+    internal sealed record Submission(SweepSpec Sweep, TrainSpec Base, string Name);
+
+    protected override Submission Prepare(ParseResult parseResult)
     {
-        (SweepSpec sweep, TrainSpec baseSpec) = SweepPlanner.Load(parseResult.GetValue(FileArgument)!.FullName);
+        string path = parseResult.GetValue(FileArgument)!.FullName;
+        (SweepSpec sweep, TrainSpec baseSpec) = SweepPlanner.Load(path);
         SweepPlanner.Expand(sweep, baseSpec, checkFiles: false);   // every configuration's values valid before anything is created; the cluster checks its files
-        return new SweepRequest(sweep, baseSpec);
+        return new Submission(sweep with { Spec = baseSpec, Base = null }, baseSpec, Path.GetFileName(path));
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, SweepRequest request, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, Submission request, ApiSession cluster, CancellationToken cancellationToken)
     {
-        string id = ClusterCommandBase.NewId("sweep");
-        ISweepGrain sweep = cluster.Grains.GetGrain<ISweepGrain>(id);
-        SweepStatus status = await sweep.SubmitAsync(request).ConfigureAwait(false);
+        SweepStatus status = await cluster.SubmitSweepAsync(request.Sweep, request.Name, cancellationToken).ConfigureAwait(false);
+        string id = status.Id;
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
         console.WriteLine($"Submitted sweep {id}: {status.Configurations.Count} configuration(s) × {request.Base.ExperimentSeeds.Count} seed(s).");
         if (!parseResult.GetValue(WatchOption) && !cluster.IsLocal)
@@ -42,10 +45,10 @@ internal sealed class SweepCommand : ClusterCommandBase<SweepRequest>
             await parseResult.InvocationConfiguration.Output.WriteLineAsync(id).ConfigureAwait(false);
             return ExitCodes.Success;
         }
-        if (await Watching.OrDetachAsync(() => Watching.SweepAsync(cluster, id, console, cancellationToken), id, cluster,
+        if (await Watching.OrDetachAsync(() => Watching.FollowAsync(cluster, id, console, cancellationToken), id, cluster,
                 parseResult.InvocationConfiguration.Error).ConfigureAwait(false) is not RunState final)
             return ExitCodes.Cancelled;
-        ResultsView.Write(await ClusterRetry.ReadAsync(sweep.GetResultsAsync, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
+        ResultsView.Write(await cluster.SweepResultsAsync(id, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
         return ClusterCommandBase.ExitCodeFor(final);
     }
 }

@@ -15,12 +15,11 @@ internal sealed class WatchCommand : ClusterCommandBase
         Arguments.Add(IdArgument);
     }
 
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ClusterConnection cluster, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, ApiSession cluster, CancellationToken cancellationToken)
     {
         string id = parseResult.GetValue(IdArgument)!;
         var console = ConsoleFactory.ForErrors(parseResult.InvocationConfiguration.Error);
-        bool sweep = await KindOfAsync(cluster, id, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) == RegistryKind.Sweep;
-        if (await Watching.OrDetachAsync(() => sweep ? Watching.SweepAsync(cluster, id, console, cancellationToken) : Watching.ExperimentAsync(cluster, id, console, cancellationToken),
+        if (await Watching.OrDetachAsync(() => Watching.FollowAsync(cluster, id, console, cancellationToken),
                 id, cluster, parseResult.InvocationConfiguration.Error).ConfigureAwait(false) is not RunState final)
             return ExitCodes.Cancelled;
         await parseResult.InvocationConfiguration.Output.WriteLineAsync($"{id}: {final}").ConfigureAwait(false);

@@ -1,11 +1,11 @@
 using FlatLora.Abstractions.Experiments;
-using FlatLora.Abstractions.Sweeps;
 using FlatLora.Client.Cluster;
+using Grpc.Core;
 using Spectre.Console;
 
 namespace FlatLora.Client.Rendering;
 
-/// <summary>Follows an experiment or sweep to its end, re-subscribing if the stream breaks (e.g. its silo moved).</summary>
+/// <summary>Follows an experiment or sweep to its end through the API's Watch stream, watching again if the stream breaks (its silo died).</summary>
 public static class Watching
 {
     /// <summary>
@@ -13,43 +13,37 @@ public static class Watching
     /// not the run: that is said in one line and the result is null. (With --local the run lives in this process and
     /// stops with it.)
     /// </summary>
-    public static async Task<RunState?> OrDetachAsync(Func<Task<RunState>> watch, string id, ClusterConnection cluster, TextWriter error)
+    public static async Task<RunState?> OrDetachAsync(Func<Task<RunState>> watch, string id, ApiSession cluster, TextWriter error)
     {
         try
         {
             return await watch().ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cluster.IsLocal)
+        catch (Exception e) when (!cluster.IsLocal && (e is OperationCanceledException || e is RpcException { StatusCode: StatusCode.Cancelled }))
         {
             await error.WriteLineAsync($"detached; `flatlora cancel {id}` stops it").ConfigureAwait(false);
             return null;
         }
     }
 
-    public static Task<RunState> ExperimentAsync(ClusterConnection cluster, string id, IAnsiConsole console, CancellationToken cancellationToken) =>
-        FollowAsync(id, () => ProgressWatch.ExperimentAsync(cluster.Client, id, cancellationToken),
-            async () => (await cluster.Grains.GetGrain<IExperimentGrain>(id).GetStatusAsync().ConfigureAwait(false)).State, console, cancellationToken);
-
-    public static Task<RunState> SweepAsync(ClusterConnection cluster, string id, IAnsiConsole console, CancellationToken cancellationToken) =>
-        FollowAsync(id, () => ProgressWatch.SweepAsync(cluster.Client, id, cancellationToken),
-            async () => (await cluster.Grains.GetGrain<ISweepGrain>(id).GetStatusAsync().ConfigureAwait(false)).State, console, cancellationToken);
-
-    private static async Task<RunState> FollowAsync(string id, Func<IAsyncEnumerable<ProgressEvent>> subscribe, Func<Task<RunState>> poll,
-        IAnsiConsole console, CancellationToken cancellationToken)
+    /// <summary>Live progress of <paramref name="id"/> (an experiment or a sweep) until it ends; its final state.</summary>
+    public static async Task<RunState> FollowAsync(ApiSession cluster, string id, IAnsiConsole console, CancellationToken cancellationToken)
     {
         while (true)
         {
             try
             {
-                RunState final = await new WatchView(subscribe(), id).RunAsync(console, cancellationToken).ConfigureAwait(false);
+                RunState final = await new WatchView(cluster.WatchAsync(id, cancellationToken), id).RunAsync(console, cancellationToken).ConfigureAwait(false);
                 if (final.IsFinal())
                     return final;
             }
-            catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (RpcException e) when (ApiRetry.IsTransient(e) && !cancellationToken.IsCancellationRequested)
             {
-                console.WriteLine($"(progress stream interrupted: {e.GetBaseException().Message}; reconnecting)");
+                console.WriteLine($"(progress stream interrupted: {e.Status.Detail}; reconnecting)");
             }
-            RunState state = await ClusterRetry.ReadAsync(poll, console.Profile.Out.Writer, cancellationToken).ConfigureAwait(false);
+            RunState state = ApiSession.IsSweepId(id)
+                ? (await cluster.SweepAsync(id, cancellationToken).ConfigureAwait(false)).State
+                : (await cluster.ExperimentAsync(id, cancellationToken).ConfigureAwait(false)).State;
             if (state.IsFinal())
                 return state;
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);

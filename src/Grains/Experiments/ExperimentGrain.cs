@@ -41,7 +41,7 @@ public sealed partial class ExperimentGrain(
         if (Created)
         {
             // The registry may have lost its record of this experiment with its storage: it adds it back if so.
-            _ = Registry.EnsureListedAsync(new RegistryEntry(Key, RegistryKind.Experiment, S.Spec!.Experiment.Name, S.CreatedUtc), S.State);
+            _ = Registry.EnsureListedAsync(new RegistryEntry(Key, RegistryKind.Experiment, S.Spec!.Experiment.Name, S.CreatedUtc, S.Owner), S.State);
             if (!S.State.IsFinal())
             {
                 KickPendingSeeds();
@@ -87,10 +87,11 @@ public sealed partial class ExperimentGrain(
         S.SweepId = request.SweepId;
         S.ConfigurationIndex = request.ConfigurationIndex;
         S.ConfigurationLabel = request.ConfigurationLabel;
+        S.Owner = request.Owner;
         foreach (long seed in spec.ExperimentSeeds)
             S.Seeds[seed] = new SeedRunStatus { Seed = seed, State = cancelledFirst ? RunState.Cancelled : RunState.Pending };
         await PersistAsync();
-        await Registry.AddAsync(new RegistryEntry(Key, RegistryKind.Experiment, spec.Experiment.Name, S.CreatedUtc));
+        await Registry.AddAsync(new RegistryEntry(Key, RegistryKind.Experiment, spec.Experiment.Name, S.CreatedUtc, S.Owner));
         await Registry.OnExperimentStateAsync(Key, S.State);
         LogSubmitted(logger, Key, S.Seeds.Count, spec.Method.Name);
         await Publisher.PublishAsync(ExperimentEvent());   // for a sweep's experiment this also answers the sweep's launch
@@ -141,7 +142,7 @@ public sealed partial class ExperimentGrain(
     private async Task PersistAsync()
     {
         if (await _state.WriteAsync(storage, $"experiment {Key}", logger) && S.Spec is not null)
-            _ = Registry.EnsureListedAsync(new RegistryEntry(Key, RegistryKind.Experiment, S.Spec.Experiment.Name, S.CreatedUtc), S.State);
+            _ = Registry.EnsureListedAsync(new RegistryEntry(Key, RegistryKind.Experiment, S.Spec.Experiment.Name, S.CreatedUtc, S.Owner), S.State);
     }
 
     private IExperimentRegistryGrain Registry => GrainFactory.GetGrain<IExperimentRegistryGrain>(0);
@@ -161,6 +162,7 @@ public sealed partial class ExperimentGrain(
         SweepId = S.SweepId,
         Configuration = S.ConfigurationLabel,
         WorldSize = S.Spec?.Experiment.WorldSize ?? 1,
+        Owner = S.Owner ?? RunOwner.Local,
     };
 
     private ProgressEvent ExperimentEvent() => ProgressWatch.RootEvent(Key, S.State, S.Error);

@@ -18,4 +18,7 @@ public sealed class ExperimentGrainState
     [Id(8)] public string? SweepId { get; set; }
     [Id(9)] public int ConfigurationIndex { get; set; } = -1;
     [Id(10)] public string? ConfigurationLabel { get; set; }
+
+    /// <summary>Who submitted it; null for experiments stored before owners existed (they belong to RunOwner.Local).</summary>
+    [Id(11)] public RunOwner? Owner { get; set; }
 }

@@ -67,4 +67,21 @@ public sealed class ExperimentRegistryGrain(
     }
 
     public Task<IReadOnlyList<RegistryEntry>> ListAsync() => Task.FromResult<IReadOnlyList<RegistryEntry>>(state.State.Entries.ToList());
+
+    public Task<RegistryPage> PageAsync(RegistryQuery query)
+    {
+        // Entries are kept oldest first: walk them from the end, so a page of the newest costs its size, not the registry's.
+        var page = new List<RegistryEntry>(Math.Clamp(query.Count, 0, 1000));
+        int seen = 0;
+        for (int i = state.State.Entries.Count - 1; i >= 0; i--)
+        {
+            RegistryEntry entry = state.State.Entries[i];
+            if (!query.Sees(entry))
+                continue;
+            if (seen >= query.Offset && page.Count < query.Count)
+                page.Add(entry);
+            seen++;
+        }
+        return Task.FromResult(new RegistryPage(page, seen));
+    }
 }

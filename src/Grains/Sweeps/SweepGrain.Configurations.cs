@@ -46,6 +46,7 @@ public sealed partial class SweepGrain
             SweepId = Key,
             ConfigurationIndex = configuration.Index,
             ConfigurationLabel = configuration.Label,
+            Owner = S.Owner ?? RunOwner.Local,
         });
 
     /// <summary>

@@ -37,7 +37,7 @@ public sealed partial class SweepGrain(
         if (_state.Exists && !S.State.IsFinal())
         {
             _ = GrainFactory.GetGrain<IExperimentRegistryGrain>(0).EnsureListedAsync(
-                new RegistryEntry(Key, RegistryKind.Sweep, S.Sweep?.Name, S.CreatedUtc), S.State);
+                new RegistryEntry(Key, RegistryKind.Sweep, S.Sweep?.Name, S.CreatedUtc, S.Owner), S.State);
             StartReconciler();
         }
         return Task.CompletedTask;
@@ -53,6 +53,7 @@ public sealed partial class SweepGrain(
             throw new InvalidOperationException($"sweep {Key} already exists");
         IReadOnlyList<SweepConfiguration> configurations = SweepPlanner.Expand(request.Sweep, request.Base, options.Value.Paths);
         S.Sweep = request.Sweep;
+        S.Owner = request.Owner;
         S.CreatedUtc = DateTime.UtcNow;
         S.State = RunState.Queued;
         S.Configurations = configurations.Select(c => new SweepConfigurationState
@@ -63,7 +64,7 @@ public sealed partial class SweepGrain(
             Spec = c.Spec,
         }).ToList();
         await PersistAsync();
-        await GrainFactory.GetGrain<IExperimentRegistryGrain>(0).AddAsync(new RegistryEntry(Key, RegistryKind.Sweep, request.Sweep.Name, S.CreatedUtc));
+        await GrainFactory.GetGrain<IExperimentRegistryGrain>(0).AddAsync(new RegistryEntry(Key, RegistryKind.Sweep, request.Sweep.Name, S.CreatedUtc, S.Owner));
         LogSubmitted(logger, Key, S.Configurations.Count);
         await LaunchAsync();
         return Status();
@@ -123,6 +124,7 @@ public sealed partial class SweepGrain(
         State = S.State,
         CreatedUtc = S.CreatedUtc,
         EarlyStopped = S.EarlyStopped,
+        Owner = S.Owner ?? RunOwner.Local,
         Configurations = S.Configurations.Select(c => new SweepConfigurationStatus
         {
             Index = c.Index,

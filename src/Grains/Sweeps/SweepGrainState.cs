@@ -26,4 +26,7 @@ public sealed class SweepGrainState
     [Id(4)] public bool CancelRequested { get; set; }
     [Id(5)] public Dictionary<long, List<AshaRecord>> AshaRecords { get; set; } = [];
     [Id(6)] public int EarlyStopped { get; set; }
+
+    /// <summary>Who submitted it; null for sweeps stored before owners existed (they belong to RunOwner.Local).</summary>
+    [Id(7)] public RunOwner? Owner { get; set; }
 }
