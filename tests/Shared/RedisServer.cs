@@ -121,7 +121,17 @@ public sealed class RedisServer : IDisposable
         }
     }
 
-    private void RedisCli(params string[] args)
+    /// <summary>
+    /// How many silos Orleans' Redis membership table lists as active for <paramref name="clusterId"/> (service id
+    /// the same, as the test clusters set it): what a client that finds gateways through Redis would see.
+    /// </summary>
+    public int MembershipRows(string clusterId)
+    {
+        string rows = RedisCli("--raw", "HVALS", $"{clusterId}/members/{clusterId}");
+        return rows.Split('\n').Count(row => row.Contains("\"Status\":3", StringComparison.Ordinal) || row.Contains("\"Status\":\"Active\"", StringComparison.Ordinal));
+    }
+
+    private string RedisCli(params string[] args)
     {
         string port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using Process cli = Process.Start(new ProcessStartInfo("redis-cli", ["-h", _bind.ToString(), "-p", port, .. args])
@@ -129,10 +139,11 @@ public sealed class RedisServer : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         })!;
+        Task<string> output = cli.StandardOutput.ReadToEndAsync();
         string error = cli.StandardError.ReadToEnd();
-        cli.StandardOutput.ReadToEnd();
         if (!cli.WaitForExit(30_000) || cli.ExitCode != 0)
             throw new InvalidOperationException($"redis-cli {string.Join(' ', args)} failed: {error}");
+        return output.Result;
     }
 
     public void Dispose()

@@ -121,7 +121,7 @@ public sealed class MultiProcessClusterTests : IDisposable
         string runKey = $"{id}/3";
 
         byte[] wire = [.. new[] { "silo-a", "silo-b" }.SelectMany(name =>
-            new[] { cluster.Traffic(name).Silo, cluster.Traffic(name).Gateway, cluster.Traffic(name).Control, cluster.Traffic(name).Data }.SelectMany(p => p.Recorded()))];
+            new[] { cluster.Traffic(name).Silo, cluster.Traffic(name).Gateway, cluster.Traffic(name).Control, cluster.Traffic(name).Data, cluster.Traffic(name).Api }.SelectMany(p => p.Recorded()))];
         Assert.True(cluster.Traffic("silo-a").Data.Recorded().Length + cluster.Traffic("silo-b").Data.Recorded().Length > 10_000,
             "the gradients did not cross the data-plane proxies");
         byte[] stored = _redis.Dump();

@@ -6,12 +6,12 @@ namespace FlatLora.Silo.Tests;
 /// <summary>Silo processes joined through a real Redis (clustering and grain storage), stopped before Redis.</summary>
 internal sealed class SiloCluster : IDisposable
 {
-    private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort, int GrpcPort, int DataPort)> _silos = [];
+    private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort, int GrpcPort, int DataPort, int ApiPort, string Ip)> _silos = [];
     private readonly List<ChildProcess> _restarted = [];
-    private readonly Dictionary<string, (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Control, RecordingTcpProxy Data)> _traffic = [];
+    private readonly Dictionary<string, (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Control, RecordingTcpProxy Data, RecordingTcpProxy Api)> _traffic = [];
 
     /// <summary>What reached a silo started with recordTraffic, per port.</summary>
-    public (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Control, RecordingTcpProxy Data) Traffic(string name) => _traffic[name];
+    public (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Control, RecordingTcpProxy Data, RecordingTcpProxy Api) Traffic(string name) => _traffic[name];
 
     /// <param name="outputRoot">The silos' FlatLora:Silo:OutputRoot; default the temp folder, where the tests write.</param>
     public SiloCluster(RedisServer redis, string clusterId, string? outputRoot = null)
@@ -26,7 +26,14 @@ internal sealed class SiloCluster : IDisposable
     public RedisServer Redis { get; }
     public string ClusterId { get; }
 
-    public IReadOnlyList<string> CliConnection => ["--redis", Redis.ConnectionString, "--cluster-id", ClusterId];
+    /// <summary>The CLI's way in: the public API of every silo still running (the CLI takes the first that answers).</summary>
+    public IReadOnlyList<string> CliConnection => ["--api", string.Join(',', _silos.Where(s => !s.Process.HasExited).Select(s => $"{s.Ip}:{s.ApiPort}"))];
+
+    /// <summary>The CLI's way in through one silo's API only.</summary>
+    public IReadOnlyList<string> CliConnectionTo(string name) => ["--api", $"{_silos.Single(s => s.Name == name).Ip}:{_silos.Single(s => s.Name == name).ApiPort}"];
+
+    /// <summary>The silo's public API port.</summary>
+    public int ApiPort(string name) => _silos.Single(s => s.Name == name).ApiPort;
 
     public ChildProcess Silo(string name) => _silos.Single(s => s.Name == name).Process;
 
@@ -45,19 +52,19 @@ internal sealed class SiloCluster : IDisposable
     /// <param name="environment">Environment variables for the silo process (HF_HUB_CACHE, ...).</param>
     public async Task StartSiloAsync(string name, int cpuSlots = 1, string heartbeatTimeout = "00:00:10", string? tlsDirectory = null, bool waitHealthy = true,
         bool recordTraffic = false, (string Namespace, string Ip)? host = null, string collectiveTimeout = "00:00:30", IReadOnlyList<string>? settings = null,
-        IReadOnlyDictionary<string, string>? environment = null, (int Http, int Silo, int Gateway, int Grpc, int Data)? ports = null)
+        IReadOnlyDictionary<string, string>? environment = null, (int Http, int Silo, int Gateway, int Grpc, int Data, int Api)? ports = null)
     {
         string ip = host?.Ip ?? "127.0.0.1";
         string[] onHost = host is null ? [] : [$"--FlatLora:Silo:ListenIp={ip}", $"--FlatLora:Silo:AdvertisedIp={ip}"];
-        (int http, int silo, int gateway, int grpc, int data) = ports ?? (TestPorts.Next(), TestPorts.Next(), TestPorts.Next(), TestPorts.Next(), TestPorts.Next());
+        (int http, int silo, int gateway, int grpc, int data, int api) = ports ?? (TestPorts.Next(), TestPorts.Next(), TestPorts.Next(), TestPorts.Next(), TestPorts.Next(), TestPorts.Next());
         string[] behindProxies = [];
         if (recordTraffic)
         {
-            int siloListen = TestPorts.Next(), gatewayListen = TestPorts.Next(), grpcListen = TestPorts.Next(), dataListen = TestPorts.Next();
+            int siloListen = TestPorts.Next(), gatewayListen = TestPorts.Next(), grpcListen = TestPorts.Next(), dataListen = TestPorts.Next(), apiListen = TestPorts.Next();
             _traffic[name] = (new RecordingTcpProxy(siloListen, silo), new RecordingTcpProxy(gatewayListen, gateway), new RecordingTcpProxy(grpcListen, grpc),
-                new RecordingTcpProxy(dataListen, data));
+                new RecordingTcpProxy(dataListen, data), new RecordingTcpProxy(apiListen, api));
             behindProxies = [$"--FlatLora:Silo:SiloListenPort={siloListen}", $"--FlatLora:Silo:GatewayListenPort={gatewayListen}", $"--FlatLora:Silo:GrpcListenPort={grpcListen}",
-                $"--FlatLora:Silo:DataListenPort={dataListen}"];
+                $"--FlatLora:Silo:DataListenPort={dataListen}", $"--FlatLora:Silo:ApiListenPort={apiListen}"];
         }
         string[] tls = tlsDirectory is null ? [] :
         [
@@ -81,6 +88,7 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Silo:GatewayPort={gateway}",
             $"--FlatLora:Silo:GrpcPort={grpc}",
             $"--FlatLora:Silo:DataPort={data}",
+            $"--FlatLora:Silo:ApiPort={api}",
             $"--FlatLora:Silo:OutputRoot={OutputRoot}",
             .. behindProxies,
             $"--FlatLora:Cluster:CpuSlots={cpuSlots}",
@@ -92,7 +100,7 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Cluster:CollectiveTimeout={collectiveTimeout}",
             .. settings ?? [],
         ], host?.Namespace, environment);
-        _silos.Add((name, process, http, silo, gateway, grpc, data));
+        _silos.Add((name, process, http, silo, gateway, grpc, data, api, ip));
         if (!waitHealthy)
             return;
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -125,7 +133,7 @@ internal sealed class SiloCluster : IDisposable
         old.Process.Stop(TimeSpan.FromSeconds(30));
         _silos.Remove(old);
         _restarted.Add(old.Process);
-        await StartSiloAsync(name, settings: settings, ports: (old.HttpPort, old.SiloPort, old.GatewayPort, old.GrpcPort, old.DataPort));
+        await StartSiloAsync(name, settings: settings, ports: (old.HttpPort, old.SiloPort, old.GatewayPort, old.GrpcPort, old.DataPort, old.ApiPort));
     }
 
     /// <summary>Every silo's log, for a failing test to show what the cluster did.</summary>
@@ -161,6 +169,7 @@ internal sealed class SiloCluster : IDisposable
             proxies.Gateway.Dispose();
             proxies.Control.Dispose();
             proxies.Data.Dispose();
+            proxies.Api.Dispose();
         }
     }
 }

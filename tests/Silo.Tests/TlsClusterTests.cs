@@ -56,7 +56,7 @@ public sealed class TlsClusterTests : IDisposable
         (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", marked, "--watch", "--tls-dir", certs, .. cluster.CliConnection]);
         Assert.True(code == 0, output);
         byte[] wire = [.. new[] { "silo-a", "silo-b" }.SelectMany(name =>
-            new[] { cluster.Traffic(name).Silo, cluster.Traffic(name).Gateway, cluster.Traffic(name).Control, cluster.Traffic(name).Data }.SelectMany(p => p.Recorded()))];
+            new[] { cluster.Traffic(name).Silo, cluster.Traffic(name).Gateway, cluster.Traffic(name).Control, cluster.Traffic(name).Data, cluster.Traffic(name).Api }.SelectMany(p => p.Recorded()))];
         Assert.True(cluster.Traffic("silo-a").Silo.Recorded().Length + cluster.Traffic("silo-b").Silo.Recorded().Length > 10_000, "no silo-to-silo traffic was seen");
         Assert.True(wire.Length > 50_000, $"only {wire.Length} bytes crossed the proxies");
         Assert.Equal(-1, wire.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(marker)));

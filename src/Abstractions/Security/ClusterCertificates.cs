@@ -6,7 +6,9 @@ namespace FlatLora.Abstractions.Security;
 /// <summary>
 /// The cluster's own certificate authority and the certificates it issues (PEM files, made with .NET's
 /// <see cref="CertificateRequest"/>): <c>ca.crt</c>/<c>ca.key</c>, a silo certificate (server and client
-/// authentication: silos dial each other) and client certificates (client authentication only).
+/// authentication: silos dial each other) and client certificates (client authentication only). Each names its holder's
+/// role in its OU (<see cref="CertificateRoles"/>): the Orleans ports take only silos and operators, the public API
+/// users (CN the user, O the project) too.
 /// </summary>
 public static class ClusterCertificates
 {
@@ -30,16 +32,33 @@ public static class ClusterCertificates
         DateTimeOffset now = DateTimeOffset.UtcNow;
         using X509Certificate2 ca = request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(days));
         var written = new List<string> { Write(folder, CaName, ca, caKey) };
-        written.Add(Issue(folder, SiloName, "flatlora-silo", ca, caKey, dnsNames.Count > 0 ? dnsNames : ["localhost", "flatlora-silo"], server: true, days));
-        written.Add(Issue(folder, ClientName, "flatlora-client", ca, caKey, [], server: false, days));
+        written.Add(Issue(folder, SiloName, Subject("flatlora-silo", null, CertificateRoles.Silo), ca, caKey,
+            dnsNames.Count > 0 ? dnsNames : ["localhost", "flatlora-silo"], server: true, days));
+        // The first client is the cluster's admin (a user of the API with every right), not an Orleans client.
+        written.Add(Issue(folder, ClientName, Subject("admin", "admins", CertificateRoles.Admin), ca, caKey, [], server: false, days));
         return written;
     }
 
-    /// <summary>Issues one more client certificate, CN <paramref name="name"/>, from the CA in <paramref name="caFolder"/> into a folder of its own.</summary>
-    public static IReadOnlyList<string> IssueClient(string caFolder, string name, string outFolder, int days)
+    /// <summary>The roles `certs client --role` issues: an API user, a cluster admin, or an operator tool that may reach the Orleans gateway.</summary>
+    public static readonly string[] ClientRoles = ["user", "admin", "operator"];
+
+    /// <summary>
+    /// Issues one more client certificate from the CA in <paramref name="caFolder"/> into a folder of its own: CN
+    /// <paramref name="name"/>, O <paramref name="project"/>, OU the role.
+    /// </summary>
+    public static IReadOnlyList<string> IssueClient(string caFolder, string name, string project, string role, string outFolder, int days)
     {
-        if (name.Length == 0 || name.Any(c => char.IsControl(c) || c is ',' or '=' or '+' or '"' or '\\' or '<' or '>' or ';'))
+        if (!IsNamePart(name))
             throw new ArgumentException($"--name: '{name}' cannot be a certificate's common name");
+        if (!IsNamePart(project))
+            throw new ArgumentException($"--project: '{project}' cannot be a certificate's organization");
+        string unit = role switch
+        {
+            "user" => CertificateRoles.User,
+            "admin" => CertificateRoles.Admin,
+            "operator" => CertificateRoles.Operator,
+            _ => throw new ArgumentException($"--role: must be one of {string.Join(", ", ClientRoles)} (got '{role}')"),
+        };
         if (File.Exists(Path.Combine(outFolder, ClientName + ".key")))
             throw new IOException($"--out: {Path.Combine(outFolder, ClientName + ".key")} exists (choose another folder)");
         (X509Certificate2 ca, RSA caKey) = LoadAuthority(caFolder);
@@ -49,8 +68,21 @@ public static class ClusterCertificates
             Directory.CreateDirectory(outFolder);
             File.Copy(Path.Combine(caFolder, CaName + ".crt"), Path.Combine(outFolder, CaName + ".crt"), overwrite: true);
             // client.crt / client.key whatever the name (the CN carries it), so the folder is a --tls-dir as it is.
-            return [Issue(outFolder, ClientName, name, ca, caKey, [], server: false, days), Path.Combine(outFolder, CaName + ".crt")];
+            return [Issue(outFolder, ClientName, Subject(name, project, unit), ca, caKey, [], server: false, days), Path.Combine(outFolder, CaName + ".crt")];
         }
+    }
+
+    private static bool IsNamePart(string value) =>
+        value.Length is > 0 and <= 64 && !value.Any(c => char.IsControl(c) || c is ',' or '=' or '+' or '"' or '\\' or '<' or '>' or ';' or '#');
+
+    private static X500DistinguishedName Subject(string commonName, string? organization, string role)
+    {
+        var builder = new X500DistinguishedNameBuilder();
+        builder.AddCommonName(commonName);
+        if (organization is not null)
+            builder.AddOrganizationName(organization);
+        builder.AddOrganizationalUnitName(role);
+        return builder.Build();
     }
 
     private static (X509Certificate2 Ca, RSA Key) LoadAuthority(string folder)
@@ -66,11 +98,11 @@ public static class ClusterCertificates
         return (X509Certificate2.CreateFromPem(File.ReadAllText(crt)), rsa);
     }
 
-    private static string Issue(string folder, string fileName, string commonName, X509Certificate2 ca, RSA caKey, IReadOnlyList<string> dnsNames,
+    private static string Issue(string folder, string fileName, X500DistinguishedName subject, X509Certificate2 ca, RSA caKey, IReadOnlyList<string> dnsNames,
         bool server, int days)
     {
         using RSA key = RSA.Create(2048);
-        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(server ? new OidCollection { ServerAuth, ClientAuth } : new OidCollection { ClientAuth }, false));

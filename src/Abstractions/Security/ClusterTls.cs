@@ -5,9 +5,10 @@ using Orleans.Connections.Security;
 namespace FlatLora.Abstractions.Security;
 
 /// <summary>
-/// Mutual TLS for Orleans links (silo to silo, client to gateway) with the cluster's own CA: each side presents its
-/// certificate and accepts the other's only if it chains to that CA (built here with a custom trust root, never
-/// "allow any"). Host names are not checked: a silo certificate names the cluster's role, not an address.
+/// Mutual TLS for Orleans links (silo to silo, operator tool to gateway) with the cluster's own CA: each side presents
+/// its certificate and accepts the other's only if it chains to that CA (built here with a custom trust root, never
+/// "allow any") and names a silo or an operator (<see cref="CertificateRoles"/>). Host names are not checked: a silo
+/// certificate names the cluster's role, not an address.
 /// </summary>
 public sealed class ClusterTls
 {
@@ -71,7 +72,9 @@ public sealed class ClusterTls
         options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
         options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
         options.SslProtocols = SslProtocols.Tls13 | SslProtocols.Tls12;
-        options.RemoteCertificateValidation = (certificate, _, _) => certificate is not null && ChainsTo(certificate, Authority);
+        // Only silos and operator tools: a user's certificate (it chains to the same CA) is refused at the handshake, so
+        // users reach the cluster through the public API and its policy alone.
+        options.RemoteCertificateValidation = (certificate, _, _) => certificate is not null && ChainsTo(certificate, Authority) && CertificateRoles.IsClusterMember(certificate);
         options.OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = "flatlora-silo";
     }
 }

@@ -33,7 +33,8 @@ internal sealed class CertsCommand : Command
             foreach (string file in written)
                 await parseResult.InvocationConfiguration.Output.WriteLineAsync($"{file} (+ {Path.ChangeExtension(file, ".key")})").ConfigureAwait(false);
             await parseResult.InvocationConfiguration.Error.WriteLineAsync(
-                "Keep ca.key offline; give silos silo.* and ca.crt (FlatLora:Silo:Tls), and clients a folder with client.* and ca.crt (--tls-dir).").ConfigureAwait(false);
+                "Keep ca.key offline; give silos silo.* and ca.crt (FlatLora:Silo:Tls). client.* is the cluster's admin (--tls-dir); " +
+                "issue each user their own with `flatlora certs client --name NAME --project PROJECT`.").ConfigureAwait(false);
             return ExitCodes.Success;
         }
     }
@@ -41,13 +42,17 @@ internal sealed class CertsCommand : Command
     private sealed class ClientCommand : FlatloraCommand
     {
         private static readonly Option<string> CaOption = new("--ca") { Description = "Folder with ca.crt and ca.key", Required = true };
-        private static readonly Option<string> NameOption = new("--name") { Description = "Client name (the certificate's CN and file name)", Required = true };
+        private static readonly Option<string> NameOption = new("--name") { Description = "The user (the certificate's CN)", Required = true };
+        private static readonly Option<string> ProjectOption = new("--project") { Description = "The user's project (the certificate's O)", DefaultValueFactory = _ => "default" };
+        private static readonly Option<string> RoleOption = new("--role")
+        { Description = "user (default), admin (every right on the cluster), or operator (an operator tool that may reach the Orleans gateway)", DefaultValueFactory = _ => "user" };
         private static readonly Option<string> OutOption = new Option<string>("--out", "-o") { Description = "Folder for NAME.crt, NAME.key and ca.crt", Required = true }.OutputFolder();
         private static readonly Option<int> DaysOption = new("--days") { Description = "Validity in days", DefaultValueFactory = _ => 365 };
 
         public ClientCommand() : base("client", "Issue another client certificate from the cluster CA")
         {
-            foreach (Option option in new Option[] { CaOption, NameOption, OutOption, DaysOption })
+            RoleOption.AcceptOnlyFromAmong(ClusterCertificates.ClientRoles);
+            foreach (Option option in new Option[] { CaOption, NameOption, ProjectOption, RoleOption, OutOption, DaysOption })
                 Options.Add(option);
         }
 
@@ -56,7 +61,8 @@ internal sealed class CertsCommand : Command
             int days = parseResult.GetValue(DaysOption);
             if (days < 1)
                 throw new ArgumentException($"--days: must be at least 1 (got {days})");
-            foreach (string file in ClusterCertificates.IssueClient(parseResult.GetValue(CaOption)!, parseResult.GetValue(NameOption)!, parseResult.GetValue(OutOption)!, days))
+            foreach (string file in ClusterCertificates.IssueClient(parseResult.GetValue(CaOption)!, parseResult.GetValue(NameOption)!,
+                         parseResult.GetValue(ProjectOption)!, parseResult.GetValue(RoleOption)!, parseResult.GetValue(OutOption)!, days))
                 await parseResult.InvocationConfiguration.Output.WriteLineAsync(file).ConfigureAwait(false);
             return ExitCodes.Success;
         }
