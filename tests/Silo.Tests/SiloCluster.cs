@@ -32,6 +32,9 @@ internal sealed class SiloCluster : IDisposable
     /// <summary>The CLI's way in through one silo's API only.</summary>
     public IReadOnlyList<string> CliConnectionTo(string name) => ["--api", $"{_silos.Single(s => s.Name == name).Ip}:{_silos.Single(s => s.Name == name).ApiPort}"];
 
+    /// <summary>The silo's silo-to-silo port (as advertised).</summary>
+    public int SiloPort(string name) => _silos.Single(s => s.Name == name).SiloPort;
+
     /// <summary>The silo's public API port.</summary>
     public int ApiPort(string name) => _silos.Single(s => s.Name == name).ApiPort;
 
