@@ -125,4 +125,24 @@ public class SpecLoaderTests
         var error = Assert.Throws<SpecException>(() => SpecLoader.LoadFile<TrainSpec>("/nonexistent/run.yaml"));
         Assert.Contains("/nonexistent/run.yaml", error.Message);
     }
+
+    [Fact]
+    public void A_spec_or_sweep_written_as_spec_text_reads_back_equal_through_the_files_checks()
+    {
+        TrainSpec spec = TrainPresets.Tiny() with { Evaluation = new EvaluationSpec { Flatness = new FlatnessSpec { Sigma = [0.05], Samples = 4 } } };
+        var sweep = new SweepSpec
+        {
+            Name = "demo",
+            Grid = new() { ["method.name"] = ["lora", "flat"] },
+            Seeds = [1, 2],
+            Compare = new CompareSpec { Field = "method.name", A = "lora", B = "flat" },
+            Metrics = ["eval_loss", "sharpness@0.05"],
+            Spec = spec,
+        };
+        TrainSpec specBack = SpecLoader.LoadText<TrainSpec>(SpecJson.ToSpecText(spec), "spec.json");
+        SweepSpec sweepBack = SpecLoader.LoadText<SweepSpec>(SpecJson.ToSpecText(sweep), "sweep.json");
+        Assert.Equal(SpecJson.Serialize(spec), SpecJson.Serialize(specBack));
+        Assert.Equal(SpecJson.Serialize(sweep), SpecJson.Serialize(sweepBack));
+    }
 }
+

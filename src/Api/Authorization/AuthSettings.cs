@@ -53,4 +53,7 @@ public sealed class OidcSettings
 
     /// <summary>Fetch the issuer's metadata over https only (false only for a test issuer on loopback).</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>How far the issuer's clock may be off: a token is taken this long past its expiry.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -9,7 +9,8 @@ namespace FlatLora.Api.Errors;
 /// <summary>
 /// What a failed call answers: a gRPC status with one clear message, never a stack trace. Bad input is
 /// INVALID_ARGUMENT with every bad field, an unknown id NOT_FOUND, a refusal PERMISSION_DENIED, no identity
-/// UNAUTHENTICATED, a cluster that cannot route the call UNAVAILABLE (the client may ask again). Anything else is
+/// UNAUTHENTICATED, a cluster that cannot route the call or whose storage is recovering UNAVAILABLE (the client may
+/// ask again). Anything else is
 /// INTERNAL with an id that the silo's log carries next to the trace.
 /// </summary>
 public static class ApiErrors
@@ -24,6 +25,8 @@ public static class ApiErrors
         KeyNotFoundException => (StatusCode.NotFound, "not_found"),
         OperationCanceledException => (StatusCode.Cancelled, "cancelled"),
         TimeoutException => (StatusCode.Unavailable, "unavailable"),
+        // Grain storage that lost records is being written back (a Redis restarted without persistence): ask again.
+        Orleans.Storage.InconsistentStateException => (StatusCode.Unavailable, "unavailable"),
         _ when UnroutedCall.Is(e) => (StatusCode.Unavailable, "unavailable"),
         _ => (StatusCode.Internal, "error"),
     };

@@ -74,7 +74,7 @@ public static class ApiHosting
                 o.TokenValidationParameters.ValidateAudience = true;
                 o.TokenValidationParameters.ValidateIssuer = true;
                 o.TokenValidationParameters.ValidateLifetime = true;
-                o.TokenValidationParameters.ClockSkew = TimeSpan.FromSeconds(30);
+                o.TokenValidationParameters.ClockSkew = oidc.ClockSkew;
             });
         }
         return services;

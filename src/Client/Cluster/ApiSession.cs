@@ -104,7 +104,7 @@ public sealed class ApiSession : IAsyncDisposable
     }
 
     public async Task<SweepStatus> SubmitSweepAsync(SweepSpec sweep, string name, CancellationToken cancellationToken) =>
-        (await _sweeps.SubmitAsync(new V1.SubmitSweepRequest { Sweep = SpecJson.Serialize(sweep), SweepName = name }, cancellationToken: cancellationToken)
+        (await _sweeps.SubmitAsync(new V1.SubmitSweepRequest { Sweep = SpecJson.ToSpecText(sweep), SweepName = name }, cancellationToken: cancellationToken)
             .ConfigureAwait(false)).ToDomain();
 
     public Task<ExperimentStatus> ExperimentAsync(string id, CancellationToken cancellationToken) =>
