@@ -19,7 +19,7 @@ public sealed class OidcApiTests : IDisposable
         using var cluster = new SiloCluster(_redis, $"oidc-{Guid.NewGuid():N}");
         await cluster.StartSiloAsync("silo-a", settings:
         [
-            "--FlatLora:Silo:Auth:Mode=Oidc", $"--FlatLora:Silo:Auth:Oidc:Authority={issuer.Authority}", "--FlatLora:Silo:Auth:Oidc:Audience=flatlora-api",
+            "--FlatLora:Silo:Auth:Mode=Oidc", $"--FlatLora:Silo:Auth:Oidc:Authority={issuer.Authority}", "--FlatLora:Silo:Auth:Oidc:Audience=urn:flatlora:api",
             "--FlatLora:Silo:Auth:Oidc:RequireHttpsMetadata=false", "--FlatLora:Silo:Auth:Oidc:ClockSkew=00:00:00",
         ]);
         Task<(int ExitCode, string Output)> Cli(string? token, params string[] args) =>
@@ -47,7 +47,7 @@ public sealed class OidcApiTests : IDisposable
         signature[signature.Length / 2] = signature[signature.Length / 2] == 'A' ? 'B' : 'A';
         string forged = $"{parts[0]}.{parts[1]}.{new string(signature)}";
         string expiring = await issuer.TokenAsync("short");
-        string foreign = await issuer.TokenAsync("alice", audience: "another-api");
+        string foreign = await issuer.TokenAsync("alice", audience: "urn:another:api");
         await Task.Delay(TimeSpan.FromSeconds(2.5));   // "short" tokens live one second
         (string? Token, string Says)[] refusals =
         [

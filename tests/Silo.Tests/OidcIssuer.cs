@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using System.Text.Json;
 using FlatLora.Tests.Shared;
 
@@ -52,7 +51,7 @@ internal sealed class OidcIssuer : IDisposable
     public string Authority => $"http://127.0.0.1:{Port}";
 
     /// <summary>An access token for client (user) <paramref name="client"/>, for <paramref name="audience"/>.</summary>
-    public async Task<string> TokenAsync(string client, string audience = "flatlora-api")
+    public async Task<string> TokenAsync(string client, string audience = "urn:flatlora:api")
     {
         using var http = new HttpClient();
         using var form = new FormUrlEncodedContent(new Dictionary<string, string>

@@ -29,7 +29,7 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: () => 'flatlora-api',
+      defaultResource: () => 'urn:flatlora:api',
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource, client) => ({
         scope: 'api',
