@@ -110,6 +110,9 @@ public sealed class SiloSettings
     /// </summary>
     public bool GradientEncryption { get; set; } = true;
 
+    /// <summary>How the public API identifies callers and who may do what (section FlatLora:Silo:Auth).</summary>
+    public Api.Authorization.AuthSettings Auth { get; set; } = new();
+
     /// <summary>Mutual TLS on silo-to-silo links and the gateway (section FlatLora:Silo:Tls).</summary>
     public SiloTlsSettings Tls { get; set; } = new();
 

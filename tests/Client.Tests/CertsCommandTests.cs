@@ -22,10 +22,18 @@ public class CertsCommandTests
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(dir.File("certs/ca.key")));
 
-        (code, _, error) = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("certs"), "--name", "alice", "--out", dir.File("alice"));
+        Assert.Equal("CN=admin, O=admins, OU=flatlora-admin", client.Certificate.Subject);   // init's client is the cluster's admin
+        Assert.Equal("CN=flatlora-silo, OU=flatlora-silo", silo.Certificate.Subject);
+        (code, _, error) = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("certs"), "--name", "alice", "--project", "nlp", "--out", dir.File("alice"));
         Assert.True(code == ExitCodes.Success, error);
         ClusterTls alice = ClusterTls.FromFolder(dir.File("alice"), "client", "test");
-        Assert.Equal("CN=alice", alice.Certificate.Subject);
+        Assert.Equal("CN=alice, O=nlp, OU=flatlora-user", alice.Certificate.Subject);
+        (code, _, error) = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("certs"), "--name", "ops", "--role", "operator", "--out", dir.File("ops"));
+        Assert.True(code == ExitCodes.Success, error);
+        Assert.Equal("CN=ops, O=default, OU=flatlora-operator", ClusterTls.FromFolder(dir.File("ops"), "client", "test").Certificate.Subject);
+        (code, _, error) = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("certs"), "--name", "x", "--project", "a,b", "--out", dir.File("x"));
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains("--project: 'a,b' cannot be a certificate's organization", error);
         Assert.False(File.Exists(dir.File("alice/ca.key")));   // a client folder never holds the CA's key
 
         // A second init into the same folder would replace the CA: refused, nothing overwritten.

@@ -59,16 +59,16 @@ public class ClusterCommandTests
     {
         using var dir = new TempDirectory();
         string spec = await SpecAsync(dir, "lora: { rank: 0 }");
-        var (code, _, error) = await CliRunner.RunAsync("submit", spec, "--gateway", "127.0.0.1:1", "--connect-timeout", "1");
+        var (code, _, error) = await CliRunner.RunAsync("submit", spec, "--api", "127.0.0.1:1", "--connect-timeout", "1");
         Assert.Equal(ExitCodes.InvalidInput, code);
         Assert.Contains("lora.rank: must be at least 1", error);
         Assert.DoesNotContain("could not reach", error);
     }
 
     [Fact]
-    public async Task An_unreachable_gateway_is_reported_with_where_it_looked()
+    public async Task An_unreachable_api_is_reported_with_where_it_looked()
     {
-        var (code, _, error) = await CliRunner.RunAsync("status", "--gateway", "127.0.0.1:1", "--connect-timeout", "2");
+        var (code, _, error) = await CliRunner.RunAsync("status", "--api", "127.0.0.1:1", "--connect-timeout", "2");
         Assert.Equal(ExitCodes.Unavailable, code);
         Assert.Contains("127.0.0.1:1", error);
         Assert.Contains("--local", error);
@@ -79,10 +79,13 @@ public class ClusterCommandTests
     {
         var (code, _, error) = await CliRunner.RunAsync("results", "exp-nope", "--local");
         Assert.Equal(ExitCodes.InvalidInput, code);
-        Assert.Contains("knows no experiment or sweep 'exp-nope'", error);
+        Assert.Contains("knows no experiment 'exp-nope'", error);
+        (code, _, error) = await CliRunner.RunAsync("cancel", "sweep-nope", "--local");
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains("knows no experiment or sweep 'sweep-nope'", error);
         var status = await CliRunner.RunAsync("status", "--local");
         Assert.Equal(ExitCodes.Success, status.ExitCode);
-        Assert.Contains("No experiments or sweeps yet", status.Output);
+        Assert.Contains("No experiments or sweeps of local@default", status.Output);
         var cluster = await CliRunner.RunAsync("cluster", "--local", "--slots", "2");
         Assert.Contains("1 silo(s), 2 free", cluster.Output);
     }
@@ -105,11 +108,11 @@ public class ClusterCommandTests
     [Fact]
     public async Task The_shipped_cluster_examples_are_valid()
     {
-        var submit = await CliRunner.RunAsync("submit", Path.Combine(AppContext.BaseDirectory, "examples", "experiment.yaml"), "--gateway", "127.0.0.1:1", "--connect-timeout", "1");
+        var submit = await CliRunner.RunAsync("submit", Path.Combine(AppContext.BaseDirectory, "examples", "experiment.yaml"), "--api", "127.0.0.1:1", "--connect-timeout", "1");
         Assert.Equal(ExitCodes.Unavailable, submit.ExitCode);   // valid: it got as far as connecting
-        var sweep = await CliRunner.RunAsync("sweep", Path.Combine(AppContext.BaseDirectory, "examples", "sweep.yaml"), "--gateway", "127.0.0.1:1", "--connect-timeout", "1");
+        var sweep = await CliRunner.RunAsync("sweep", Path.Combine(AppContext.BaseDirectory, "examples", "sweep.yaml"), "--api", "127.0.0.1:1", "--connect-timeout", "1");
         Assert.Equal(ExitCodes.Unavailable, sweep.ExitCode);
-        var flatness = await CliRunner.RunAsync("sweep", Path.Combine(AppContext.BaseDirectory, "examples", "flatness-sweep.yaml"), "--gateway", "127.0.0.1:1", "--connect-timeout", "1");
+        var flatness = await CliRunner.RunAsync("sweep", Path.Combine(AppContext.BaseDirectory, "examples", "flatness-sweep.yaml"), "--api", "127.0.0.1:1", "--connect-timeout", "1");
         Assert.True(flatness.ExitCode == ExitCodes.Unavailable, flatness.Error);
     }
 }

@@ -17,6 +17,7 @@ public sealed class HelmChartTests
         { "tls", ["ci/values-tls.yaml"] },
         { "tls-cert-manager", ["ci/values-tls-certmanager.yaml"] },
         { "streams", ["ci/values-streams.yaml"] },
+        { "auth", ["ci/values-auth.yaml"] },
     };
 
     [Theory]
@@ -93,7 +94,11 @@ public sealed class HelmChartTests
         Assert.Equal("5051", containerPorts["gradients"]);
         Assert.Equal("30000", ports["gateway"]);
         Assert.Equal("11111", ports["silo"]);
-        Assert.Equal("30000", RenderedChart.Scalar(RenderedChart.Sequence(chart.Single("Service", "-gateway"), "spec", "ports")[0], "port"));
+        // Users reach the public API's Service; no Service exposes the Orleans gateway on its own.
+        Assert.Equal("7443", RenderedChart.Scalar(RenderedChart.Sequence(chart.Single("Service", "-api"), "spec", "ports")[0], "port"));
+        Assert.Equal("7443", containerPorts["api"]);
+        Assert.Equal("7443", env["FlatLora__Silo__ApiPort"]);
+        Assert.DoesNotContain(chart.OfKind("Service"), s => RenderedChart.Scalar(s, "metadata", "name")!.EndsWith("-gateway", StringComparison.Ordinal));
 
         // Everything a silo writes lands on the one shared ReadWriteMany volume.
         Assert.Equal("ReadWriteMany", RenderedChart.Sequence(chart.Single("PersistentVolumeClaim", "-data"), "spec", "accessModes")[0].ToString());
@@ -142,9 +147,11 @@ public sealed class HelmChartTests
         string[] Ports(YamlMappingNode rule) => [.. RenderedChart.Sequence(rule, "ports").Select(p => RenderedChart.Scalar(p, "port")!)];
         Assert.Equal(["11111", "5050", "5051", "30000"], Ports(rules[0]));   // silos only
         Assert.Equal("silo", RenderedChart.Scalar(RenderedChart.Sequence(rules[0], "from")[0], "podSelector", "matchLabels", "app.kubernetes.io/component"));
-        Assert.Equal(["30000"], Ports(rules[1]));                      // labelled clients: the gateway only
+        Assert.Equal(["7443"], Ports(rules[1]));                       // labelled clients: the API only
         Assert.Equal("true", RenderedChart.Scalar(RenderedChart.Sequence(rules[1], "from")[0], "podSelector", "matchLabels", "flatlora.io/client"));
-        Assert.Equal(["8080"], Ports(rules[2]));                       // Prometheus: metrics only
+        Assert.Equal(["30000"], Ports(rules[2]));                      // labelled operator tools: the gateway
+        Assert.Equal("true", RenderedChart.Scalar(RenderedChart.Sequence(rules[2], "from")[0], "podSelector", "matchLabels", "flatlora.io/operator"));
+        Assert.Equal(["8080"], Ports(rules[3]));                       // Prometheus: metrics only
         Assert.Equal(["6379"], Ports(RenderedChart.Sequence(chart.Single("NetworkPolicy", "-redis"), "spec", "ingress").Cast<YamlMappingNode>().Single()));
 
         // The bundled Redis speaks only TLS with the same Secret, and the silos' connection string says so.
@@ -201,19 +208,46 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Projects_admins_and_an_oidc_issuer_reach_the_silos_as_auth_settings()
+    {
+        RenderedChart chart = RenderedChart.Render("auth", ["ci/values-auth.yaml"]);
+        var env = chart.SiloEnvironment;
+        Assert.Equal("Oidc", env["FlatLora__Silo__Auth__Mode"]);
+        Assert.Equal("root", env["FlatLora__Silo__Auth__Admins__0"]);
+        Assert.Equal("alice", env["FlatLora__Silo__Auth__Projects__nlp__Members__0"]);
+        Assert.Equal("carol", env["FlatLora__Silo__Auth__Projects__nlp__Admins__0"]);
+        Assert.Equal("https://issuer.example", env["FlatLora__Silo__Auth__Oidc__Authority"]);
+        Assert.Equal("urn:flatlora:api", env["FlatLora__Silo__Auth__Oidc__Audience"]);
+        // The default chart leaves identification to the silo (Auto) and says, on install, that nobody is identified.
+        Assert.Equal("Auto", RenderedChart.Render("auth-default", []).SiloEnvironment["FlatLora__Silo__Auth__Mode"]);
+    }
+
+    [Fact]
     public void Every_silo_setting_the_chart_sets_exists()
     {
         // A misspelt FlatLora__... variable would be ignored silently by .NET configuration.
-        RenderedChart chart = RenderedChart.Render("settings", ["values-cpu.yaml", "ci/values-tls.yaml", "ci/values-streams.yaml"]);
+        RenderedChart chart = RenderedChart.Render("settings", ["values-cpu.yaml", "ci/values-tls.yaml", "ci/values-streams.yaml", "ci/values-auth.yaml"]);
         var sections = new Dictionary<string, Type> { ["FlatLora__Silo__"] = typeof(SiloSettings), ["FlatLora__Cluster__"] = typeof(FlatLoraClusterOptions) };
         var settings = chart.SiloEnvironment.Keys.Where(k => k.StartsWith("FlatLora__", StringComparison.Ordinal)).ToList();
         Assert.True(settings.Count >= 15, string.Join(", ", settings));
         foreach (string variable in settings)
         {
             (string prefix, Type type) = sections.Select(s => (s.Key, s.Value)).Single(s => variable.StartsWith(s.Key, StringComparison.Ordinal));
-            // Nested sections (Tls__Enabled) walk through the property types.
+            // Nested sections (Tls__Enabled) walk through the property types; a dictionary's key or an array's index
+            // (Projects__nlp, Admins__0) walks into its values.
             foreach (string property in variable[prefix.Length..].Split("__"))
             {
+                if (type.IsArray)
+                {
+                    Assert.True(int.TryParse(property, out _), $"{variable}: {property} is not an index into {type.Name}");
+                    type = type.GetElementType()!;
+                    continue;
+                }
+                if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
+                {
+                    type = type.GetGenericArguments()[1];
+                    continue;
+                }
                 PropertyInfo? found = type.GetProperty(property, BindingFlags.Public | BindingFlags.Instance);
                 Assert.True(found is not null, $"{variable}: {type.Name} has no property {property}");
                 type = found.PropertyType;
