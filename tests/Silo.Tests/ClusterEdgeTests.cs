@@ -180,4 +180,49 @@ public sealed class ClusterEdgeTests(RootedSilo silo) : IClassFixture<RootedSilo
         Assert.Contains("FlatLora:Silo:ClusterKey", output);
         Assert.Contains("Security: no cluster key and no TLS", silo.Cluster.Logs("silo-a"));
     }
+
+    [Fact]
+    public async Task The_api_answers_json_and_refuses_unknown_fields_an_oversized_spec_and_another_version_with_one_message()
+    {
+        using var http = new HttpClient(new SocketsHttpHandler()) { DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        var api = new Uri($"http://127.0.0.1:{silo.Cluster.ApiPort("silo-a")}");
+        string whoami = await http.GetStringAsync(new Uri(api, "/v1/whoami"));
+        Assert.Contains("\"user\": \"local\"", whoami.Replace("\":\"", "\": \"", StringComparison.Ordinal));
+
+        async Task<(int Status, string Body)> PostAsync(string path, string json)
+        {
+            using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+            using HttpResponseMessage response = await http.PostAsync(new Uri(api, path), content);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        (int status, string body) = await PostAsync("/v1/experiments", "{\"spec\": \"training: { max_steps: 1 }\", \"bogus\": 1}");
+        Assert.True(status == 400, $"{status}: {body}");
+        Assert.Contains("bogus", body);
+        (status, body) = await PostAsync("/v1/experiments", "{\"spec\": \"lora: { rank: 0 }\"}");
+        Assert.True(status == 400, $"{status}: {body}");
+        Assert.Contains("lora.rank: must be at least 1", body);
+        Assert.DoesNotContain("   at ", body);
+        string huge = "experiment: { name: x }\n" + new string('#', (1 << 20) + 10);
+        (status, body) = await PostAsync("/v1/experiments", System.Text.Json.JsonSerializer.Serialize(new { spec = huge }));
+        Assert.True(status == 400, $"{status}: {body}");
+        Assert.Contains("more than the 1 MB a submitted spec may have", body);
+        (status, body) = await PostAsync("/v2/experiments", "{}");
+        Assert.Equal(404, status);
+
+        // Over gRPC, a service of another API version is UNIMPLEMENTED, which the CLI would show as one line.
+        using var call = new HttpRequestMessage(HttpMethod.Post, new Uri(api, "/flatlora.v2.Experiments/Submit"))
+        {
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent([0, 0, 0, 0, 0]),
+        };
+        call.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        using HttpResponseMessage grpc = await http.SendAsync(call, HttpCompletionOption.ResponseHeadersRead);
+        await grpc.Content.ReadAsByteArrayAsync();
+        string grpcStatus = grpc.TrailingHeaders.TryGetValues("grpc-status", out var values) ? values.First()
+            : grpc.Headers.TryGetValues("grpc-status", out var headers) ? headers.First() : "none";
+        Assert.Equal("12", grpcStatus);   // UNIMPLEMENTED
+    }
 }
+

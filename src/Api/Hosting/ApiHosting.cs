@@ -7,7 +7,6 @@ using FlatLora.Api.Services;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
@@ -80,8 +79,9 @@ public static class ApiHosting
         return services;
     }
 
-    public static IEndpointRouteBuilder MapFlatLoraApi(this IEndpointRouteBuilder app)
+    public static WebApplication MapFlatLoraApi(this WebApplication app)
     {
+        app.Use((context, next) => JsonFieldGuard.InvokeAsync(context, () => next(context)));
         app.MapGrpcService<ExperimentsApi>();
         app.MapGrpcService<SweepsApi>();
         app.MapGrpcService<ClusterApi>();
