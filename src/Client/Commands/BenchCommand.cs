@@ -11,5 +11,6 @@ internal sealed class BenchCommand : Command
         Subcommands.Add(new BenchAllReduceCommand());
         Subcommands.Add(new BenchAllReduceWorkerCommand());
         Subcommands.Add(new BenchClusterCommand());
+        Subcommands.Add(new BenchApiCommand());
     }
 }
