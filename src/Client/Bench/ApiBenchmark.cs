@@ -31,8 +31,8 @@ internal sealed record ApiBenchmarkReport(int Experiments, int Clients, double S
     IReadOnlyList<ApiPhaseReport> Phases, double IdentifyAndAuthorizeMicroseconds);
 
 /// <summary>
-/// `flatlora bench api`: an in-process silo holding N experiments (each owned by alice@nlp, queued for two devices
-/// it never gets, so nothing trains), serving the real API; C clients, each on its own channel, send a mix of
+/// `flatlora bench api`: an in-process silo holding N experiments (each owned by alice@nlp, ended before they
+/// trained, as a shared cluster's history is), serving the real API; C clients, each on its own channel, send a mix of
 /// single-experiment Get calls and 50-entry List pages for a while. Once over TLS with client certificates and the
 /// policy (what a cluster runs), once over plaintext with authentication off, in the same run. It also times the
 /// identification and policy decision alone (certificate → caller → decision).
@@ -92,7 +92,7 @@ internal static class ApiBenchmark
         return host;
     }
 
-    // Experiments that wait forever: two ranks asked for, at least two, on a silo with one device.
+    // Experiments that never train (two ranks asked for, at least two, on a silo with one device), cancelled at once.
     private static async Task<string[]> SeedAsync(IClusterClient cluster, int count, Action<string> progress, CancellationToken cancellationToken)
     {
         TrainSpec spec = TrainPresets.Tiny() with
@@ -106,7 +106,10 @@ internal static class ApiBenchmark
         int done = 0;
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (id, _) =>
         {
-            await cluster.GetGrain<IExperimentGrain>(id).SubmitAsync(new ExperimentRequest { Spec = spec, Owner = owner }).ConfigureAwait(false);
+            IExperimentGrain experiment = cluster.GetGrain<IExperimentGrain>(id);
+            await experiment.SubmitAsync(new ExperimentRequest { Spec = spec, Owner = owner }).ConfigureAwait(false);
+            // Ended, as most of a shared cluster's history is: nothing of it waits for devices or keeps timers.
+            await experiment.CancelAsync().ConfigureAwait(false);
             if (Interlocked.Increment(ref done) % 2000 == 0)
                 progress($"  {done}/{count} experiments held");
         }).ConfigureAwait(false);
