@@ -39,9 +39,21 @@ public class CertsCommandTests
         // A second init into the same folder would replace the CA: refused, nothing overwritten.
         byte[] before = File.ReadAllBytes(dir.File("certs/ca.crt"));
         (code, _, error) = await CliRunner.RunAsync("certs", "init", "--out", dir.File("certs"));
-        Assert.Equal(ExitCodes.Failure, code);
-        Assert.StartsWith($"error: {dir.File("certs/ca.key")} exists", error);
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.StartsWith($"error: --out: {dir.File("certs")} already holds cluster certificates (ca.crt, ca.key", error);
         Assert.Equal(before, File.ReadAllBytes(dir.File("certs/ca.crt")));
+        // Also when the CA's key was moved offline, as it should be: ca.crt and the others are the cluster's, never replaced.
+        File.Move(dir.File("certs/ca.key"), dir.File("offline-ca.key"));
+        byte[] silo = File.ReadAllBytes(dir.File("certs/silo.crt"));
+        (code, _, error) = await CliRunner.RunAsync("certs", "init", "--out", dir.File("certs"));
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains("already holds cluster certificates (ca.crt, silo.crt", error);
+        Assert.Equal(before, File.ReadAllBytes(dir.File("certs/ca.crt")));
+        Assert.Equal(silo, File.ReadAllBytes(dir.File("certs/silo.crt")));
+        Assert.False(File.Exists(dir.File("certs/ca.key")));
+        // A client folder that exists is refused the same way (bad input, exit 2), naming the option.
+        (code, _, error) = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("alice"), "--name", "alice", "--out", dir.File("alice"));
+        Assert.Equal(ExitCodes.InvalidInput, code);
     }
 
     [Fact]
