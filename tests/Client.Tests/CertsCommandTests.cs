@@ -51,9 +51,11 @@ public class CertsCommandTests
         Assert.Equal(before, File.ReadAllBytes(dir.File("certs/ca.crt")));
         Assert.Equal(silo, File.ReadAllBytes(dir.File("certs/silo.crt")));
         Assert.False(File.Exists(dir.File("certs/ca.key")));
-        // A client folder that exists is refused the same way (bad input, exit 2), naming the option.
-        (code, _, error) = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("alice"), "--name", "alice", "--out", dir.File("alice"));
+        // A client folder that holds a client certificate is refused the same way (bad input, exit 2), naming the option.
+        File.Move(dir.File("offline-ca.key"), dir.File("certs/ca.key"));
+        (code, _, error) = await CliRunner.RunAsync("certs", "client", "--ca", dir.File("certs"), "--name", "alice", "--out", dir.File("alice"));
         Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.StartsWith($"error: --out: {dir.File("alice/client.key")} exists", error);
     }
 
     [Fact]

@@ -21,8 +21,11 @@ public static class ClusterCertificates
     /// <summary>Writes a new CA, a silo certificate for <paramref name="dnsNames"/> and a client certificate into <paramref name="folder"/>.</summary>
     public static IReadOnlyList<string> Init(string folder, IReadOnlyList<string> dnsNames, int days)
     {
-        if (File.Exists(Path.Combine(folder, CaName + ".key")))
-            throw new IOException($"{Path.Combine(folder, CaName + ".key")} exists: a cluster CA is already there (choose another --out)");
+        // Any certificate of a cluster means a CA is there (its key may have gone offline, as it should): never replaced.
+        string[] present = [.. new[] { CaName, SiloName, ClientName }.SelectMany(n => new[] { n + ".crt", n + ".key" }).Where(f => File.Exists(Path.Combine(folder, f)))];
+        if (present.Length > 0)
+            throw new ArgumentException($"--out: {folder} already holds cluster certificates ({string.Join(", ", present)}); a new CA there would replace " +
+                                        "the cluster's (choose another --out)");
         Directory.CreateDirectory(folder);
         using RSA caKey = RSA.Create(3072);
         var request = new CertificateRequest("CN=FlatLora cluster CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -60,7 +63,7 @@ public static class ClusterCertificates
             _ => throw new ArgumentException($"--role: must be one of {string.Join(", ", ClientRoles)} (got '{role}')"),
         };
         if (File.Exists(Path.Combine(outFolder, ClientName + ".key")))
-            throw new IOException($"--out: {Path.Combine(outFolder, ClientName + ".key")} exists (choose another folder)");
+            throw new ArgumentException($"--out: {Path.Combine(outFolder, ClientName + ".key")} exists (choose another folder)");
         (X509Certificate2 ca, RSA caKey) = LoadAuthority(caFolder);
         using (ca)
         using (caKey)
