@@ -18,6 +18,19 @@ public class ExperimentLifecycleTests(ClusterFixture fixture)
     };
 
     [Fact]
+    public async Task A_runner_that_crashes_fails_its_run_with_one_line_and_no_stack_trace()
+    {
+        string id = ClusterWaits.NewId("crash");
+        await Grains.GetGrain<IExperimentGrain>(id).SubmitAsync(new ExperimentRequest { Spec = Spec("crash", seeds: [1]) });
+        ExperimentStatus final = await ClusterWaits.FinalAsync(Grains, id);
+        Assert.Equal(RunState.Failed, final.State);
+        string error = Assert.Single(final.Seeds).Error!;
+        Assert.Contains("the scripted runner crashed", error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("\n", error);
+    }
+
+    [Fact]
     public async Task An_experiment_goes_from_queued_through_running_to_completed_with_results_per_seed()
     {
         string id = ClusterWaits.NewId("exp");

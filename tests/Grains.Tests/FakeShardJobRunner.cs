@@ -12,7 +12,7 @@ namespace FlatLora.Grains.Tests;
 /// drops those outcomes; "hang" runs until cancelled; "slow-tail" has rank 0 spend 4 s (longer than the fixture's
 /// heartbeat timeout) on its final evaluation and checkpoint after the other ranks ended; "fail-on-cancel" runs until
 /// cancelled and then fails retryably (a peer refused it meanwhile); "slow-stop" runs until cancelled and takes 3 s to
-/// stop. Metrics are a fixed function of the seed
+/// stop; "crash" throws at step 2, as a bug in a runner would. Metrics are a fixed function of the seed
 /// and method so aggregates can be checked exactly.
 /// </summary>
 public sealed class FakeShardJobRunner : IShardJobRunner
@@ -44,6 +44,8 @@ public sealed class FakeShardJobRunner : IShardJobRunner
                     Thread.Sleep(3000);
                 return End(ShardResult.Cancelled);
             }
+            if (mode == "crash" && step == 2)
+                throw new InvalidOperationException("the scripted runner crashed");
             if (mode == "fail" && step == 2)
                 return End(ShardResult.Failed, "the loss is NaN (scripted)") with { NonFiniteLoss = true };
             if (mode is "flaky" or "lost-outcome" && job.Attempt == 1 && step == 2)
