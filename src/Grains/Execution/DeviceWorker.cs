@@ -121,7 +121,13 @@ public sealed partial class DeviceWorker : IDisposable
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    outcome = new ShardOutcome { Attempt = job.Attempt, Rank = job.Rank, Device = Device, Result = ShardResult.Failed, Error = e.ToString() };
+                    // The trace is the silo log's, with the run; the run's error, which users see, is one line.
+                    LogCrashed(_logger, e, Device, job.RunKey, job.Rank);
+                    outcome = new ShardOutcome
+                    {
+                        Attempt = job.Attempt, Rank = job.Rank, Device = Device, Result = ShardResult.Failed,
+                        Error = $"unexpected failure on {Device} ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}); the silo's log has the details under {job.RunKey}",
+                    };
                 }
             }
             if (outcome.Error is { } error)
@@ -198,6 +204,9 @@ public sealed partial class DeviceWorker : IDisposable
     private static partial void LogFinished(ILogger logger, string device, string runKey, ShardResult result);
 
     // The rank's own account of a failure, where it happened: its seed run may be on a silo this one cannot reach.
+    [LoggerMessage(Level = LogLevel.Error, Message = "Device {Device}: {RunKey} rank {Rank} crashed")]
+    private static partial void LogCrashed(ILogger logger, Exception exception, string device, string runKey, int rank);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Device}: {RunKey} rank {Rank} ended {Result}: {Error}")]
     private static partial void LogFailed(ILogger logger, string device, string runKey, int rank, ShardResult result, string error);
 }
