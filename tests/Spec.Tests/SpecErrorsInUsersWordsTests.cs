@@ -24,6 +24,18 @@ public class SpecErrorsInUsersWordsTests
         Assert.DoesNotContain("Idx:", error.Message);
     }
 
+    [Theory]
+    [InlineData("method: [lora\nlora: { rank: 4 }\n", "bad.yaml:1:9: (document): this '[' opens a list that is never closed (a ']' is missing)")]
+    [InlineData("lora: { rank: 4\nmethod: { name: flat }\n", "bad.yaml:1:7: (document): this '{' opens a mapping that is never closed (a '}' is missing)")]
+    [InlineData("lora:\n  targets: [q_proj, v_proj\n  rank: 4\n", "bad.yaml:2:12: (document): this '[' opens a list that is never closed")]
+    [InlineData("experiment: { seeds: [1, 2 }\ntraining: { max_steps: 2 }\n", "bad.yaml:1:22: (document): this '[' opens a list that is never closed")]
+    public void An_unclosed_flow_sequence_or_mapping_is_named_where_it_opens(string yaml, string expected)
+    {
+        var error = Assert.Throws<SpecException>(() => SpecLoader.LoadText<TrainSpec>(yaml, "bad.yaml"));
+        Assert.Contains(expected, error.Message);
+        Assert.DoesNotContain("Operation is not valid", error.Message);
+    }
+
     [Fact]
     public void A_duplicate_key_is_an_error_not_the_last_one_winning()
     {
