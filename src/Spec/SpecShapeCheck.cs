@@ -21,9 +21,18 @@ internal static class SpecShapeCheck
         {
             stream.Load(new StringReader(text));
         }
-        catch (YamlException e)
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
         {
-            errors.Add(new SpecError(DuplicateKey(e, text) ?? "(document)", SyntaxMessage(e), Location(sourceName, e.Start)));
+            // An unclosed '[' or '{' confuses the parser far from where it is (YamlDotNet may even fail with an invalid
+            // state): the bracket that opened it is what to show.
+            if (FlowBrackets.FirstUnclosed(text) is (char open, int line, int column))
+                errors.Add(new SpecError("(document)", open == '['
+                    ? "this '[' opens a list that is never closed (a ']' is missing)"
+                    : "this '{' opens a mapping that is never closed (a '}' is missing)", $"{sourceName}:{line}:{column}"));
+            else if (e is YamlException yaml)
+                errors.Add(new SpecError(DuplicateKey(yaml, text) ?? "(document)", SyntaxMessage(yaml), Location(sourceName, yaml.Start)));
+            else
+                errors.Add(new SpecError("(document)", "is not valid YAML", sourceName));
             return errors;
         }
         if (stream.Documents.Count == 0)

@@ -44,12 +44,12 @@ public class CertsCommandTests
         Assert.Equal(before, File.ReadAllBytes(dir.File("certs/ca.crt")));
         // Also when the CA's key was moved offline, as it should be: ca.crt and the others are the cluster's, never replaced.
         File.Move(dir.File("certs/ca.key"), dir.File("offline-ca.key"));
-        byte[] silo = File.ReadAllBytes(dir.File("certs/silo.crt"));
+        byte[] siloBytes = File.ReadAllBytes(dir.File("certs/silo.crt"));
         (code, _, error) = await CliRunner.RunAsync("certs", "init", "--out", dir.File("certs"));
         Assert.Equal(ExitCodes.InvalidInput, code);
         Assert.Contains("already holds cluster certificates (ca.crt, silo.crt", error);
         Assert.Equal(before, File.ReadAllBytes(dir.File("certs/ca.crt")));
-        Assert.Equal(silo, File.ReadAllBytes(dir.File("certs/silo.crt")));
+        Assert.Equal(siloBytes, File.ReadAllBytes(dir.File("certs/silo.crt")));
         Assert.False(File.Exists(dir.File("certs/ca.key")));
         // A client folder that holds a client certificate is refused the same way (bad input, exit 2), naming the option.
         File.Move(dir.File("offline-ca.key"), dir.File("certs/ca.key"));
