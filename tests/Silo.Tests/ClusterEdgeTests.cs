@@ -50,14 +50,20 @@ public sealed class RootedSilo : IAsyncLifetime, IDisposable
         return repo;
     }
 
+    // xunit calls both DisposeAsync and Dispose on a fixture that has both: the silos and Redis stop once.
     public Task DisposeAsync()
     {
         Dispose();
         return Task.CompletedTask;
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         Cluster?.Dispose();
         _redis.Dispose();
         try

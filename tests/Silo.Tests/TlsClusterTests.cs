@@ -49,14 +49,20 @@ public sealed class TlsCluster : IAsyncLifetime, IDisposable
     internal Task<(int ExitCode, string Output)> RunAsync(string who, params string[] args) =>
         ChildProcess.RunCliAsync(CliTimeout, [.. args, "--tls-dir", who == "admin" ? Certs : User(who), .. Cluster.CliConnection]);
 
+    // xunit calls both DisposeAsync and Dispose on a fixture that has both: the silos and Redis stop once.
     public Task DisposeAsync()
     {
         Dispose();
         return Task.CompletedTask;
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         Cluster?.Dispose();
         _redis?.Dispose();
         try
