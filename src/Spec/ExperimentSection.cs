@@ -28,4 +28,17 @@ public sealed record ExperimentSection
     /// result is not bit-exact against one rank, though the ranks still agree with each other bit for bit).
     /// </summary>
     public string GradientWire { get; init; } = "fp32";
+
+    /// <summary>
+    /// low, normal (default), high or critical (cluster admins only): the order in which waiting runs get devices,
+    /// across projects, and which runs may preempt which. A project may cap the class its members use.
+    /// </summary>
+    public string Priority { get; init; } = "normal";
+
+    /// <summary>
+    /// Whether the scheduler may take this run's devices back for fairer or more urgent work (it checkpoints at its
+    /// next optimizer step and resumes bit-identically later). false protects it only while its project runs within
+    /// its guaranteed devices.
+    /// </summary>
+    public bool Preemptible { get; init; } = true;
 }

@@ -159,6 +159,7 @@ public static class TrainSpecValidator
             $"must be in [1, world_size = {experiment.WorldSize}] (got {experiment.MinWorldSize})");
         Check(experiment.MaxRetries is >= 0 and <= 10, "experiment.max_retries", $"must be in [0, 10] (got {experiment.MaxRetries})");
         Check(experiment.GradientWire is "fp32" or "bf16", "experiment.gradient_wire", $"must be fp32 or bf16 (got '{experiment.GradientWire}')");
+        Check(PriorityClasses.TryParse(experiment.Priority, out _), "experiment.priority", OneOf(PriorityClasses.Names, experiment.Priority));
         Check(experiment.Name is null || (experiment.Name.Length <= 80 && !experiment.Name.Any(char.IsControl)), "experiment.name",
             "must be at most 80 printable characters");
 

@@ -24,8 +24,8 @@ internal static class ClusterWaits
         () => grains.GetGrain<IClusterInventoryGrain>(0).GetSnapshotAsync(),
         s => s.Devices.Count(d => d.State != DeviceState.Down) >= count, $"{count} registered devices");
 
-    public static Task<ExperimentStatus> ExperimentAsync(IGrainFactory grains, string id, Func<ExperimentStatus, bool> done, string what) =>
-        UntilAsync(() => grains.GetGrain<IExperimentGrain>(id).GetStatusAsync(), done, $"experiment {id} {what}");
+    public static Task<ExperimentStatus> ExperimentAsync(IGrainFactory grains, string id, Func<ExperimentStatus, bool> done, string what, TimeSpan? timeout = null) =>
+        UntilAsync(() => grains.GetGrain<IExperimentGrain>(id).GetStatusAsync(), done, $"experiment {id} {what}", timeout);
 
     public static Task<ExperimentStatus> FinalAsync(IGrainFactory grains, string id) =>
         ExperimentAsync(grains, id, s => s.State.IsFinal(), "to end");

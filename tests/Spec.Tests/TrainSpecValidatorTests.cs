@@ -28,6 +28,7 @@ public class TrainSpecValidatorTests
     [InlineData("evaluation.flatness.samples=1", "evaluation.flatness.samples", "at least 2 for a confidence interval (got 1)")]
     [InlineData("experiment.min_world_size=2", "experiment.min_world_size", "[1, world_size = 1] (got 2)")]
     [InlineData("experiment.gradient_wire=fp16", "experiment.gradient_wire", "must be fp32 or bf16 (got 'fp16')")]
+    [InlineData("experiment.priority=urgent", "experiment.priority", "must be one of low, normal, high, critical (got 'urgent')")]
     public void Each_bad_field_is_named_with_the_reason(string assignment, string field, string message)
     {
         TrainSpec spec = SpecLoader.LoadText<TrainSpec>("", "a.yaml", [assignment]);

@@ -1,3 +1,4 @@
+using FlatLora.Abstractions.Scheduling;
 using Orleans.Concurrency;
 
 namespace FlatLora.Abstractions.Cluster;
@@ -8,7 +9,17 @@ public sealed record ClusterSnapshot(
     [property: Id(0)] IReadOnlyList<DeviceInfo> Devices,
     [property: Id(1)] IReadOnlyList<string> Queue,
     [property: Id(2)] IReadOnlyList<string> Silos,
-    [property: Id(3)] IReadOnlyList<SiloHealthReport> Health);
+    [property: Id(3)] IReadOnlyList<SiloHealthReport> Health)
+{
+    /// <summary>Every waiting run in the scheduler's order, with why it waits.</summary>
+    [Id(4)] public IReadOnlyList<QueuedRun> Waiting { get; init; } = [];
+
+    /// <summary>Each project's devices against its fair share, guarantee and max.</summary>
+    [Id(5)] public IReadOnlyList<ProjectUsage> Projects { get; init; } = [];
+
+    /// <summary>The runs holding devices, with their project and priority.</summary>
+    [Id(6)] public IReadOnlyList<RunClaim> Running { get; init; } = [];
+}
 
 /// <summary>What the inventory holds of one silo's devices: whether it knows them, and the run each busy one is granted to.</summary>
 [GenerateSerializer]
@@ -24,8 +35,9 @@ public sealed record SiloHealthReport(
     [property: Id(4)] IReadOnlyList<string>? Warnings = null);
 
 /// <summary>
-/// The cluster's devices and the FIFO queue of seed runs waiting for them (key 0). Silos register their devices on
-/// start; runs ask for devices and are granted them, in order, as soon as enough are free.
+/// The cluster's devices and the seed runs waiting for them (key 0). Silos register their devices on start; runs ask
+/// for devices and are granted them in the scheduler's fair-share order (see SchedulingPolicy), which may also take
+/// devices back from running runs (ISeedRunGrain.PreemptAsync).
 /// </summary>
 public interface IClusterInventoryGrain : IGrainWithIntegerKey
 {
@@ -33,13 +45,16 @@ public interface IClusterInventoryGrain : IGrainWithIntegerKey
     Task RegisterSiloAsync(string silo, IReadOnlyList<string> devices, string? endpoint);
 
     /// <summary>
-    /// Queues a request for <paramref name="count"/> devices; the grant arrives as ISeedRunGrain.OnDevicesGrantedAsync. When
-    /// the cluster has fewer healthy devices than asked for, and <paramref name="minimum"/> allows, it grants what exists
-    /// (the run adjusts its per-rank batch so the math stays the same). The queue is kept in order of
-    /// <paramref name="queuedUtc"/>, the time the run first queued: it lives in memory only, and queued runs ask again
-    /// every few seconds, so after the inventory moves the queue comes back in the same order.
+    /// Queues a request for devices; the grant arrives as ISeedRunGrain.OnDevicesGrantedAsync. When the cluster has fewer
+    /// healthy devices than asked for, and the ask's minimum allows, it grants what exists (the run adjusts its per-rank
+    /// batch so the math stays the same). Requests are idempotent; queued runs ask again every so often, so after the
+    /// inventory moves the queue comes back with every run at its place (DeviceAsk.QueuedUtc).
     /// </summary>
-    Task RequestDevicesAsync(string runKey, int count, int minimum, DateTime queuedUtc);
+    Task RequestDevicesAsync(DeviceAsk ask);
+
+    /// <summary>A run holding devices saved a checkpoint (preempting it now would redo the least work).</summary>
+    [OneWay]
+    Task OnCheckpointAsync(string runKey);
 
     /// <summary>A run lost this device (its rank went silent): keep it out of grants for a while unless its silo proves alive.</summary>
     Task ReportDeviceLostAsync(string shardKey, TimeSpan quarantine);

@@ -45,6 +45,14 @@ public interface ISeedRunGrain : IGrainWithStringKey
     /// <summary>A rank's outcome, awaited: the silo of the rank repeats it until the seed run has it (see GrainShardReporter).</summary>
     Task OnShardFinishedAsync(ShardOutcome outcome);
 
+    /// <summary>
+    /// The scheduler takes the run's devices back: it checkpoints at its next optimizer-step boundary, releases them and
+    /// queues again at its old place, as <see cref="RunState.Preempted"/>. Repeats are ignored; a run that is not
+    /// running ignores it.
+    /// </summary>
+    [OneWay]
+    Task PreemptAsync(string reason);
+
     /// <summary>A device of this run left the cluster (its silo died).</summary>
     [OneWay]
     Task OnDeviceLostAsync(DeviceInfo device, string reason);

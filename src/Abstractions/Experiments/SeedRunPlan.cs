@@ -18,6 +18,14 @@ public sealed record SeedRunPlan
     /// <summary>The sweep the experiment belongs to, if any (its watchers and successive halving follow the seed too).</summary>
     [Id(6)] public string? SweepId { get; init; }
 
+    /// <summary>Who submitted it: the project its devices are charged to (null in plans stored before owners existed).</summary>
+    [Id(7)] public RunOwner? Owner { get; init; }
+
+    [Id(8)] public PriorityClass Priority { get; init; } = PriorityClass.Normal;
+
+    /// <summary>See experiment.preemptible.</summary>
+    [Id(9)] public bool Preemptible { get; init; } = true;
+
     /// <summary>The seed-run grain key: "{experiment}/{seed}".</summary>
     public string RunKey => KeyOf(ExperimentId, Seed);
 

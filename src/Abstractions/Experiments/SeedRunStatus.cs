@@ -35,6 +35,9 @@ public sealed record SeedRunStatus
     /// </summary>
     [Id(15)] public long Version { get; init; }
 
+    /// <summary>How often the scheduler took its devices back (each time it resumed from the checkpoint it saved then).</summary>
+    [Id(17)] public int Preemptions { get; init; }
+
     /// <summary>Tokens per second of the whole run: every rank processes as many as rank 0.</summary>
     public double TokensPerSecond => (Latest?.TokensPerSecond ?? 0) * Math.Max(1, Devices.Count);
 }

@@ -64,6 +64,7 @@ public static class DomainMapping
         TotalSteps = s.TotalSteps,
         Attempt = s.Attempt,
         UnroutedStarts = s.UnroutedStarts,
+        Preemptions = s.Preemptions,
         Devices = [.. s.Devices],
         LastCheckpoint = NullIfEmpty(s.LastCheckpoint),
         Error = NullIfEmpty(s.Error),

@@ -74,6 +74,7 @@ public static class ProtoMapping
             TotalSteps = s.TotalSteps,
             Attempt = s.Attempt,
             UnroutedStarts = s.UnroutedStarts,
+            Preemptions = s.Preemptions,
             LastCheckpoint = s.LastCheckpoint ?? "",
             Error = s.Error ?? "",
             OutputDirectory = s.OutputDirectory ?? "",

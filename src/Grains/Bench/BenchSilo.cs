@@ -60,8 +60,8 @@ internal sealed class BenchSilo(string name, ClusterBenchmarkOptions options, Sh
                     throw new SiloUnavailableException($"{Name} was killed");
                 if (context.InterfaceMethod.Name == nameof(IClusterInventoryGrain.ReleaseAsync) && context.Request.GetArgument(0) is string runKey)
                     ledger.Released(runKey);
-                if (context.InterfaceMethod.Name == nameof(IClusterInventoryGrain.RequestDevicesAsync) && context.Request.GetArgument(0) is string queuedRun)
-                    ledger.Queued(queuedRun);
+                if (context.InterfaceMethod.Name == nameof(IClusterInventoryGrain.RequestDevicesAsync) && context.Request.GetArgument(0) is Abstractions.Scheduling.DeviceAsk queuedRun)
+                    ledger.Queued(queuedRun.RunKey);
                 if (context.InterfaceMethod.Name == nameof(IClusterInventoryGrain.DeviceFreedAsync) && context.Request.GetArgument(0) is string shardKey)
                     ledger.DeviceFreed(shardKey);
                 return context.Invoke();

@@ -1,5 +1,8 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Scheduling;
+using FlatLora.Grains.Cluster.Scheduling;
+using FlatLora.Grains.Hosting;
 using FlatLora.Grains.Persistence;
 using FlatLora.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -7,15 +10,18 @@ using Microsoft.Extensions.Logging;
 namespace FlatLora.Grains.Cluster;
 
 /// <summary>
-/// The cluster's devices and a strict FIFO queue of runs waiting for them. Strict FIFO means a run needing several
-/// devices is never starved by smaller ones behind it. Grants go out as one-way calls so no call chain can loop back
-/// into this grain.
+/// The cluster's devices, the runs holding them and the runs waiting for them. Who gets devices, and whose are taken
+/// back, is <see cref="SchedulingPolicy"/>'s decision (fair share by project, priorities, preemption); this grain keeps
+/// the state, applies the decision and tells the runs. It decides on every change and once a second while runs wait
+/// (a wait may cross PreemptAfter with nothing else happening). Grants and preemptions go out as one-way calls so no
+/// call chain can loop back into this grain.
 /// </summary>
 [OldestSiloPlacement]
 public sealed partial class ClusterInventoryGrain(
     [PersistentState("inventory", StorageNames.Default)] IPersistentState<InventoryState> state,
     [PersistentState("inventory-queue", StorageNames.Default)] IPersistentState<InventoryQueueState> queueState,
     ClusterMeter meter,
+    SchedulingConfig scheduling,
     StorageHealth storage,
     ILogger<ClusterInventoryGrain> logger) : Grain, IClusterInventoryGrain
 {
@@ -23,6 +29,7 @@ public sealed partial class ClusterInventoryGrain(
     private readonly Dictionary<string, SiloHealthReport> _health = new(StringComparer.Ordinal);
 
     private static readonly TimeSpan QueueWriteEvery = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DecideEvery = TimeSpan.FromSeconds(1);
     private readonly InventoryQueue _queue = new();
 
     private InventoryState S => state.State;
@@ -31,8 +38,9 @@ public sealed partial class ClusterInventoryGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _queue.Restore(queueState.State.Requests, run => S.Devices.Any(d => d.RunKey == run));
+        _queue.Restore(queueState.State.Asks, run => S.Devices.Any(d => d.RunKey == run));
         this.RegisterGrainTimer(WriteQueueAsync, QueueWriteEvery, QueueWriteEvery);
+        this.RegisterGrainTimer(DecideAsync, DecideEvery, DecideEvery);
         PublishMetrics();
         return Task.CompletedTask;
     }
@@ -47,7 +55,7 @@ public sealed partial class ClusterInventoryGrain(
     {
         if (!_queue.Dirty)
             return;
-        queueState.State.Requests = _queue.TakeSnapshot();
+        queueState.State.Asks = _queue.TakeSnapshot();
         await queueState.WriteDurablyAsync(storage, "inventory queue", logger);
     }
 
@@ -83,20 +91,40 @@ public sealed partial class ClusterInventoryGrain(
         await GrantAsync();
     }
 
-    public async Task RequestDevicesAsync(string runKey, int count, int minimum, DateTime queuedUtc)
+    public async Task RequestDevicesAsync(DeviceAsk ask)
     {
-        if (_queue.Contains(runKey))
+        if (_queue.Contains(ask.RunKey))
             return;   // already waiting: requests are idempotent
-        var held = S.Devices.Where(d => d.RunKey == runKey && d.State == DeviceState.Busy).ToList();
+        var held = S.Devices.Where(d => d.RunKey == ask.RunKey && d.State == DeviceState.Busy).ToList();
         if (held.Count > 0)
         {
             // Served, but the run asks again: the one-way grant may have been lost with the silo it was sent to.
-            await GrainFactory.GetGrain<ISeedRunGrain>(runKey).OnDevicesGrantedAsync(held);
+            await GrainFactory.GetGrain<ISeedRunGrain>(ask.RunKey).OnDevicesGrantedAsync(held);
             return;
         }
-        _queue.Insert(new DeviceRequest(runKey, count, queuedUtc, Math.Clamp(minimum, 1, count)));
+        _queue.Insert(ask with { Minimum = Math.Clamp(ask.Minimum, 1, Math.Max(1, ask.Count)) });
         await GrantAsync(devicesChanged: false);
     }
+
+    public Task OnCheckpointAsync(string runKey)
+    {
+        // Memory only until the next write: a lost hint only makes the victim choice less informed.
+        if (S.Claims.TryGetValue(runKey, out RunClaim? claim))
+            S.Claims[runKey] = claim with { CheckpointUtc = DateTime.UtcNow };
+        return Task.CompletedTask;
+    }
+
+    private async Task DecideAsync(CancellationToken cancellationToken)
+    {
+        if (_queue.Count > 0)
+            await GrantAsync(devicesChanged: false);
+        // A preemption is one-way: one lost with a dying silo is repeated (the run ignores repeats) until the run lets go.
+        DateTime now = DateTime.UtcNow;
+        foreach ((string runKey, RunClaim claim) in S.Claims.Where(c => c.Value.PreemptingSinceUtc is DateTime since && now - since > PreemptRepeatAfter).ToList())
+            await GrainFactory.GetGrain<ISeedRunGrain>(runKey).PreemptAsync(claim.PreemptedFor ?? "the scheduler needs its devices");
+    }
+
+    private static readonly TimeSpan PreemptRepeatAfter = TimeSpan.FromSeconds(15);
 
     public async Task ReportDeviceLostAsync(string shardKey, TimeSpan quarantine)
     {
@@ -117,6 +145,7 @@ public sealed partial class ClusterInventoryGrain(
                 S.Devices[i] = S.Devices[i] with { RunKey = null, Lease = 0, State = S.Devices[i].State == DeviceState.Down ? DeviceState.Down : DeviceState.Free };
         }
         _queue.Remove(runKey);
+        S.Claims.Remove(runKey);
         await GrantAsync();
     }
 
@@ -126,9 +155,29 @@ public sealed partial class ClusterInventoryGrain(
             await GrantAsync();
     }
 
-    public Task<ClusterSnapshot> GetSnapshotAsync() => Task.FromResult(new ClusterSnapshot(
-        S.Devices.ToList(), _queue.RunKeys.ToList(), S.Devices.Select(d => d.Silo).Distinct().Order(StringComparer.Ordinal).ToList(),
-        _health.Values.OrderBy(h => h.Silo, StringComparer.Ordinal).ToList()));
+    public Task<ClusterSnapshot> GetSnapshotAsync()
+    {
+        // The same decision the next grant pass would make, without applying it: the queue in the scheduler's order.
+        SchedulingDecision decision = SchedulingPolicy.Decide(Input(DateTime.UtcNow));
+        return Task.FromResult(new ClusterSnapshot(
+            S.Devices.ToList(), decision.Queue.Select(q => q.Ask.RunKey).ToList(), S.Devices.Select(d => d.Silo).Distinct().Order(StringComparer.Ordinal).ToList(),
+            _health.Values.OrderBy(h => h.Silo, StringComparer.Ordinal).ToList())
+        {
+            Waiting = decision.Queue,
+            Projects = decision.Projects,
+            Running = Running().Values.OrderBy(c => c.Ask.RunKey, StringComparer.Ordinal).ToList(),
+        });
+    }
+
+    /// <summary>The runs holding devices, each with as many devices as it holds now (a run whose claim was lost counts as default, normal, not preemptible).</summary>
+    private Dictionary<string, RunClaim> Running() => S.Devices
+        .Where(d => d is { State: DeviceState.Busy, RunKey: not null })
+        .GroupBy(d => d.RunKey!, StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => (S.Claims.TryGetValue(g.Key, out RunClaim? c) ? c
+            : new RunClaim { Ask = new DeviceAsk { RunKey = g.Key, Preemptible = false }, GrantedUtc = DateTime.UtcNow }) with { Devices = g.Count() },
+            StringComparer.Ordinal);
+
+    private SchedulingInput Input(DateTime now) => new(S.Devices, Running(), _queue.Asks, scheduling.Current, now);
 
     public async Task<SiloDevices> CheckMembershipAsync(IReadOnlyList<string> activeSilos, SiloHealthReport reporter)
     {
@@ -163,43 +212,68 @@ public sealed partial class ClusterInventoryGrain(
     }
 
     /// <summary>
-    /// Serves the head of the queue while enough devices are free, preferring devices of one silo. The new state is
-    /// written before any grant is sent: a grant whose write failed never reaches a run, so a device is never handed
-    /// out twice after the inventory comes back from storage. With nothing granted and no device changed by the caller
-    /// (a run joined the queue), nothing is written: thousands of runs queueing at once must not cost a write each.
+    /// Decides and applies: grants, then preemptions. The new state is written before any grant or preemption is sent:
+    /// a grant whose write failed never reaches a run, so a device is never handed out twice after the inventory comes
+    /// back from storage. With nothing granted or preempted and no device changed by the caller (a run joined the
+    /// queue), nothing is written: thousands of runs queueing at once must not cost a write each.
     /// </summary>
     private async Task GrantAsync(bool devicesChanged = true)
     {
-        var grants = new List<(string RunKey, List<DeviceInfo> Devices)>();
-        while (_queue.Count > 0)
+        DateTime now = DateTime.UtcNow;
+        SchedulingDecision decision = SchedulingPolicy.Decide(Input(now));
+        var grants = new List<(DeviceAsk Ask, List<DeviceInfo> Devices)>();
+        foreach (Grant grant in decision.Grants)
         {
-            DeviceRequest head = _queue.Head;
-            var free = S.Devices.Where(d => d.State == DeviceState.Free).ToList();
-            // Ask for what the cluster can ever give: a run that may shrink takes what exists once it is all free.
-            int healthy = S.Devices.Count(d => d.State != DeviceState.Down);
-            int wanted = healthy < head.Count && head.Minimum > 0 ? Math.Max(head.Minimum, healthy) : head.Count;
-            if (free.Count < wanted)
-                break;
-            List<DeviceInfo> pick = free.GroupBy(d => d.Silo).Where(g => g.Count() >= wanted).Select(g => g.Take(wanted).ToList()).FirstOrDefault()
-                ?? free.Take(wanted).ToList();
-            long lease = S.LastLease = DeviceLeases.Next(S.LastLease, DateTime.UtcNow);
-            var granted = pick.Select(d => d with { State = DeviceState.Busy, RunKey = head.RunKey, Lease = lease }).ToList();
+            long lease = S.LastLease = DeviceLeases.Next(S.LastLease, now);
+            var granted = grant.Devices.Select(d => d with { State = DeviceState.Busy, RunKey = grant.Ask.RunKey, Lease = lease }).ToList();
             foreach (DeviceInfo device in granted)
                 S.Devices[S.Devices.FindIndex(d => d.ShardKey == device.ShardKey)] = device;
-            _queue.RemoveHead();
-            grants.Add((head.RunKey, granted));
+            _queue.Remove(grant.Ask.RunKey);
+            S.Claims[grant.Ask.RunKey] = new RunClaim { Ask = grant.Ask, Devices = granted.Count, GrantedUtc = now };
+            grants.Add((grant.Ask, granted));
+            meter.RecordWait(grant.Ask.Project, grant.Ask.Priority, now - grant.Ask.WaitingSinceUtc);
         }
+        foreach (Preemption preemption in decision.Preemptions)
+        {
+            if (S.Claims.TryGetValue(preemption.RunKey, out RunClaim? claim) || Running().TryGetValue(preemption.RunKey, out claim))
+                S.Claims[preemption.RunKey] = claim with { PreemptingSinceUtc = now, PreemptedFor = preemption.Why };
+        }
+        // Claims of runs that hold nothing any more (their silo restarted, or the release raced a grant) are dropped.
+        foreach (string stale in S.Claims.Keys.Where(k => !S.Devices.Any(d => d.RunKey == k)).ToList())
+            S.Claims.Remove(stale);
         PublishMetrics();
-        if (grants.Count == 0 && !devicesChanged)
+        meter.PublishProjects(decision.Projects);
+        if (grants.Count == 0 && decision.Preemptions.Count == 0 && !devicesChanged)
             return;
         await PersistAsync();
-        foreach ((string runKey, List<DeviceInfo> devices) in grants)
+        foreach ((DeviceAsk ask, List<DeviceInfo> devices) in grants)
         {
             if (logger.IsEnabled(LogLevel.Information))
-                LogGranted(logger, runKey, string.Join(", ", devices.Select(d => d.ShardKey)));
-            await GrainFactory.GetGrain<ISeedRunGrain>(runKey).OnDevicesGrantedAsync(devices);
+                LogGranted(logger, ask.RunKey, string.Join(", ", devices.Select(d => d.ShardKey)));
+            await GrainFactory.GetGrain<ISeedRunGrain>(ask.RunKey).OnDevicesGrantedAsync(devices);
+        }
+        foreach (Preemption preemption in decision.Preemptions)
+        {
+            string reason = preemption.Reason switch
+            {
+                PreemptionReason.FairShare => "fair_share",
+                PreemptionReason.Priority => "priority",
+                _ => "quota",
+            };
+            meter.RecordPreemption(preemption.Project, reason);
+            if (preemption.Reason == PreemptionReason.Quota)
+                LogOverMax(logger, preemption.RunKey, preemption.Why);   // the operator lowered a max: say what it costs
+            else
+                LogPreempting(logger, preemption.RunKey, preemption.Why);
+            await GrainFactory.GetGrain<ISeedRunGrain>(preemption.RunKey).PreemptAsync(preemption.Why);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Inventory: preempting {RunKey}: {Why}")]
+    private static partial void LogPreempting(ILogger logger, string runKey, string why);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Inventory: preempting {RunKey} gracefully (it checkpoints and waits): {Why}")]
+    private static partial void LogOverMax(ILogger logger, string runKey, string why);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Inventory: silo {Silo} registered {Count} device(s)")]
     private static partial void LogRegistered(ILogger logger, string silo, int count);

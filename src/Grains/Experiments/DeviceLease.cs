@@ -1,5 +1,6 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Scheduling;
 using Microsoft.Extensions.Logging;
 
 namespace FlatLora.Grains.Experiments;
@@ -23,8 +24,7 @@ internal sealed partial class DeviceLease(IClusterInventoryGrain inventory, stri
                 state.ReleasePending = false;
                 changed = true;
             }
-            SeedRunPlan plan = state.Plan!;
-            await inventory.RequestDevicesAsync(runKey, plan.WorldSize, plan.MinWorldSize, state.QueuedUtc ?? DateTime.UtcNow);
+            await inventory.RequestDevicesAsync(AskOf(state, DateTime.UtcNow));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -32,6 +32,29 @@ internal sealed partial class DeviceLease(IClusterInventoryGrain inventory, stri
         }
         return changed;
     }
+
+    /// <summary>What the scheduler orders the run by: its owner's project and user, its priority, and its place in line.</summary>
+    public DeviceAsk AskOf(SeedRunGrainState state, DateTime now)
+    {
+        SeedRunPlan plan = state.Plan!;
+        RunOwner owner = plan.Owner ?? RunOwner.Local;
+        return new DeviceAsk
+        {
+            RunKey = runKey,
+            Count = plan.WorldSize,
+            Minimum = Math.Clamp(plan.MinWorldSize, 1, plan.WorldSize),
+            QueuedUtc = state.QueuedUtc ?? now,
+            WaitingSinceUtc = state.WaitingSinceUtc ?? state.QueuedUtc ?? now,
+            Project = owner.Project,
+            User = owner.User,
+            Priority = plan.Priority,
+            Preemptible = plan.Preemptible,
+            Preempted = state.State == RunState.Preempted,
+        };
+    }
+
+    /// <summary>Tells the scheduler the run just checkpointed (a hint for choosing whom to preempt: fire and forget).</summary>
+    public void Checkpointed() => _ = inventory.OnCheckpointAsync(runKey);
 
     /// <returns>Whether the inventory took the devices back (else the caller asks again later).</returns>
     public async Task<bool> ReleaseAsync()

@@ -74,7 +74,7 @@ public sealed partial class ExperimentGrain
             return;
         }
         _starter ??= new PendingSeedStarter(GrainFactory, startGate, logger);
-        _starter.Kick([.. pending.Select(seed => ExperimentStates.PlanOf(Key, S.Spec!, seed.Seed, S.SweepId))],
+        _starter.Kick([.. pending.Select(seed => ExperimentStates.PlanOf(Key, S.Spec!, seed.Seed, S.SweepId, S.Owner))],
             plan => !S.CancelRequested && S.Seeds.TryGetValue(plan.Seed, out SeedRunStatus? now) && now.State == RunState.Pending);
         TimeSpan every = options.Value.MembershipCheckInterval * 2;
         _kicker ??= this.RegisterGrainTimer(() => { KickPendingSeeds(); return Task.CompletedTask; }, every, every);

@@ -22,7 +22,7 @@ internal static class ExperimentStates
     }
 
     /// <summary>The plan of one seed: the experiment's spec with its seed and its own output folder.</summary>
-    public static SeedRunPlan PlanOf(string experimentId, TrainSpec spec, long seed, string? sweepId) => new()
+    public static SeedRunPlan PlanOf(string experimentId, TrainSpec spec, long seed, string? sweepId, RunOwner? owner) => new()
     {
         ExperimentId = experimentId,
         Seed = seed,
@@ -31,5 +31,8 @@ internal static class ExperimentStates
         MaxRetries = spec.Experiment.MaxRetries,
         MinWorldSize = spec.Experiment.MinWorldSize ?? 1,
         SweepId = sweepId,
+        Owner = owner ?? RunOwner.Local,
+        Priority = PriorityClasses.TryParse(spec.Experiment.Priority, out PriorityClass priority) ? priority : PriorityClass.Normal,
+        Preemptible = spec.Experiment.Preemptible,
     };
 }

@@ -18,6 +18,7 @@ public sealed partial class SeedRunGrain
         {
             S.LastCheckpoint = progress.LastCheckpoint;
             await PersistAsync();
+            Lease.Checkpointed();   // the scheduler prefers to preempt runs with the least work since their checkpoint
         }
         if (progress.Event.Rank != 0 || S.Plan is null)
             return;   // ranks agree on the math; rank 0 speaks for the run
@@ -44,7 +45,7 @@ public sealed partial class SeedRunGrain
 
     public async Task OnShardFinishedAsync(ShardOutcome outcome)
     {
-        if (outcome.Attempt == S.Attempt && S.State == RunState.Queued && SeedRunTransitions.IsNewer(S, outcome.LastCheckpoint))
+        if (outcome.Attempt == S.Attempt && S.State.IsWaiting() && SeedRunTransitions.IsNewer(S, outcome.LastCheckpoint))
         {
             // Rank 0 of an attempt that was stopped checkpoints on its way out: the next attempt can start there.
             S.LastCheckpoint = outcome.LastCheckpoint;
@@ -53,13 +54,17 @@ public sealed partial class SeedRunGrain
         if (outcome.Attempt != S.Attempt || S.State != RunState.Running)
             return;
         SeedRunTransitions.RecordOutcome(S, outcome);
-        (Verdict verdict, string? error, DeviceInfo? lost) = OutcomeVerdict.Judge(outcome, S.CancelRequested, _liveness.FinishedCount, S.Devices);
-        if (OutcomeVerdict.EndedAsAsked(outcome, S.CancelRequested))
+        bool stopAsked = S.CancelRequested || S.PreemptRequested;
+        (Verdict verdict, string? error, DeviceInfo? lost) = OutcomeVerdict.Judge(outcome, stopAsked, _liveness.FinishedCount, S.Devices);
+        if (OutcomeVerdict.EndedAsAsked(outcome, stopAsked))
             _liveness.Finished(outcome.Rank);
         switch (verdict)
         {
             case Verdict.Completed:
                 await FinishAsync(RunState.Completed, null);
+                break;
+            case Verdict.Cancelled when !S.CancelRequested:
+                await RequeuePreemptedAsync();
                 break;
             case Verdict.Cancelled:
                 await FinishAsync(CancelledState, S.Error);

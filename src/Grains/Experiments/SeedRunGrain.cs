@@ -46,7 +46,7 @@ public sealed partial class SeedRunGrain(
             _liveness.Start(S.Devices.Count, DateTime.UtcNow);
             StartWatchdog();
         }
-        if (S.State == RunState.Queued)
+        if (S.State.IsWaiting())
             StartQueueKeeper();
         if (S.EndPending)
             StartEndKeeper();
@@ -55,7 +55,7 @@ public sealed partial class SeedRunGrain(
 
     public async Task WakeAsync()
     {
-        if (S.State == RunState.Queued)
+        if (S.State.IsWaiting())
             await RequestDevicesAsync(CancellationToken.None);
         else if (S.State.IsFinal())
             await DeliverEndAsync(CancellationToken.None, always: true);
@@ -83,7 +83,7 @@ public sealed partial class SeedRunGrain(
 
     public async Task OnDevicesGrantedAsync(IReadOnlyList<DeviceInfo> devices)
     {
-        if (S.Plan is null || S.State != RunState.Queued || S.CancelRequested)
+        if (S.Plan is null || !S.State.IsWaiting() || S.CancelRequested)
         {
             if (S.State.IsFinal() || S.CancelRequested)
                 await Lease.ReleaseAsync();   // ended while the grant was in flight
@@ -127,6 +127,31 @@ public sealed partial class SeedRunGrain(
         await Shards.CancelAsync(S.Devices);
     }
 
+    public async Task PreemptAsync(string reason)
+    {
+        if (S.State != RunState.Running || S.CancelRequested || S.PreemptRequested || _attemptEnding)
+            return;
+        S.PreemptRequested = true;
+        await PersistAsync();
+        LogPreempting(logger, Key, reason);
+        await Reports.PublishMessageAsync(S, $"preempted: {reason}; checkpointing at the next optimizer step, then waiting at its place in the queue");
+        // The ranks stop at their next micro-batch boundary; the trainer saves the last complete step on its way out.
+        await Shards.CancelAsync(S.Devices);
+    }
+
+    /// <summary>Every rank checkpointed and stopped for the scheduler: give the devices back and wait at the old place.</summary>
+    private async Task RequeuePreemptedAsync()
+    {
+        _attemptEnding = true;
+        _watchdog.Stop();
+        SeedRunTransitions.Preempted(S, DateTime.UtcNow);
+        await PersistAsync();
+        NotifyExperiment();
+        await Reports.PublishMessageAsync(S, $"preempted {S.Preemptions} time(s); waiting to resume from {S.LastCheckpoint ?? "the start"}");
+        StartQueueKeeper();
+        await RequestDevicesAsync(CancellationToken.None);
+    }
+
     private RunState CancelledState => SeedRunTransitions.CancelledState(S);
 
     /// <summary>Ends the current attempt: cancelled if a cancel was asked for, else a new attempt while retries remain.</summary>
@@ -155,7 +180,7 @@ public sealed partial class SeedRunGrain(
 
     private async Task RequestDevicesAsync(CancellationToken cancellationToken)
     {
-        if (S.State == RunState.Queued && S.Plan is not null && !S.CancelRequested && await Lease.RequestAsync(S))
+        if (S.State.IsWaiting() && S.Plan is not null && !S.CancelRequested && await Lease.RequestAsync(S))
             await PersistAsync();
     }
 
@@ -209,6 +234,9 @@ public sealed partial class SeedRunGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SeedRun {Key}: attempt {Attempt} failed: {Error}")]
     private static partial void LogAttemptFailed(ILogger logger, string key, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SeedRun {Key}: preempting: {Reason}")]
+    private static partial void LogPreempting(ILogger logger, string key, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SeedRun {Key}: {State}")]
     private static partial void LogFinished(ILogger logger, string key, RunState state);

@@ -44,4 +44,13 @@ public sealed class SeedRunGrainState
     /// part of the grain directory until membership removes it): retried without counting against max_retries.
     /// </summary>
     [Id(20)] public int UnroutedAttempts { get; set; }
+
+    /// <summary>The scheduler asked for the devices back: the running attempt is checkpointing and stopping.</summary>
+    [Id(21)] public bool PreemptRequested { get; set; }
+
+    /// <summary>How often the scheduler took its devices back.</summary>
+    [Id(22)] public int Preemptions { get; set; }
+
+    /// <summary>When it began waiting this time (its place in line, <see cref="QueuedUtc"/>, survives preemption).</summary>
+    [Id(23)] public DateTime? WaitingSinceUtc { get; set; }
 }

@@ -28,6 +28,7 @@ internal sealed partial class SeedRunReports(IGrainFactory grains, IStreamProvid
         Metrics = s.Metrics,
         OutputDirectory = s.Plan?.Spec.OutputDir,
         Version = s.Version,
+        Preemptions = s.Preemptions,
     };
 
     public void NotifyExperiment(SeedRunGrainState s, StepFigures? latest) =>

@@ -22,6 +22,7 @@ internal static class SeedRunTransitions
         s.Plan = plan;
         s.State = RunState.Queued;
         s.QueuedUtc = now;
+        s.WaitingSinceUtc = now;
     }
 
     /// <summary>A new attempt on the granted devices.</summary>
@@ -42,7 +43,7 @@ internal static class SeedRunTransitions
     {
         if (s.CancelRequested)
             return new AttemptEnd(false, CancelledState(s), s.Error);
-        if (!retryable || s.Plan is null || TrainedAttempts(s) > s.Plan.MaxRetries)
+        if (!retryable || s.Plan is null || TrainedAttempts(s) > FailedAttemptsBudget(s))
             return new AttemptEnd(false, RunState.Failed, retryable ? $"{error} (after {TrainedAttempts(s)} attempt(s){UnroutedNote(s)})" : error);
         return new AttemptEnd(true, RunState.Queued, null);
     }
@@ -57,10 +58,30 @@ internal static class SeedRunTransitions
     {
         s.State = RunState.Queued;
         s.QueuedUtc = now;
+        s.WaitingSinceUtc = now;
         s.Error = $"attempt {s.Attempt} failed: {error}; resuming from {s.LastCheckpoint ?? "the start"}";
         s.Devices = [];
         s.ReleasePending = true;
+        s.PreemptRequested = false;
     }
+
+    /// <summary>
+    /// Its ranks checkpointed and stopped for the scheduler: back in the queue at its old place (QueuedUtc is kept), to
+    /// resume from that checkpoint. Not a failure: it does not count against max_retries.
+    /// </summary>
+    public static void Preempted(SeedRunGrainState s, DateTime now)
+    {
+        s.State = RunState.Preempted;
+        s.WaitingSinceUtc = now;
+        s.Preemptions++;
+        s.PreemptRequested = false;
+        s.Error = null;
+        s.Devices = [];
+        s.ReleasePending = true;
+    }
+
+    /// <summary>Attempts that may end in a retryable failure before the run fails: max_retries, plus one per preemption (not a failure).</summary>
+    public static int FailedAttemptsBudget(SeedRunGrainState s) => s.Plan?.MaxRetries + s.Preemptions ?? 0;
 
     /// <summary>Ended for good; the end is owed to the experiment and the inventory until both have it.</summary>
     /// <param name="loggedSoFar">A run that did not complete keeps what it had logged (its results show the step it reached).</param>

@@ -37,6 +37,8 @@ public static class FlatLoraSiloBuilderExtensions
             options.Configure(configure);
         builder.Services.AddOptions<SiloMessagingOptions>().Configure<IOptions<FlatLoraClusterOptions>>((messaging, cluster) =>
             messaging.ResponseTimeout = cluster.Value.ResponseTimeout);
+        builder.Services.AddOptions<Abstractions.Scheduling.SchedulingSettings>();
+        builder.Services.TryAddSingleton<SchedulingConfig>();
         builder.Services.TryAddSingleton<StorageHealth>();
         builder.Services.TryAddSingleton<Experiments.SeedStartGate>();
         builder.Services.AddMetrics();

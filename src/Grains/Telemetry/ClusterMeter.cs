@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Scheduling;
+using FlatLora.Spec;
 
 namespace FlatLora.Grains.Telemetry;
 
@@ -18,6 +20,10 @@ public sealed class ClusterMeter : IDisposable
     private volatile IReadOnlyDictionary<RunState, int>? _experiments;
     private volatile InventoryView? _inventory;
 
+    private volatile IReadOnlyList<ProjectUsage>? _projects;
+    private readonly Histogram<double> _queueWait;
+    private readonly Counter<long> _preemptions;
+
     private sealed record InventoryView(IReadOnlyList<(string Node, string State, int Count)> Devices, int QueuedRuns);
 
     public ClusterMeter(IMeterFactory meters)
@@ -26,6 +32,16 @@ public sealed class ClusterMeter : IDisposable
         _meter.CreateObservableGauge("flatlora.experiments", ObserveExperiments, "{experiment}", "Experiments by state");
         _meter.CreateObservableGauge("flatlora.devices", ObserveDevices, "{device}", "Devices by node and state (free, busy, down)");
         _meter.CreateObservableGauge("flatlora.queue.depth", ObserveQueue, "{run}", "Seeded runs waiting for devices");
+        // Projects are operator-chosen names, a handful per cluster: fine as labels. Users and runs never are.
+        _meter.CreateObservableGauge("flatlora.project.devices.in_use", () => ObserveProjects(p => p.InUse), "{device}", "Devices a project holds");
+        _meter.CreateObservableGauge("flatlora.project.devices.guaranteed", () => ObserveProjects(p => p.Guaranteed), "{device}", "A project's guaranteed devices");
+        _meter.CreateObservableGauge("flatlora.project.devices.max", () => ObserveProjects(p => p.Max ?? -1), "{device}",
+            "A project's max devices (-1: no max)");
+        _meter.CreateObservableGauge("flatlora.project.devices.fair_share", () => ObserveProjects(p => p.FairShare), "{device}",
+            "A project's weighted max-min fair share of the healthy devices, given what every project asks for");
+        _queueWait = _meter.CreateHistogram<double>("flatlora.queue.wait", "s", "How long a run waited for its devices, by project and priority",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 14400] });
+        _preemptions = _meter.CreateCounter<long>("flatlora.preemptions", "{preemption}", "Runs whose devices the scheduler took back, by project and reason");
     }
 
     public void PublishExperiments(IEnumerable<RunState> states)
@@ -49,7 +65,21 @@ public sealed class ClusterMeter : IDisposable
         _inventory = new InventoryView(rows, queuedRuns);
     }
 
-    public void ClearInventory() => _inventory = null;
+    public void ClearInventory()
+    {
+        _inventory = null;
+        _projects = null;
+    }
+
+    public void PublishProjects(IReadOnlyList<ProjectUsage> projects) => _projects = projects;
+
+    public void RecordWait(string project, PriorityClass priority, TimeSpan waited) =>
+        _queueWait.Record(Math.Max(0, waited.TotalSeconds), new TagList { { "project", project }, { "priority", priority.Name() } });
+
+    public void RecordPreemption(string project, string reason) => _preemptions.Add(1, new TagList { { "project", project }, { "reason", reason } });
+
+    private IEnumerable<Measurement<double>> ObserveProjects(Func<ProjectUsage, double> value) =>
+        _projects?.Select(p => new Measurement<double>(value(p), new TagList { { "project", p.Project } })) ?? [];
 
     private static string StateName(DeviceState state) => state switch
     {
