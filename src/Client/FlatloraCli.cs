@@ -48,6 +48,7 @@ public static class FlatloraCli
             new ResultsCommand(),
             new ExportCommand(),
             new ClusterInfoCommand(),
+            new QueueCommand(),
             new GenerateCommand(),
             new MergeCommand(),
             new RobustnessCommand(),

@@ -4,6 +4,8 @@ using FlatLora.Api.Authorization;
 using FlatLora.Api.Hosting;
 using FlatLora.Api.Identity;
 using FlatLora.Abstractions.Security;
+using FlatLora.Abstractions.Scheduling;
+using Microsoft.Extensions.FileProviders;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
 using FlatLora.Collectives;
@@ -21,6 +23,7 @@ public static class SiloHostingExtensions
     {
         SiloSettings settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
         Validate(settings);
+        AddScheduling(builder, settings);
         // Loaded (and checked to chain to the CA) before Orleans starts: a bad file stops the silo naming it.
         ClusterTls? tls = SiloTls(settings);
         builder.UseOrleans(silo =>
@@ -159,6 +162,30 @@ public static class SiloHostingExtensions
         settings.GrpcPort == 0 ? null : $"{Scheme(settings)}://{settings.AdvertisedIp ?? "127.0.0.1"}:{settings.GrpcPort}";
 
     private static string Scheme(SiloSettings settings) => settings.Tls.Enabled ? "https" : "http";
+
+    /// <summary>
+    /// Projects and quotas: from the configuration, and from the watched scheduling file when one is named. Checked here,
+    /// so a silo never starts with a quota it cannot honour; later edits are checked as they land (SchedulingConfig).
+    /// </summary>
+    private static void AddScheduling(IHostApplicationBuilder builder, SiloSettings settings)
+    {
+        if (settings.SchedulingFile is { Length: > 0 } file)
+        {
+            string path = Path.GetFullPath(file);
+            if (!File.Exists(path))
+                throw new ArgumentException($"{SiloSettings.Section}:SchedulingFile: {path} not found");
+            // Kubernetes swaps a mounted ConfigMap through a symlink, which file events miss: poll it (see the chart).
+            builder.Configuration.AddJsonFile(new PhysicalFileProvider(Path.GetDirectoryName(path)!) { UsePollingFileWatcher = true, UseActivePolling = true },
+                Path.GetFileName(path), optional: false, reloadOnChange: true);
+        }
+        IConfigurationSection section = builder.Configuration.GetSection(SchedulingSettings.Section);
+        SchedulingSettings scheduling = new();
+        section.Bind(scheduling);
+        IReadOnlyList<string> problems = SchedulingSettingsCheck.Problems(scheduling);
+        if (problems.Count > 0)
+            throw new ArgumentException(string.Join("; ", problems));
+        builder.Services.Configure<SchedulingSettings>(section);
+    }
 
     private static void Validate(SiloSettings settings)
     {

@@ -87,6 +87,12 @@ public sealed class SiloSettings
     /// </summary>
     public string? HubCache { get; set; }
 
+    /// <summary>
+    /// A JSON file with the scheduling section ({"FlatLora": {"Cluster": {"Scheduling": ...}}}: projects, quotas,
+    /// PreemptAfter), watched for changes: an edit applies without a restart (the Helm chart mounts it from a ConfigMap).
+    /// </summary>
+    public string? SchedulingFile { get; set; }
+
     public string ClusterId { get; set; } = "flatlora";
     public string ServiceId { get; set; } = "flatlora";
 

@@ -1,5 +1,6 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Scheduling;
 using FlatLora.Abstractions.Sweeps;
 using FlatLora.Api.Mapping;
 using FlatLora.Spec;
@@ -80,8 +81,17 @@ public class MappingRoundTripTests
         Assert.Equal(entry, entry.ToProto().ToDomain());
         var snapshot = new ClusterSnapshot(
             [new DeviceInfo { Silo = "a", Device = "cpu:0", State = DeviceState.Busy, RunKey = "exp-1/1" }, new DeviceInfo { Silo = "b", Device = "cuda:0", State = DeviceState.Down }],
-            ["exp-2/1"], ["a", "b"], [new SiloHealthReport("a", "degraded", "lost", T0, ["no cluster key"])]);
+            ["exp-2/1"], ["a", "b"], [new SiloHealthReport("a", "degraded", "lost", T0, ["no cluster key"])])
+        {
+            Waiting = [new QueuedRun(1, new DeviceAsk
+            {
+                RunKey = "exp-2/1", Count = 2, User = "bob", Project = "nlp", Priority = PriorityClass.High, QueuedUtc = T0, WaitingSinceUtc = T0.AddSeconds(5), Preempted = true,
+            }, "project nlp at its max 8/8", Preempted: true)],
+            Projects = [new ProjectUsage("nlp", 3, 2.5, 1, 8, 1, 2), new ProjectUsage("vision", 0, 0, 0, null, 0, 1)],
+        };
         ClusterSnapshot back = snapshot.ToProto().ToDomain();
+        Assert.Equal(Json(snapshot.Waiting), Json(back.Waiting));
+        Assert.Equal(snapshot.Projects, back.Projects);
         Assert.Equal(snapshot.Devices, back.Devices);
         Assert.Equal(snapshot.Queue, back.Queue);
         Assert.Equal(snapshot.Silos, back.Silos);

@@ -29,7 +29,7 @@ public sealed class TlsCluster : IAsyncLifetime, IDisposable
             (int made, string text) = await ChildProcess.RunCliAsync(CliTimeout, ["certs", "init", "--out", folder, "--days", "30"]);
             Assert.True(made == 0, text);
         }
-        foreach ((string name, string project, string role) in new[] { ("alice", "nlp", "user"), ("carol", "nlp", "user"), ("bob", "vision", "user"), ("ops", "cluster", "operator") })
+        foreach ((string name, string project, string role) in new[] { ("alice", "nlp", "user"), ("carol", "nlp", "user"), ("bob", "vision", "user"), ("erin", "astro", "user"), ("ops", "cluster", "operator") })
         {
             (int made, string text) = await ChildProcess.RunCliAsync(CliTimeout,
                 ["certs", "client", "--ca", Certs, "--name", name, "--project", project, "--role", role, "--out", User(name)]);
@@ -38,7 +38,10 @@ public sealed class TlsCluster : IAsyncLifetime, IDisposable
         // Redis too speaks only TLS and takes only the cluster's certificates: silos reach it with theirs.
         _redis = new RedisServer(tlsDirectory: Certs);
         Cluster = new SiloCluster(_redis, $"tls-{Guid.NewGuid():N}");
-        string[] policy = ["--FlatLora:Silo:Auth:Projects:nlp:Admins:0=carol", "--FlatLora:Silo:Auth:Projects:vision:Members:0=bob"];
+        // Erin's project is known to the API's policy but not scheduled on this cluster; nlp may not use priority high.
+        string[] policy = ["--FlatLora:Silo:Auth:Projects:nlp:Admins:0=carol", "--FlatLora:Silo:Auth:Projects:vision:Members:0=bob",
+            "--FlatLora:Silo:Auth:Projects:astro:Members:0=erin",
+            "--FlatLora:Cluster:Scheduling:Projects:nlp:MaxPriority=normal", "--FlatLora:Cluster:Scheduling:Projects:vision:Weight=2"];
         // Each silo's silo, gateway, gradient (control and data) and API ports sit behind recording proxies: every byte between silos and from
         // clients is seen.
         await Cluster.StartSiloAsync("silo-a", tlsDirectory: Certs, recordTraffic: true, settings: policy);
@@ -145,6 +148,37 @@ public sealed class TlsClusterTests(TlsCluster tls) : IClassFixture<TlsCluster>
         Assert.True(code == 0, output);
         Assert.Contains("2 silo(s)", output);
         Assert.DoesNotContain("silo-foreign", output);
+    }
+
+    [Fact]
+    public async Task A_priority_above_the_projects_cap_is_refused_and_an_unscheduled_project_is_named()
+    {
+        string spec = Spec("prio", "training: { max_steps: 1, batch_size: 4, micro_batch_size: 4 }");
+        (int code, string output) = await tls.RunAsync("alice", "submit", spec, "--set", "experiment.priority=high");
+        Assert.True(code == 4, output);
+        Assert.Contains("error: not permitted: alice may not submit an experiment with priority high: project nlp allows at most normal", output);
+        (code, output) = await tls.RunAsync("alice", "submit", spec, "--set", "experiment.priority=critical");
+        Assert.True(code == 4, output);
+        Assert.Contains("alice may not submit an experiment with priority critical (cluster admins only)", output);
+        (code, output) = await tls.RunAsync("alice", "submit", spec, "--set", "experiment.priority=urgent");
+        Assert.True(code == 2, output);
+        Assert.Contains("experiment.priority: must be one of low, normal, high, critical (got 'urgent')", output);
+        (code, output) = await tls.RunAsync("erin", "submit", spec);
+        Assert.True(code == 2, output);
+        Assert.Contains("error: project: 'astro' (the project of erin) is not one of the cluster's projects (nlp, vision)", output);
+        Assert.DoesNotContain("   at ", output);
+
+        // Everyone sees the projects' devices and the queue.
+        (code, output) = await tls.RunAsync("bob", "cluster");
+        Assert.True(code == 0, output);
+        Assert.Contains("fair share", output);
+        Assert.Contains(output.Split('\n'), l => l.Contains("vision", StringComparison.Ordinal) && l.Contains("nlp", StringComparison.Ordinal) is false);
+        (code, output) = await tls.RunAsync("bob", "queue", "--format", "json");
+        Assert.True(code == 0, output);
+        using var json = System.Text.Json.JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]);
+        var vision = json.RootElement.GetProperty("projects").EnumerateArray().Single(p => p.GetProperty("project").GetString() == "vision");
+        Assert.Equal(2, vision.GetProperty("weight").GetDouble());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, vision.GetProperty("max").ValueKind);
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Scheduling;
 using FlatLora.Abstractions.Sweeps;
+using FlatLora.Spec;
 using FlatLora.Spec.Reporting;
 using Google.Protobuf.WellKnownTypes;
 
@@ -171,5 +173,22 @@ public static class DomainMapping
         })],
         [.. c.Queue],
         [.. c.Silos],
-        [.. c.Health.Select(h => new SiloHealthReport(h.Silo, h.Status, h.Detail, h.Reported?.ToDateTime() ?? default, [.. h.Warnings]))]);
+        [.. c.Health.Select(h => new SiloHealthReport(h.Silo, h.Status, h.Detail, h.Reported?.ToDateTime() ?? default, [.. h.Warnings]))])
+    {
+        Waiting = [.. c.Waiting.Select(q => new QueuedRun(q.Position, new DeviceAsk
+        {
+            RunKey = q.RunKey, User = q.Owner, Project = q.Project, Priority = PriorityClasses.TryParse(q.Priority, out PriorityClass p) ? p : PriorityClass.Normal,
+            Count = q.Devices, QueuedUtc = q.Queued?.ToDateTime() ?? default, WaitingSinceUtc = q.WaitingSince?.ToDateTime() ?? default, Preempted = q.Preempted,
+        }, q.Why, q.Preempted))],
+        Projects = [.. c.Projects.Select(p => new ProjectUsage(p.Project, p.InUse, p.FairShare, p.Guaranteed, p.Max < 0 ? null : p.Max, p.Waiting, p.Weight))],
+        Running = [.. c.Running.Select(r => new RunClaim
+        {
+            Ask = new DeviceAsk
+            {
+                RunKey = r.RunKey, User = r.Owner, Project = r.Project, Count = r.Devices,
+                Priority = PriorityClasses.TryParse(r.Priority, out PriorityClass p) ? p : PriorityClass.Normal,
+            },
+            Devices = r.Devices, GrantedUtc = r.Granted?.ToDateTime() ?? default, PreemptingSinceUtc = r.Preempting ? r.Granted?.ToDateTime() ?? default : null,
+        })],
+    };
 }

@@ -1,6 +1,7 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Sweeps;
+using FlatLora.Spec;
 using FlatLora.Spec.Reporting;
 using Google.Protobuf.WellKnownTypes;
 
@@ -205,6 +206,20 @@ public static class ProtoMapping
             health.Warnings.Add(h.Warnings ?? []);
             proto.Health.Add(health);
         }
+        proto.Waiting.Add(s.Waiting.Select(q => new V1.QueuedRun
+        {
+            Position = q.Position, RunKey = q.Ask.RunKey, Owner = q.Ask.User, Project = q.Ask.Project, Priority = q.Ask.Priority.Name(),
+            Devices = q.Ask.Count, Queued = q.Ask.QueuedUtc.ToProto(), WaitingSince = q.Ask.WaitingSinceUtc.ToProto(), Why = q.Why, Preempted = q.Preempted,
+        }));
+        proto.Projects.Add(s.Projects.Select(p => new V1.ProjectUsage
+        {
+            Project = p.Project, InUse = p.InUse, FairShare = p.FairShare, Guaranteed = p.Guaranteed, Max = p.Max ?? -1, Waiting = p.Waiting, Weight = p.Weight,
+        }));
+        proto.Running.Add(s.Running.Select(r => new V1.RunningRun
+        {
+            RunKey = r.Ask.RunKey, Owner = r.Ask.User, Project = r.Ask.Project, Priority = r.Ask.Priority.Name(), Devices = r.Devices,
+            Granted = r.GrantedUtc.ToProto(), Preempting = r.PreemptingSinceUtc is not null,
+        }));
         return proto;
     }
 }

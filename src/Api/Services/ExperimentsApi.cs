@@ -21,6 +21,7 @@ public sealed class ExperimentsApi(IClusterClient cluster, ApiGate gate, RunLook
     {
         gate.Require(context, ApiAction.Submit, null, "a new experiment", mutating: true);
         TrainSpec spec = ReadSpec<TrainSpec>(request.Spec, request.SpecName, request.Set);
+        gate.RequireSchedulable(context, spec.Experiment.Priority, "an experiment");
         string id = RunIds.New("exp");
         ExperimentStatus status = await cluster.GetGrain<IExperimentGrain>(id)
             .SubmitAsync(new ExperimentRequest { Spec = spec, Owner = context.Caller().AsOwner }).ConfigureAwait(false);

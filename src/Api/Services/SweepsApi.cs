@@ -16,6 +16,12 @@ public sealed class SweepsApi(IClusterClient cluster, ApiGate gate, RunLookup ru
         SweepSpec sweep = ExperimentsApi.ReadSpec<SweepSpec>(request.Sweep, request.SweepName, []);
         if (sweep.Base is not null)
             throw new SpecException("base", $"'{sweep.Base}' is a path on the submitting machine; a sweep sent to the cluster carries its base spec inline (spec: ...)");
+        foreach (string varied in new[] { "experiment.priority", "experiment.preemptible" })
+        {
+            if (sweep.Grid.ContainsKey(varied) || sweep.Random.Space.ContainsKey(varied))
+                throw new SpecException(varied, "is the sweep's, not a trial's: set it in the base spec or under set:, not in grid or random.space");
+        }
+        gate.RequireSchedulable(context, sweep.Set.GetValueOrDefault("experiment.priority") ?? sweep.Spec?.Experiment.Priority, "a sweep");
         string id = RunIds.New("sweep");
         SweepStatus status = await cluster.GetGrain<ISweepGrain>(id)
             .SubmitAsync(new SweepRequest(sweep, sweep.Spec ?? new TrainSpec(), context.Caller().AsOwner)).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Client.Cluster;
+using FlatLora.Client.Rendering;
 using Spectre.Console;
 
 namespace FlatLora.Client.Commands;
@@ -22,9 +23,11 @@ internal sealed class ClusterInfoCommand : ClusterCommandBase
         foreach (DeviceInfo device in snapshot.Devices)
             table.AddRow(device.Silo, device.Device, device.State.ToString(), device.RunKey ?? "");
         console.Write(table);
+        if (snapshot.Projects.Count > 0)
+            console.Write(QueueView.Projects(snapshot));
         console.WriteLine($"{snapshot.Silos.Count} silo(s), {snapshot.Devices.Count(d => d.State == DeviceState.Free)} free / " +
                           $"{snapshot.Devices.Count(d => d.State == DeviceState.Busy)} busy / {snapshot.Devices.Count(d => d.State == DeviceState.Down)} down device(s); " +
-                          $"{snapshot.Queue.Count} run(s) queued{(snapshot.Queue.Count > 0 ? ": " + string.Join(", ", snapshot.Queue) : "")}");
+                          $"{snapshot.Queue.Count} run(s) queued{(snapshot.Queue.Count > 0 ? " (flatlora queue says why)" : "")}");
         // What each silo says about its grain storage: a lost or failing store is the cluster's problem, not one run's.
         foreach (SiloHealthReport health in snapshot.Health.Where(h => h.Status != "healthy"))
             console.WriteLine($"storage on {health.Silo}: {health.Status}: {health.Detail}");
