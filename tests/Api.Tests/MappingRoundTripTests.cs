@@ -23,6 +23,7 @@ public class MappingRoundTripTests
         TotalSteps = 5000,
         Attempt = 7,
         UnroutedStarts = 5,
+        Preemptions = 2,
         Devices = ["silo-a/cuda:0", "silo-b/cuda:1"],
         LastCheckpoint = "/runs/x/checkpoints/step-001200",
         Error = "cancelled by alice",

@@ -32,8 +32,8 @@ public class ResultsViewTests
         var output = new StringWriter();
         ResultsView.Write(Cancelled(), "csv", output);
         string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.StartsWith("seed,state,attempts,unrouted_starts,steps,initial_loss,final_loss", lines[0]);
-        Assert.StartsWith("7,Cancelled,2,5,1219,,0.25,", lines[1]);
+        Assert.StartsWith("seed,state,attempts,unrouted_starts,preemptions,steps,initial_loss,final_loss", lines[0]);
+        Assert.StartsWith("7,Cancelled,2,5,0,1219,,0.25,", lines[1]);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
 using FlatLora.Tests.Shared;
 
 namespace FlatLora.Silo.Tests;
@@ -41,12 +42,16 @@ public sealed class TlsCluster : IAsyncLifetime, IDisposable
         // Erin's project is known to the API's policy but not scheduled on this cluster; nlp may not use priority high.
         string[] policy = ["--FlatLora:Silo:Auth:Projects:nlp:Admins:0=carol", "--FlatLora:Silo:Auth:Projects:vision:Members:0=bob",
             "--FlatLora:Silo:Auth:Projects:astro:Members:0=erin",
-            "--FlatLora:Cluster:Scheduling:Projects:nlp:MaxPriority=normal", "--FlatLora:Cluster:Scheduling:Projects:vision:Weight=2"];
+            "--FlatLora:Cluster:Scheduling:Projects:nlp:MaxPriority=normal", "--FlatLora:Cluster:Scheduling:Projects:vision:Weight=2",
+            $"--FlatLora:Cluster:Scheduling:PreemptAfter={PreemptAfter}"];
         // Each silo's silo, gateway, gradient (control and data) and API ports sit behind recording proxies: every byte between silos and from
         // clients is seen.
         await Cluster.StartSiloAsync("silo-a", tlsDirectory: Certs, recordTraffic: true, settings: policy);
         await Cluster.StartSiloAsync("silo-b", tlsDirectory: Certs, recordTraffic: true, settings: policy);
     }
+
+    /// <summary>How long a run within its project's share waits before the scheduler preempts for it (short, for the test).</summary>
+    public static readonly TimeSpan PreemptAfter = TimeSpan.FromSeconds(3);
 
     /// <summary>The CLI as <paramref name="who"/> ("admin": certs init's client certificate).</summary>
     internal Task<(int ExitCode, string Output)> RunAsync(string who, params string[] args) =>
@@ -148,6 +153,99 @@ public sealed class TlsClusterTests(TlsCluster tls) : IClassFixture<TlsCluster>
         Assert.True(code == 0, output);
         Assert.Contains("2 silo(s)", output);
         Assert.DoesNotContain("silo-foreign", output);
+    }
+
+    [Fact]
+    public async Task Another_projects_run_preempts_a_sweep_within_preempt_after_and_the_preempted_trial_ends_byte_identical()
+    {
+        // Alice (project nlp) floods both slots with a 12-trial sweep; then bob (project vision) submits one short run.
+        string dir = Path.Combine(tls.Work, $"fair-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "base.yaml"), """
+            model: { builtin: tiny }
+            data: { builtin: tiny-shift, max_seq_len: 64 }
+            lora: { rank: 4, alpha: 8, dropout: 0 }
+            optimizer: { lr: 0.005 }
+            training: { batch_size: 8, micro_batch_size: 8, max_steps: 80, log_every: 1 }
+            checkpoint: { interval: 5 }
+            experiment: { seeds: [1] }
+            output_dir: runs/fair
+            """);
+        string[] rates = [.. Enumerable.Range(0, 12).Select(i => $"0.00{50 + i}")];
+        File.WriteAllText(Path.Combine(dir, "sweep.yaml"), $"base: base.yaml\ngrid: {{ optimizer.lr: [{string.Join(", ", rates)}] }}\nmax_concurrent: 12\n");
+        (int code, string output) = await tls.RunAsync("alice", "sweep", Path.Combine(dir, "sweep.yaml"));
+        Assert.True(code == 0, output);
+        string sweep = output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("sweep-", StringComparison.Ordinal));
+        await UntilAsync(async () => (await QueueAsync("alice")).GetProperty("waiting").GetArrayLength() >= 9, "alice's trials to fill both slots and queue");
+
+        DateTime submitted = DateTime.UtcNow;
+        (code, output) = await tls.RunAsync("bob", "submit", Spec("bob-short", "training: { max_steps: 3, batch_size: 4, micro_batch_size: 4 }"));
+        Assert.True(code == 0, output);
+        string bobs = output.Split('\n').First(l => l.StartsWith("exp-", StringComparison.Ordinal)).Trim();
+        await UntilAsync(async () => (await SeedAsync("bob", bobs)).GetProperty("state").GetString() is not ("queued" or "pending"), "bob's run to start");
+        TimeSpan waited = DateTime.UtcNow - submitted;
+        JsonElement queue = await QueueAsync("alice");
+        int aliceWaiting = queue.GetProperty("waiting").EnumerateArray().Count(q => q.GetProperty("project").GetString() == "nlp");
+        Console.WriteLine($"bob's run started {waited.TotalSeconds:0.0} s after submission (PreemptAfter {TlsCluster.PreemptAfter.TotalSeconds} s); {aliceWaiting} of alice's trials still waited");
+        // Not behind the backlog: most of alice's trials had not run yet. The bound covers PreemptAfter, a checkpoint and the CLI's own polling.
+        Assert.True(aliceWaiting >= 8, queue.ToString());
+        Assert.True(waited < TlsCluster.PreemptAfter + TimeSpan.FromSeconds(30), $"bob waited {waited.TotalSeconds:0.0} s");
+
+        // The preempted trial is said so in the sweep's results, resumes, and ends with the adapter an uninterrupted run makes.
+        JsonElement row = await UntilAsync(async () => (await SweepRowsAsync(sweep)).FirstOrDefault(r => r.GetProperty("preemptions").GetInt32() > 0),
+            "a trial of alice's to show a preemption", r => r.ValueKind == JsonValueKind.Object);
+        string trial = row.GetProperty("experiment_id").GetString()!;
+        string rate = row.GetProperty("label").GetString()!.Split('=')[1];
+        (code, output) = await tls.RunAsync("alice", "watch", trial);
+        Assert.True(code == 0, output);
+        JsonElement preempted = await SeedAsync("alice", trial);
+        Assert.True(preempted.GetProperty("preemptions").GetInt32() >= 1, preempted.ToString());
+        (code, output) = await tls.RunAsync("alice", "cancel", sweep);
+        Assert.True(code == 0, output);
+
+        (code, output) = await tls.RunAsync("alice", "submit", Path.Combine(dir, "base.yaml"), "--set", $"optimizer.lr={rate}", "--watch", "--format", "json");
+        Assert.True(code == 0, output);
+        string reference = output.Split('\n').First(l => l.StartsWith("Submitted ", StringComparison.Ordinal)).Split(' ')[1];
+        JsonElement uninterrupted = await SeedAsync("alice", reference);
+        Assert.Equal(0, uninterrupted.GetProperty("preemptions").GetInt32());
+        Assert.Equal(File.ReadAllBytes(ClusterRuns.AdapterFile(uninterrupted)), File.ReadAllBytes(ClusterRuns.AdapterFile(preempted)));
+        Assert.Contains("preempting", Cluster.Logs("silo-a") + Cluster.Logs("silo-b"));
+    }
+
+    private async Task<JsonElement> QueueAsync(string who)
+    {
+        (int code, string output) = await tls.RunAsync(who, "queue", "--format", "json");
+        Assert.True(code == 0, output);
+        return JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]).RootElement.Clone();
+    }
+
+    private async Task<JsonElement> SeedAsync(string who, string experiment)
+    {
+        (int code, string output) = await tls.RunAsync(who, "results", experiment, "--format", "json");
+        Assert.True(code == 0, output);
+        return JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]).RootElement.GetProperty("status").GetProperty("seeds")[0].Clone();
+    }
+
+    private async Task<List<JsonElement>> SweepRowsAsync(string sweep)
+    {
+        (int code, string output) = await tls.RunAsync("alice", "results", sweep, "--format", "json");
+        Assert.True(code == 0, output);
+        return [.. JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]).RootElement.GetProperty("rows").EnumerateArray().Select(r => r.Clone())];
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> done, string what) => await UntilAsync(async () => await done(), what, b => b);
+
+    private static async Task<T> UntilAsync<T>(Func<Task<T>> probe, string what, Func<T, bool> done)
+    {
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (true)
+        {
+            T value = await probe();
+            if (done(value))
+                return value;
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(250);
+        }
     }
 
     [Fact]

@@ -43,6 +43,9 @@ public sealed record ConfigurationResult
     [Id(4)] public int Seeds { get; init; }
     [Id(5)] public int Stopped { get; init; }
     [Id(6)] public IReadOnlyList<string> AdapterDirectories { get; init; } = [];
+
+    /// <summary>Times the scheduler preempted its seeds (each resumed from its checkpoint; not counted as stopped).</summary>
+    [Id(7)] public int Preemptions { get; init; }
 }
 
 /// <summary>Welch's t-test of one metric between the two arms of the comparison (B − A).</summary>

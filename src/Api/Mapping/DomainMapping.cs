@@ -129,6 +129,7 @@ public static class DomainMapping
             Metrics = [.. row.Metrics.Select(ToDomain)],
             Seeds = row.Seeds,
             Stopped = row.Stopped,
+            Preemptions = row.Preemptions,
             AdapterDirectories = [.. row.AdapterDirectories],
         })],
         Comparisons = [.. r.Comparisons.Select(c => new Comparison

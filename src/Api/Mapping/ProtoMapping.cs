@@ -143,7 +143,7 @@ public static class ProtoMapping
         var proto = new V1.SweepResults { Sweep = r.Status.ToProto() };
         foreach (ConfigurationResult row in r.Rows)
         {
-            var result = new V1.ConfigurationResult { Index = row.Index, Label = row.Label, ExperimentId = row.ExperimentId ?? "", Seeds = row.Seeds, Stopped = row.Stopped };
+            var result = new V1.ConfigurationResult { Index = row.Index, Label = row.Label, ExperimentId = row.ExperimentId ?? "", Seeds = row.Seeds, Stopped = row.Stopped, Preemptions = row.Preemptions };
             result.Metrics.Add(row.Metrics.Select(ToProto));
             result.AdapterDirectories.Add(row.AdapterDirectories);
             proto.Rows.Add(result);

@@ -15,7 +15,7 @@ namespace FlatLora.Client.Cluster;
 /// every call the cluster verbs make, answered as the cluster's own records so the views render them unchanged.
 /// Reads retry while the cluster cannot route them (<see cref="ApiRetry"/>).
 /// </summary>
-public sealed class ApiSession : IAsyncDisposable
+public sealed partial class ApiSession : IAsyncDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly LocalCluster? _local;
@@ -126,8 +126,14 @@ public sealed class ApiSession : IAsyncDisposable
     public async Task<RunState> CancelAsync(string id, CancellationToken cancellationToken) =>
         (await _experiments.CancelAsync(new V1.CancelRequest { Id = id }, cancellationToken: cancellationToken).ConfigureAwait(false)).State.ToDomain();
 
-    /// <summary>Whether <paramref name="id"/> is a sweep (ids the API gives start "sweep-"), else an experiment.</summary>
-    public static bool IsSweepId(string id) => id.StartsWith("sweep-", StringComparison.Ordinal);
+    /// <summary>
+    /// Whether <paramref name="id"/> is a sweep (ids the API gives start "sweep-"), else an experiment. A sweep's trials
+    /// are experiments named after it, "{sweep}-c004".
+    /// </summary>
+    public static bool IsSweepId(string id) => id.StartsWith("sweep-", StringComparison.Ordinal) && !TrialSuffix().IsMatch(id);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"-c\d{3,}$")]
+    private static partial System.Text.RegularExpressions.Regex TrialSuffix();
 
     /// <summary>The run's state, then live events until it ends; the stream closes at its end.</summary>
     public async IAsyncEnumerable<ProgressEvent> WatchAsync(string id, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -23,14 +23,14 @@ public static class ResultsView
                 break;
             case "csv":
                 string[] sharpness = results.Status.Seeds.SelectMany(s => (IEnumerable<string>?)s.Metrics?.Sharpness.Keys ?? []).Distinct().Order(StringComparer.Ordinal).ToArray();
-                var csv = new StringBuilder("seed,state,attempts,unrouted_starts,steps,initial_loss,final_loss,eval_loss,eval_exact_match,eval_token_accuracy,tokens_per_second,adapter_dir");
+                var csv = new StringBuilder("seed,state,attempts,unrouted_starts,preemptions,steps,initial_loss,final_loss,eval_loss,eval_exact_match,eval_token_accuracy,tokens_per_second,adapter_dir");
                 foreach (string metric in sharpness)
                     csv.Append(',').Append(metric);
                 csv.Append('\n');
                 foreach (SeedRunStatus s in results.Status.Seeds)
                 {
                     RunMetrics m = s.Metrics ?? new RunMetrics();
-                    csv.Append(CultureInfo.InvariantCulture, $"{s.Seed},{s.State},{s.Attempts},{s.UnroutedStarts},{m.Steps},{N(m.InitialLoss)},{N(m.FinalLoss)},{N(m.EvalLoss)},")
+                    csv.Append(CultureInfo.InvariantCulture, $"{s.Seed},{s.State},{s.Attempts},{s.UnroutedStarts},{s.Preemptions},{m.Steps},{N(m.InitialLoss)},{N(m.FinalLoss)},{N(m.EvalLoss)},")
                        .Append(CultureInfo.InvariantCulture, $"{N(m.EvalExactMatch)},{N(m.EvalTokenAccuracy)},{N(m.TokensPerSecond)},{Csv(m.AdapterDirectory)}");
                     foreach (string metric in sharpness)
                         csv.Append(',').Append(N(m.Get(metric)));
@@ -72,13 +72,13 @@ public static class ResultsView
                 output.WriteLine(JsonSerializer.Serialize(results, Json));
                 break;
             case "csv":
-                var csv = new StringBuilder("index,configuration,experiment,seeds,stopped");
+                var csv = new StringBuilder("index,configuration,experiment,seeds,stopped,preemptions");
                 foreach (string metric in metrics)
                     csv.Append(CultureInfo.InvariantCulture, $",{metric}_mean,{metric}_std");
                 csv.Append('\n');
                 foreach (ConfigurationResult row in results.Rows)
                 {
-                    csv.Append(CultureInfo.InvariantCulture, $"{row.Index},{Csv(row.Label)},{row.ExperimentId},{row.Seeds},{row.Stopped}");
+                    csv.Append(CultureInfo.InvariantCulture, $"{row.Index},{Csv(row.Label)},{row.ExperimentId},{row.Seeds},{row.Stopped},{row.Preemptions}");
                     foreach (string metric in metrics)
                     {
                         MetricSummary? m = row.Metrics.FirstOrDefault(x => x.Metric == metric);
@@ -92,12 +92,17 @@ public static class ResultsView
                 IAnsiConsole console = ConsoleFor(output);
                 console.WriteLine($"{results.Status.Id}{(results.Status.Name is null ? "" : $" ({results.Status.Name})")}: {results.Status.State}" +
                                   (results.Status.EarlyStopped > 0 ? $", {results.Status.EarlyStopped} run(s) stopped early" : ""));
+                bool preempted = results.Rows.Any(r => r.Preemptions > 0);
                 var table = new Table().AddColumn("configuration").AddColumn("seeds");
+                if (preempted)
+                    table.AddColumn("preempted");
                 foreach (string metric in metrics)
                     table.AddColumn($"{metric} (mean ± std)");
                 foreach (ConfigurationResult row in results.Rows)
                 {
                     var cells = new List<string> { Markup.Escape(row.Label), row.Seeds.ToString(CultureInfo.InvariantCulture) };
+                    if (preempted)
+                        cells.Add(row.Preemptions.ToString(CultureInfo.InvariantCulture));
                     cells.AddRange(metrics.Select(metric => row.Metrics.FirstOrDefault(m => m.Metric == metric) is { } m ? MeanStd(m) : ""));
                     table.AddRow(cells.ToArray());
                 }

@@ -96,6 +96,7 @@ public sealed partial class SweepGrain(
                 Metrics = MetricAggregator.Summarize(completed, metrics),
                 Seeds = completed.Count,
                 Stopped = seeds.Count(s => s.State == RunState.Stopped),
+                Preemptions = seeds.Sum(s => s.Preemptions),
                 AdapterDirectories = completed.Select(m => m.AdapterDirectory).OfType<string>().ToList(),
             });
         }
