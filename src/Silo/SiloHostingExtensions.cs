@@ -5,7 +5,6 @@ using FlatLora.Api.Hosting;
 using FlatLora.Api.Identity;
 using FlatLora.Abstractions.Security;
 using FlatLora.Abstractions.Scheduling;
-using Microsoft.Extensions.FileProviders;
 using FlatLora.Grains;
 using FlatLora.Grains.Hosting;
 using FlatLora.Collectives;
@@ -169,18 +168,17 @@ public static class SiloHostingExtensions
     /// </summary>
     private static void AddScheduling(IHostApplicationBuilder builder, SiloSettings settings)
     {
-        if (settings.SchedulingFile is { Length: > 0 } file)
-        {
-            string path = Path.GetFullPath(file);
-            if (!File.Exists(path))
-                throw new ArgumentException($"{SiloSettings.Section}:SchedulingFile: {path} not found");
-            // Kubernetes swaps a mounted ConfigMap through a symlink, which file events miss: poll it (see the chart).
-            builder.Configuration.AddJsonFile(new PhysicalFileProvider(Path.GetDirectoryName(path)!) { UsePollingFileWatcher = true, UseActivePolling = true },
-                Path.GetFileName(path), optional: false, reloadOnChange: true);
-        }
         IConfigurationSection section = builder.Configuration.GetSection(SchedulingSettings.Section);
         SchedulingSettings scheduling = new();
         section.Bind(scheduling);
+        if (settings.SchedulingFile is { Length: > 0 } path)
+        {
+            var file = new SchedulingFile(path);
+            if (!File.Exists(file.Path))
+                throw new ArgumentException($"{SiloSettings.Section}:SchedulingFile: {file.Path} not found");
+            scheduling = file.Load(builder.Configuration);   // a file that does not parse stops the silo naming it
+            builder.Services.AddSingleton(file);
+        }
         IReadOnlyList<string> problems = SchedulingSettingsCheck.Problems(scheduling);
         if (problems.Count > 0)
             throw new ArgumentException(string.Join("; ", problems));

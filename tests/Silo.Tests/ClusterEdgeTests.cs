@@ -16,6 +16,11 @@ public sealed class RootedSilo : IAsyncLifetime, IDisposable
     public string Root => Path.Combine(Work, "root");
     public string Outside => Path.Combine(Work, "outside");
     public string HubCache => Path.Combine(Work, "hub");
+
+    /// <summary>The silo's watched scheduling file (FlatLora:Silo:SchedulingFile): project lab, max 1 device at the start.</summary>
+    public string SchedulingFile => Path.Combine(Work, "scheduling", "scheduling.json");
+
+    public static string Scheduling(string lab) => $$"""{ "FlatLora": { "Cluster": { "Scheduling": { "Projects": { "lab": {{lab}} } } } } }""";
     public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { ["HF_HUB_CACHE"] = HubCache };
     internal SiloCluster Cluster { get; private set; } = null!;
 
@@ -28,7 +33,10 @@ public sealed class RootedSilo : IAsyncLifetime, IDisposable
         Directory.CreateSymbolicLink(Path.Combine(Root, "link-out"), Outside);
         Cluster = new SiloCluster(_redis, $"root-{Guid.NewGuid():N}", outputRoot: Root);
         // Every client connection goes through a recording proxy (the silo advertises the proxies' ports).
-        await Cluster.StartSiloAsync("silo-a", recordTraffic: true, environment: Environment);
+        Directory.CreateDirectory(Path.GetDirectoryName(SchedulingFile)!);
+        File.WriteAllText(SchedulingFile, Scheduling("""{ "Max": 1, "Weight": 1 }"""));
+        await Cluster.StartSiloAsync("silo-a", recordTraffic: true, environment: Environment,
+            settings: [$"--FlatLora:Silo:SchedulingFile={SchedulingFile}", "--FlatLora:Cluster:Scheduling:OnlyListedProjects=false"]);
     }
 
     /// <summary>A cached model <c>evil/{name}</c>: refs/main names <see cref="Commit"/>, whose snapshot links config.json into blobs/.</summary>
@@ -167,6 +175,42 @@ public sealed class ClusterEdgeTests(RootedSilo silo) : IClassFixture<RootedSilo
                 continue;
             string toMissing = await RefusedAsync($"model: {{ path: \"{missing}\" }}", "model.path", name.Replace(' ', '-') + "-b");
             Assert.True(Normalized(toExisting, existing) == Normalized(toMissing, missing), $"{name}: the answer tells whether the target exists:\n{toExisting}\n{toMissing}");
+        }
+    }
+
+    [Fact]
+    public async Task A_change_to_the_scheduling_file_applies_without_a_restart_and_a_bad_one_is_refused_naming_the_setting()
+    {
+        Assert.Equal("1", await LabMaxAsync(m => m == "1"));
+        File.WriteAllText(silo.SchedulingFile, RootedSilo.Scheduling("""{ "Max": 3, "Weight": 2 }"""));
+        Assert.Equal("3", await LabMaxAsync(m => m == "3"));
+        // A bad edit leaves the last good configuration in force, and the silo says which setting is wrong.
+        File.WriteAllText(silo.SchedulingFile, RootedSilo.Scheduling("""{ "Max": -2, "Weight": 2 }"""));
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!silo.Cluster.Logs("silo-a").Contains("FlatLora:Cluster:Scheduling:Projects:lab:Max: must be 0 or more devices (got -2)", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the silo did not refuse the bad scheduling file:\n" + silo.Cluster.Logs("silo-a"));
+            await Task.Delay(250);
+        }
+        Assert.Equal("3", await LabMaxAsync(m => true));
+        File.WriteAllText(silo.SchedulingFile, RootedSilo.Scheduling("""{ "Max": 1, "Weight": 1 }"""));
+        Assert.Equal("1", await LabMaxAsync(m => m == "1"));
+    }
+
+    /// <summary>Project lab's max as `flatlora queue --format json` shows it, once <paramref name="done"/> says so (within 30 s).</summary>
+    private async Task<string> LabMaxAsync(Func<string, bool> done)
+    {
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["queue", "--format", "json", .. silo.Cluster.CliConnection]);
+            Assert.True(code == 0, output);
+            using var json = System.Text.Json.JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]);
+            string max = json.RootElement.GetProperty("projects").EnumerateArray().Single(p => p.GetProperty("project").GetString() == "lab").GetProperty("max").ToString();
+            if (done(max))
+                return max;
+            Assert.True(DateTime.UtcNow < deadline, $"lab's max stayed {max}");
+            await Task.Delay(500);
         }
     }
 

@@ -14,6 +14,18 @@ public sealed class SiloConfigurationTests
     }
 
     [Fact]
+    public async Task A_negative_or_nan_quota_stops_the_silo_naming_each_setting()
+    {
+        using ChildProcess silo = ChildProcess.Start("Silo", "flatlora-silo.dll",
+            ["--FlatLora:Cluster:Scheduling:Projects:nlp:Max=-1", "--FlatLora:Cluster:Scheduling:Projects:vision:Weight=NaN",
+             "--Urls=http://127.0.0.1:0", "--FlatLora:Silo:GrpcPort=0"]);
+        int? exit = await silo.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit is not null and not 0, silo.Output);
+        Assert.Contains("FlatLora:Cluster:Scheduling:Projects:nlp:Max: must be 0 or more devices (got -1)", silo.Output);
+        Assert.Contains("FlatLora:Cluster:Scheduling:Projects:vision:Weight: must be a finite number > 0 (got NaN)", silo.Output);
+    }
+
+    [Fact]
     public async Task An_unknown_clustering_provider_is_named()
     {
         using ChildProcess silo = ChildProcess.Start("Silo", "flatlora-silo.dll",

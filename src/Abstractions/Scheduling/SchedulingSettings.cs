@@ -31,6 +31,12 @@ public sealed class SchedulingSettings
     public ProjectQuota QuotaOf(string project) => Projects.TryGetValue(project, out ProjectQuota? q) ? q : ProjectQuota.Default;
 }
 
+/// <summary>The scheduling settings in force on this silo (the scheduler and the API read the same ones).</summary>
+public interface ISchedulingSettings
+{
+    SchedulingSettings Current { get; }
+}
+
 /// <summary>One project's share of the cluster.</summary>
 public sealed class ProjectQuota
 {

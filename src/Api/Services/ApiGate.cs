@@ -14,7 +14,7 @@ namespace FlatLora.Api.Services;
 /// The one place a service asks the policy: before any grain call that acts on a run, it checks the caller against the
 /// run's owner, audits mutating calls and every refusal, and throws <see cref="AccessDeniedException"/> on a refusal.
 /// </summary>
-public sealed class ApiGate(IOptionsMonitor<AuthSettings> settings, IOptionsMonitor<SchedulingSettings> scheduling, ApiAudit audit)
+public sealed class ApiGate(IOptionsMonitor<AuthSettings> settings, ISchedulingSettings scheduling, ApiAudit audit)
 {
     public AuthSettings Settings => settings.CurrentValue;
 
@@ -26,7 +26,7 @@ public sealed class ApiGate(IOptionsMonitor<AuthSettings> settings, IOptionsMoni
     public void RequireSchedulable(ServerCallContext context, string? priorityName, string target)
     {
         Caller caller = context.Caller();
-        SchedulingSettings s = scheduling.CurrentValue;
+        SchedulingSettings s = scheduling.Current;
         if (AccessPolicy.IsClusterAdmin(caller, settings.CurrentValue))
             return;   // admins may use any class, and are charged to their project (or the default quota) wherever they submit
         if (s.RefusesUnlisted && !s.Projects.ContainsKey(caller.Project))

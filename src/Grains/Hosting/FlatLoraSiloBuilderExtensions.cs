@@ -39,6 +39,7 @@ public static class FlatLoraSiloBuilderExtensions
             messaging.ResponseTimeout = cluster.Value.ResponseTimeout);
         builder.Services.AddOptions<Abstractions.Scheduling.SchedulingSettings>();
         builder.Services.TryAddSingleton<SchedulingConfig>();
+        builder.Services.TryAddSingleton<Abstractions.Scheduling.ISchedulingSettings>(sp => sp.GetRequiredService<SchedulingConfig>());
         builder.Services.TryAddSingleton<StorageHealth>();
         builder.Services.TryAddSingleton<Experiments.SeedStartGate>();
         builder.Services.AddMetrics();
