@@ -1,7 +1,9 @@
 using System.Reflection;
 using System.Text.Json;
+using FlatLora.Abstractions.Scheduling;
 using FlatLora.Grains.Hosting;
 using FlatLora.Silo;
+using Microsoft.Extensions.Configuration;
 using YamlDotNet.RepresentationModel;
 
 namespace FlatLora.Deploy.Tests;
@@ -68,7 +70,7 @@ public sealed class HelmChartTests
     {
         RenderedChart chart = RenderedChart.Render("parts", []);
         string[] kinds = chart.Manifests.Select(m => RenderedChart.Scalar(m, "kind")!).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(["ConfigMap", "NetworkPolicy", "NetworkPolicy", "PersistentVolumeClaim", "PrometheusRule", "Role", "RoleBinding", "Secret", "Service", "Service", "Service", "Service",
+        Assert.Equal(["ConfigMap", "ConfigMap", "NetworkPolicy", "NetworkPolicy", "PersistentVolumeClaim", "PrometheusRule", "Role", "RoleBinding", "Secret", "Service", "Service", "Service", "Service",
             "ServiceAccount", "ServiceMonitor", "StatefulSet", "StatefulSet"], kinds);
 
         // Orleans' Kubernetes hosting: pod labels and downward-API variables.
@@ -223,6 +225,40 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Projects_and_quotas_reach_every_silo_as_a_watched_scheduling_file_the_silo_accepts()
+    {
+        RenderedChart chart = RenderedChart.Render("scheduling", ["ci/values-auth.yaml"]);
+        string json = RenderedChart.Scalar(chart.Single("ConfigMap", "-scheduling"), "data", "scheduling.json")!;
+        string file = Path.Combine(Path.GetTempPath(), $"flatlora-scheduling-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, json);
+        try
+        {
+            // Read the way a silo reads it: the same loader, the same checks.
+            SchedulingSettings settings = new SchedulingFile(file).Load(new ConfigurationBuilder().Build());
+            Assert.Empty(SchedulingSettingsCheck.Problems(settings));
+            Assert.Equal(TimeSpan.FromMinutes(1), settings.PreemptAfter);
+            ProjectQuota nlp = settings.Projects["nlp"];
+            Assert.Equal((2.0, 4, 12, "normal"), (nlp.Weight, nlp.Guaranteed, nlp.Max, nlp.MaxPriority));
+            Assert.Null(settings.Projects["vision"].Max);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        Assert.Equal("/etc/flatlora/scheduling/scheduling.json", chart.SiloEnvironment["FlatLora__Silo__SchedulingFile"]);
+        YamlMappingNode silo = chart.Single("StatefulSet", "flatlora");
+        var volumes = RenderedChart.Sequence(silo, "spec", "template", "spec", "volumes");
+        Assert.Contains(volumes, v => RenderedChart.Scalar(v, "name") == "scheduling" && RenderedChart.Scalar(v, "configMap", "name")!.EndsWith("-scheduling", StringComparison.Ordinal));
+        // Not a subPath mount: the kubelet updates only whole mounted ConfigMaps, which is what makes an edit apply without a restart.
+        var mounts = RenderedChart.Sequence((YamlMappingNode)RenderedChart.Sequence(silo, "spec", "template", "spec", "containers")[0], "volumeMounts");
+        YamlNode mount = Assert.Single(mounts, m => RenderedChart.Scalar(m, "name") == "scheduling");
+        Assert.Null(RenderedChart.Node(mount, "subPath"));
+        // The default chart ships an empty project list, which a silo also accepts.
+        string plain = RenderedChart.Scalar(RenderedChart.Render("scheduling-default", []).Single("ConfigMap", "-scheduling"), "data", "scheduling.json")!;
+        Assert.Contains("\"PreemptAfter\": \"00:00:30\"", plain);
+    }
+
+    [Fact]
     public void Every_silo_setting_the_chart_sets_exists()
     {
         // A misspelt FlatLora__... variable would be ignored silently by .NET configuration.
@@ -286,6 +322,8 @@ public sealed class HelmChartTests
     [InlineData("tls.certManager.duration=90d", "duration")]
     [InlineData("networkPolicy.enable=true", "Additional property enable is not allowed")]
     [InlineData("streams.provider=kafka", "streams.provider must be one of the following")]
+    [InlineData("scheduling.projects.nlp.weight=-1", "weight")]
+    [InlineData("scheduling.projects.nlp.maxPriority=critical", "maxPriority must be one of the following")]
     [InlineData("streams.provider=azureQueue", "streams.connectionSecret.name (a Secret with the Azure Storage connection string) is required when streams.provider is azureQueue")]
     public void Bad_values_fail_naming_the_value(string set, string message)
     {
