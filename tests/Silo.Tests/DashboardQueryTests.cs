@@ -40,16 +40,22 @@ public sealed class DashboardQueryTests : IDisposable
         TinyBaseModel.EnsurePretrained(SilentObserver.Instance);
         string rules = Path.Combine(RepositoryPaths.Root, "deploy", "helm", "rules", "flatlora-alerts.yaml");
         using var cluster = new SiloCluster(_redis, $"dash-{Guid.NewGuid():N}");
-        await cluster.StartSiloAsync("silo-a", cpuSlots: 2);
+        await cluster.StartSiloAsync("silo-a", cpuSlots: 2, settings: ["--FlatLora:Cluster:Scheduling:PreemptAfter=00:00:01"]);
         using var prometheus = new PrometheusServer([cluster.HttpPort("silo-a")], rules);
         await prometheus.WaitReadyAsync(TimeSpan.FromSeconds(60));
         DateTimeOffset start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(5);
 
-        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout,
+        // Low-priority runs hold both slots first: the demo's runs preempt them, for the sharing panels.
+        (int code, string output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", WriteLowPrioritySpec(), .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        string low = output.Split('\n').First(l => l.StartsWith("exp-", StringComparison.Ordinal)).Trim();
+        (code, output) = await ChildProcess.RunCliAsync(CliTimeout,
             ["demo", "--seeds", "2", "--steps", "60", "--output", Path.Combine(_output, "demo"), .. cluster.CliConnection]);
         Assert.True(code == 0, output);
         // A data-parallel run, for the all-reduce panels.
         (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["submit", WriteDataParallelSpec(), "--watch", .. cluster.CliConnection]);
+        Assert.True(code == 0, output);
+        (code, output) = await ChildProcess.RunCliAsync(CliTimeout, ["cancel", low, .. cluster.CliConnection]);
         Assert.True(code == 0, output);
         await Task.Delay(TimeSpan.FromSeconds(3));   // the last scrapes
         DateTimeOffset end = DateTimeOffset.UtcNow;
@@ -114,6 +120,21 @@ public sealed class DashboardQueryTests : IDisposable
     }
 
     private static string Unix(DateTimeOffset time) => time.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
+    private string WriteLowPrioritySpec()
+    {
+        Directory.CreateDirectory(_output);
+        string path = Path.Combine(_output, "low.yaml");
+        File.WriteAllText(path, $$"""
+            model: { builtin: tiny }
+            data: { builtin: tiny-shift, max_seq_len: 64 }
+            training: { batch_size: 8, micro_batch_size: 8, max_steps: 100000, log_every: 10 }
+            checkpoint: { interval: 50 }
+            experiment: { name: dashboards-low, seeds: [1, 2], priority: low }
+            output_dir: {{_output}}/low
+            """);
+        return path;
+    }
 
     private string WriteDataParallelSpec()
     {
