@@ -303,5 +303,10 @@ public sealed class SchedulingPolicyTests
         SchedulingDecision one = Build().Decide(), two = Build().Decide();
         Assert.Equal(Granted(one), Granted(two));
         Assert.Equal(one.Queue.Select(q => (q.Ask.RunKey, q.Why)), two.Queue.Select(q => (q.Ask.RunKey, q.Why)));
+        // Granting without explaining the queue decides the same.
+        World w = Build();
+        SchedulingDecision quick = SchedulingPolicy.Decide(new SchedulingInput(w.Devices, w.Running, w.Waiting, w.Settings, w.Now), explain: false);
+        Assert.Equal(Granted(one), Granted(quick));
+        Assert.Equal(Preempted(one), Preempted(quick));
     }
 }

@@ -177,7 +177,7 @@ public sealed partial class ClusterInventoryGrain(
             : new RunClaim { Ask = new DeviceAsk { RunKey = g.Key, Preemptible = false }, GrantedUtc = DateTime.UtcNow }) with { Devices = g.Count() },
             StringComparer.Ordinal);
 
-    private SchedulingInput Input(DateTime now) => new(S.Devices, Running(), _queue.Asks, scheduling.Current, now);
+    private SchedulingInput Input(DateTime now) => new(S.Devices, Running(), _queue.Asks, scheduling.Current, now) { WaitingByUser = _queue.ByUser, WaitingDemand = _queue.Demand };
 
     public async Task<SiloDevices> CheckMembershipAsync(IReadOnlyList<string> activeSilos, SiloHealthReport reporter)
     {
@@ -220,7 +220,7 @@ public sealed partial class ClusterInventoryGrain(
     private async Task GrantAsync(bool devicesChanged = true)
     {
         DateTime now = DateTime.UtcNow;
-        SchedulingDecision decision = SchedulingPolicy.Decide(Input(now));
+        SchedulingDecision decision = SchedulingPolicy.Decide(Input(now), explain: false);
         var grants = new List<(DeviceAsk Ask, List<DeviceInfo> Devices)>();
         foreach (Grant grant in decision.Grants)
         {
@@ -239,7 +239,8 @@ public sealed partial class ClusterInventoryGrain(
                 S.Claims[preemption.RunKey] = claim with { PreemptingSinceUtc = now, PreemptedFor = preemption.Why };
         }
         // Claims of runs that hold nothing any more (their silo restarted, or the release raced a grant) are dropped.
-        foreach (string stale in S.Claims.Keys.Where(k => !S.Devices.Any(d => d.RunKey == k)).ToList())
+        var holding = S.Devices.Where(d => d.RunKey is not null).Select(d => d.RunKey!).ToHashSet(StringComparer.Ordinal);
+        foreach (string stale in S.Claims.Keys.Where(k => !holding.Contains(k)).ToList())
             S.Claims.Remove(stale);
         PublishMetrics();
         meter.PublishProjects(decision.Projects);

@@ -19,19 +19,46 @@ public sealed class InventoryQueueState
 /// </summary>
 internal sealed class InventoryQueue
 {
-    private readonly List<DeviceAsk> _requests = [];
-    private readonly HashSet<string> _runs = new(StringComparer.Ordinal);
+    // By place in line (queued time, then run key), so the order is the same however it was rebuilt; a sorted set so a
+    // grant's removal costs log n, not a scan of thousands of waiting runs.
+    private readonly SortedSet<DeviceAsk> _requests = new(Comparer<DeviceAsk>.Create((a, b) =>
+    {
+        int c = a.QueuedUtc.CompareTo(b.QueuedUtc);
+        return c != 0 ? c : string.CompareOrdinal(a.RunKey, b.RunKey);
+    }));
+    private readonly Dictionary<string, DeviceAsk> _runs = new(StringComparer.Ordinal);
+
+    // The same asks per (project, user), each in the scheduler's order within a user: it reads only their heads, so a
+    // decision costs the number of users, not the length of the queue.
+    private readonly Dictionary<(string Project, string User), SortedSet<DeviceAsk>> _byUser = [];
 
     public int Count => _requests.Count;
 
     /// <summary>Changed since the last <see cref="TakeSnapshot"/>.</summary>
     public bool Dirty { get; private set; }
 
-    public IReadOnlyList<DeviceAsk> Asks => _requests;
+    public IReadOnlyCollection<DeviceAsk> Asks => _requests;
 
     public IEnumerable<string> RunKeys => _requests.Select(r => r.RunKey);
 
-    public bool Contains(string runKey) => _runs.Contains(runKey);
+    public bool Contains(string runKey) => _runs.ContainsKey(runKey);
+
+    public IReadOnlyCollection<IEnumerable<DeviceAsk>> ByUser => _byUser.Values;
+
+    private readonly Dictionary<string, (int Runs, int Devices)> _demand = new(StringComparer.Ordinal);
+
+    /// <summary>Per project: runs waiting and the devices they ask for.</summary>
+    public IReadOnlyDictionary<string, (int Runs, int Devices)> Demand => _demand;
+
+    private void Tally(DeviceAsk ask, int sign)
+    {
+        (int runs, int devices) = _demand.GetValueOrDefault(ask.Project);
+        (runs, devices) = (runs + sign, devices + sign * ask.Count);
+        if (runs == 0)
+            _demand.Remove(ask.Project);
+        else
+            _demand[ask.Project] = (runs, devices);
+    }
 
     public void Restore(IEnumerable<DeviceAsk> stored, Func<string, bool> holdsDevices)
     {
@@ -43,19 +70,26 @@ internal sealed class InventoryQueue
     /// <summary>Places the request by its queued time (then run key), so the order is the same however it was rebuilt.</summary>
     public void Insert(DeviceAsk request)
     {
-        if (!_runs.Add(request.RunKey))
+        if (!_runs.TryAdd(request.RunKey, request))
             return;
-        int at = _requests.FindLastIndex(r => r.QueuedUtc < request.QueuedUtc
-            || (r.QueuedUtc == request.QueuedUtc && string.CompareOrdinal(r.RunKey, request.RunKey) < 0)) + 1;
-        _requests.Insert(at, request);
+        if (!_byUser.TryGetValue((request.Project, request.User), out SortedSet<DeviceAsk>? mine))
+            _byUser[(request.Project, request.User)] = mine = new SortedSet<DeviceAsk>(Scheduling.AskQueues.WithinUser);
+        mine.Add(request);
+        Tally(request, +1);
+        _requests.Add(request);
         Dirty = true;
     }
 
     public void Remove(string runKey)
     {
-        if (_runs.Remove(runKey))
+        if (_runs.Remove(runKey, out DeviceAsk? ask))
         {
-            _requests.RemoveAll(r => r.RunKey == runKey);
+            _requests.Remove(ask);
+            SortedSet<DeviceAsk> mine = _byUser[(ask.Project, ask.User)];
+            mine.Remove(ask);
+            if (mine.Count == 0)
+                _byUser.Remove((ask.Project, ask.User));
+            Tally(ask, -1);
             Dirty = true;
         }
     }

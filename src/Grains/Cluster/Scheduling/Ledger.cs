@@ -22,10 +22,21 @@ internal sealed class Ledger
         foreach (RunClaim claim in input.Running.Values)
             Add(claim.Ask, claim.Devices);
         var demand = new Dictionary<string, int>(_projectUsage, StringComparer.Ordinal);
-        foreach (DeviceAsk ask in input.Waiting)
+        if (input.WaitingDemand is { } kept)
         {
-            demand[ask.Project] = demand.GetValueOrDefault(ask.Project) + Wanted(ask);
-            _waiting[ask.Project] = _waiting.GetValueOrDefault(ask.Project) + 1;
+            foreach ((string project, (int runs, int devices)) in kept)
+            {
+                demand[project] = demand.GetValueOrDefault(project) + devices;
+                _waiting[project] = runs;
+            }
+        }
+        else
+        {
+            foreach (DeviceAsk ask in input.Waiting)
+            {
+                demand[ask.Project] = demand.GetValueOrDefault(ask.Project) + ask.Count;
+                _waiting[ask.Project] = _waiting.GetValueOrDefault(ask.Project) + 1;
+            }
         }
         foreach (string project in input.Settings.Projects.Keys)
             demand.TryAdd(project, 0);

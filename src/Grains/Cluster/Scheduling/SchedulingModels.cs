@@ -7,9 +7,20 @@ namespace FlatLora.Grains.Cluster.Scheduling;
 internal sealed record SchedulingInput(
     IReadOnlyList<DeviceInfo> Devices,
     IReadOnlyDictionary<string, RunClaim> Running,
-    IReadOnlyList<DeviceAsk> Waiting,
+    IReadOnlyCollection<DeviceAsk> Waiting,
     SchedulingSettings Settings,
-    DateTime Now);
+    DateTime Now)
+{
+    /// <summary>The same waiting runs kept per (project, user) in <see cref="AskQueues.WithinUser"/> order (null: group <see cref="Waiting"/>).</summary>
+    public IReadOnlyCollection<IEnumerable<DeviceAsk>>? WaitingByUser { get; init; }
+
+    /// <summary>
+    /// Per project, the waiting runs and the devices they ask for, kept by the caller as runs come and go (null: count
+    /// <see cref="Waiting"/>). Devices are the asks' counts, not what a shrinking run would settle for: the fair shares
+    /// differ only where an ask exceeds the whole cluster, and then the cluster's size caps them anyway.
+    /// </summary>
+    public IReadOnlyDictionary<string, (int Runs, int Devices)>? WaitingDemand { get; init; }
+}
 
 internal sealed record Grant(DeviceAsk Ask, IReadOnlyList<DeviceInfo> Devices);
 

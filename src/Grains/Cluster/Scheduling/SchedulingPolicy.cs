@@ -23,7 +23,11 @@ namespace FlatLora.Grains.Cluster.Scheduling;
 /// </summary>
 internal static class SchedulingPolicy
 {
-    public static SchedulingDecision Decide(SchedulingInput input)
+    /// <param name="explain">
+    /// Also order and explain the whole queue (for people). Without it the decision stops at the first run that must
+    /// wait, which is all that granting and preempting need: a grant pass then costs the users, not the queue.
+    /// </param>
+    public static SchedulingDecision Decide(SchedulingInput input, bool explain = true)
     {
         var state = new Ledger(input);
         var grants = new List<Grant>();
@@ -31,9 +35,9 @@ internal static class SchedulingPolicy
         var order = new List<(DeviceAsk Ask, string? Why)>();
         DeviceAsk? blocked = null;
         var free = input.Devices.Where(d => d.State == DeviceState.Free).ToList();
-        var queues = new AskQueues(input.Waiting);
+        var queues = new AskQueues(input);
 
-        while (queues.Next(state) is DeviceAsk ask)
+        while ((explain || blocked is null) && queues.Next(state) is DeviceAsk ask)
         {
             int want = state.Wanted(ask);
             ProjectQuota quota = input.Settings.QuotaOf(ask.Project);
@@ -117,14 +121,23 @@ internal static class SchedulingPolicy
         SchedulingInput input, Ledger state, DeviceAsk blocked, int want, int shortfall)
     {
         SchedulingSettings settings = input.Settings;
+        const string None = "no run of a lower priority, or of a project over its fair share, can be preempted for it";
+        // Only runs that could qualify are looked at further: on a cluster where nobody may preempt anybody (one project,
+        // one priority) a decision costs one pass over the running runs and no sort.
+        var eligible = input.Running
+            .Where(r => r.Value.PreemptingSinceUtc is null && r.Key != blocked.RunKey
+                        && (r.Value.Ask.Priority < blocked.Priority
+                            || (r.Value.Ask.Project != blocked.Project && r.Value.Ask.Priority <= blocked.Priority)))
+            .ToList();
+        if (eligible.Count == 0)
+            return ([], None);
         bool inGuarantee = state.Usage(blocked.Project) + want <= settings.QuotaOf(blocked.Project).Guaranteed;
         HashSet<string> safe = state.Protected();
         var usage = input.Running.Values.GroupBy(c => c.Ask.Project).ToDictionary(g => g.Key, g => g.Sum(c => c.Devices), StringComparer.Ordinal);
         var before = new Dictionary<string, int>(usage, StringComparer.Ordinal);
         var picked = new List<(string, RunClaim, PreemptionReason)>();
         int covered = 0;
-        var candidates = input.Running
-            .Where(r => r.Value.PreemptingSinceUtc is null && r.Key != blocked.RunKey && !safe.Contains(r.Key))
+        var candidates = eligible.Where(r => !safe.Contains(r.Key))
             .OrderBy(r => r.Value.WorkAtRisk(input.Now)).ThenBy(r => r.Value.Ask.Priority).ThenByDescending(r => r.Value.GrantedUtc)
             .ThenBy(r => r.Key, StringComparer.Ordinal);
         foreach ((string runKey, RunClaim claim) in candidates)
@@ -147,7 +160,7 @@ internal static class SchedulingPolicy
             return ([], string.Create(CultureInfo.InvariantCulture,
                 $"preempting for it would not make the shares fairer (project {blocked.Project} would hold {state.Usage(blocked.Project) + want} device(s) against a fair share of {state.Share(blocked.Project):0.##})"));
         }
-        return ([], "no run of a lower priority, or of a project over its fair share, can be preempted for it");
+        return ([], None);
     }
 
     /// <summary>Whether the devices per weight of the projects involved, sorted ascending, rise lexicographically.</summary>
