@@ -139,6 +139,32 @@ public sealed class SchedulingPolicyTests
     }
 
     [Fact]
+    public void One_pass_preempts_for_every_waiting_run_up_to_the_fair_share_not_one_run_at_a_time()
+    {
+        // a borrowed all 6 devices; b comes back with 4 runs. b's fair share is 3: three of a's runs go in one decision
+        // (the newest first), each named for the run it serves, and b's fourth waits behind them.
+        var world = new World(6).Project("a").Project("b");
+        for (int i = 1; i <= 6; i++)
+            world.Runs($"a/{i}", "a", grantedSecondsAgo: 100 - i);
+        world.Waits("a/7", "a", queuedSecondsAgo: 500);
+        for (int i = 1; i <= 4; i++)
+            world.Waits($"b/{i}", "b", queuedSecondsAgo: 40 - i);
+        SchedulingDecision d = world.Decide();
+        Assert.Equal(["a/6", "a/5", "a/4"], Preempted(d));
+        Assert.All(d.Preemptions, p => Assert.Equal(PreemptionReason.FairShare, p.Reason));
+        Assert.Equal(["preempting a/6 (checkpoint in progress)", "preempting a/5 (checkpoint in progress)", "preempting a/4 (checkpoint in progress)"],
+            d.Queue.Take(3).Select(q => q.Why));
+        Assert.Equal(["b/1", "b/2", "b/3"], d.Queue.Take(3).Select(q => q.Ask.RunKey));
+
+        // The next pass, with those three still checkpointing, preempts nothing more: they are counted as on their way.
+        foreach (string run in Preempted(d))
+            world.Running[run] = world.Running[run] with { PreemptingSinceUtc = T0 };
+        SchedulingDecision next = world.Decide();
+        Assert.Empty(next.Preemptions);
+        Assert.Equal("preempting a/4 (checkpoint in progress)", next.Queue[0].Why);   // runs on their way are promised by when they were asked, then name
+    }
+
+    [Fact]
     public void A_run_over_its_own_share_does_not_preempt()
     {
         // 3 devices, a holds 2 and b 1, both want more: b getting another would put b over its 1.5.

@@ -139,6 +139,16 @@ public sealed class BenchLedger
             _lastSentUtc.TryRemove(key, out _);
     }
 
+    private readonly ConcurrentDictionary<string, (long Calls, long Ticks)> _inventoryTurns = new(StringComparer.Ordinal);
+
+    /// <summary>One call into the inventory grain ended (its await included: a call that waits on a write counts that wait).</summary>
+    public void InventoryTurn(string method, TimeSpan took) =>
+        _inventoryTurns.AddOrUpdate(method, (1, took.Ticks), (_, t) => (t.Calls + 1, t.Ticks + took.Ticks));
+
+    /// <summary>Per inventory method: calls and total seconds inside it.</summary>
+    public IReadOnlyDictionary<string, InventoryTurns> InventoryTurns =>
+        _inventoryTurns.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => new InventoryTurns(t.Value.Calls, TimeSpan.FromTicks(t.Value.Ticks).TotalSeconds));
+
     public DateTime LastGrantUtc => new(Interlocked.Read(ref _lastGrantTicks), DateTimeKind.Utc);
 
     /// <summary>Job end to next grant: the report to the seed run, its release to the inventory, and the scheduling.</summary>
@@ -152,6 +162,9 @@ public sealed class BenchLedger
 
     public int Executions => _trials.Values.Sum(t => t.Executions);
 }
+
+/// <summary>Calls into the inventory grain of one method, and the seconds they took in all.</summary>
+public sealed record InventoryTurns(long Calls, double Seconds);
 
 /// <summary>A device's wait from the end of one job to its grant to the next run, and when that grant went out.</summary>
 public readonly record struct Placement(DateTime GrantedUtc, double Milliseconds);

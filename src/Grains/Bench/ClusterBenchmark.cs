@@ -83,6 +83,7 @@ public static class ClusterBenchmark
                 PlacementAfterQueuedMsP50 = Quantiles.Of(afterQueued, 0.5),
                 PlacementAfterQueuedMsP99 = Quantiles.Of(afterQueued, 0.99),
                 PlacementAfterQueuedSamples = afterQueued.Length,
+                InventoryTurns = ledger.InventoryTurns,
                 SchedulingMsP50 = Quantiles.Of(scheduling, 0.5),
                 SchedulingMsP99 = Quantiles.Of(scheduling, 0.99),
                 SchedulingMsMax = scheduling.Length == 0 ? double.NaN : scheduling[^1],

@@ -55,6 +55,9 @@ public sealed record ClusterBenchmarkReport
     public required double ReportTransitMsP50 { get; init; }
     public required double ReportTransitMsP99 { get; init; }
 
+    /// <summary>Calls into the inventory grain by method, and the seconds they took (where the one serial grain spends its time).</summary>
+    public IReadOnlyDictionary<string, InventoryTurns> InventoryTurns { get; init; } = new Dictionary<string, InventoryTurns>();
+
     public required double SchedulingMsP50 { get; init; }
     public required double SchedulingMsP99 { get; init; }
     public required double SchedulingMsMax { get; init; }

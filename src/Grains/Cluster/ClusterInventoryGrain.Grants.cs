@@ -27,19 +27,23 @@ public sealed partial class ClusterInventoryGrain
             foreach (DeviceInfo device in granted)
                 S.Devices[S.Devices.FindIndex(d => d.ShardKey == device.ShardKey)] = device;
             _queue.Remove(grant.Ask.RunKey);
-            S.Claims[grant.Ask.RunKey] = new RunClaim { Ask = grant.Ask, Devices = granted.Count, GrantedUtc = now };
+            Claims[grant.Ask.RunKey] = new RunClaim { Ask = grant.Ask, Devices = granted.Count, GrantedUtc = now };
+            _claimsChanged = true;
             grants.Add((grant.Ask, granted));
             meter.RecordWait(grant.Ask.Project, grant.Ask.Priority, now - grant.Ask.WaitingSinceUtc);
         }
         foreach (Preemption preemption in decision.Preemptions)
         {
-            if (S.Claims.TryGetValue(preemption.RunKey, out RunClaim? claim) || Running().TryGetValue(preemption.RunKey, out claim))
-                S.Claims[preemption.RunKey] = claim with { PreemptingSinceUtc = now, PreemptedFor = preemption.Why };
+            if (Claims.TryGetValue(preemption.RunKey, out RunClaim? claim) || Running().TryGetValue(preemption.RunKey, out claim))
+            {
+                Claims[preemption.RunKey] = claim with { PreemptingSinceUtc = now, PreemptedFor = preemption.Why };
+                _claimsChanged = true;
+            }
         }
         // Claims of runs that hold nothing any more (their silo restarted, or the release raced a grant) are dropped.
         var holding = S.Devices.Where(d => d.RunKey is not null).Select(d => d.RunKey!).ToHashSet(StringComparer.Ordinal);
-        foreach (string stale in S.Claims.Keys.Where(k => !holding.Contains(k)).ToList())
-            S.Claims.Remove(stale);
+        foreach (string stale in Claims.Keys.Where(k => !holding.Contains(k)).ToList())
+            _claimsChanged |= Claims.Remove(stale);
         PublishMetrics();
         meter.PublishProjects(decision.Projects);
         if (grants.Count == 0 && decision.Preemptions.Count == 0 && !devicesChanged)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
 using FlatLora.Abstractions.Scheduling;
@@ -12,9 +13,9 @@ namespace FlatLora.Grains.Cluster;
 /// <summary>
 /// The cluster's devices, the runs holding them and the runs waiting for them. Who gets devices, and whose are taken
 /// back, is <see cref="SchedulingPolicy"/>'s decision (fair share by project, priorities, preemption); this grain keeps
-/// the state, applies the decision and tells the runs. It decides on every change and once a second while runs wait
-/// (a wait may cross PreemptAfter with nothing else happening). Grants and preemptions go out as one-way calls so no
-/// call chain can loop back into this grain.
+/// the state, applies the decision and tells the runs. It decides on every change (a run joining the queue while no
+/// device is free is not one) and once a second while runs wait (a wait may cross PreemptAfter with nothing else
+/// happening). Grants and preemptions go out as one-way calls so no call chain can loop back into this grain.
 /// </summary>
 [OldestSiloPlacement]
 public sealed partial class ClusterInventoryGrain(
@@ -33,6 +34,10 @@ public sealed partial class ClusterInventoryGrain(
     private readonly InventoryQueue _queue = new();
 
     private InventoryState S => state.State;
+
+    /// <summary>The claims of the runs holding devices, in the lazily written record; <see cref="_claimsChanged"/> marks a change to write.</summary>
+    private Dictionary<string, RunClaim> Claims => queueState.State.Claims;
+    private bool _claimsChanged;
 
     private async Task PersistAsync() => await state.WriteDurablyAsync(storage, "inventory", logger);
 
@@ -53,9 +58,11 @@ public sealed partial class ClusterInventoryGrain(
 
     private async Task WriteQueueAsync(CancellationToken cancellationToken)
     {
-        if (!_queue.Dirty)
+        if (!_queue.Dirty && !_claimsChanged)
             return;
-        queueState.State.Asks = _queue.TakeSnapshot();
+        if (_queue.Dirty)
+            queueState.State.Asks = _queue.TakeSnapshot();
+        _claimsChanged = false;
         await queueState.WriteDurablyAsync(storage, "inventory queue", logger);
     }
 
@@ -103,14 +110,20 @@ public sealed partial class ClusterInventoryGrain(
             return;
         }
         _queue.Insert(ask with { Minimum = Math.Clamp(ask.Minimum, 1, Math.Max(1, ask.Count)) });
-        await GrantAsync(devicesChanged: false);
+        // With no device free nothing can be granted: whether to preempt for the new run is the next decision pass's
+        // question (within a second). Thousands of runs queueing at a busy cluster then cost no decision each.
+        if (S.Devices.Exists(d => d.State == DeviceState.Free))
+            await GrantAsync(devicesChanged: false);
     }
 
     public Task OnCheckpointAsync(string runKey)
     {
-        // Memory only until the next write: a lost hint only makes the victim choice less informed.
-        if (S.Claims.TryGetValue(runKey, out RunClaim? claim))
-            S.Claims[runKey] = claim with { CheckpointUtc = DateTime.UtcNow };
+        // Written lazily with the claims: a lost hint only makes the victim choice less informed.
+        if (Claims.TryGetValue(runKey, out RunClaim? claim))
+        {
+            Claims[runKey] = claim with { CheckpointUtc = DateTime.UtcNow };
+            _claimsChanged = true;
+        }
         return Task.CompletedTask;
     }
 
@@ -120,7 +133,7 @@ public sealed partial class ClusterInventoryGrain(
             await GrantAsync(devicesChanged: false);
         // A preemption is one-way: one lost with a dying silo is repeated (the run ignores repeats) until the run lets go.
         DateTime now = DateTime.UtcNow;
-        foreach ((string runKey, RunClaim claim) in S.Claims.Where(c => c.Value.PreemptingSinceUtc is DateTime since && now - since > PreemptRepeatAfter).ToList())
+        foreach ((string runKey, RunClaim claim) in Claims.Where(c => c.Value.PreemptingSinceUtc is DateTime since && now - since > PreemptRepeatAfter).ToList())
             await GrainFactory.GetGrain<ISeedRunGrain>(runKey).PreemptAsync(claim.PreemptedFor ?? "the scheduler needs its devices");
     }
 
@@ -139,14 +152,21 @@ public sealed partial class ClusterInventoryGrain(
 
     public async Task ReleaseAsync(string runKey)
     {
+        bool freed = false;
         for (int i = 0; i < S.Devices.Count; i++)
         {
             if (S.Devices[i].RunKey == runKey)
+            {
                 S.Devices[i] = S.Devices[i] with { RunKey = null, Lease = 0, State = S.Devices[i].State == DeviceState.Down ? DeviceState.Down : DeviceState.Free };
+                freed = true;
+            }
         }
-        _queue.Remove(runKey);
-        S.Claims.Remove(runKey);
-        await GrantAsync();
+        bool dequeued = _queue.Remove(runKey);
+        _claimsChanged |= Claims.Remove(runKey);
+        // Usually each device's silo has freed it already (DeviceFreedAsync): the release then changes nothing, and
+        // deciding and writing again for it would double the inventory's work per finished run.
+        if (freed || dequeued)
+            await GrantAsync();
     }
 
     public async Task DeviceFreedAsync(string shardKey, long lease)
@@ -170,12 +190,24 @@ public sealed partial class ClusterInventoryGrain(
     }
 
     /// <summary>The runs holding devices, each with as many devices as it holds now (a run whose claim was lost counts as default, normal, not preemptible).</summary>
-    private Dictionary<string, RunClaim> Running() => S.Devices
-        .Where(d => d is { State: DeviceState.Busy, RunKey: not null })
-        .GroupBy(d => d.RunKey!, StringComparer.Ordinal)
-        .ToDictionary(g => g.Key, g => (S.Claims.TryGetValue(g.Key, out RunClaim? c) ? c
-            : new RunClaim { Ask = new DeviceAsk { RunKey = g.Key, Preemptible = false }, GrantedUtc = DateTime.UtcNow }) with { Devices = g.Count() },
-            StringComparer.Ordinal);
+    private Dictionary<string, RunClaim> Running()
+    {
+        // Plain loops: this runs on every grant pass, over every device.
+        var held = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (DeviceInfo device in S.Devices)
+        {
+            if (device is { State: DeviceState.Busy, RunKey: { } run })
+                CollectionsMarshal.GetValueRefOrAddDefault(held, run, out _)++;
+        }
+        var running = new Dictionary<string, RunClaim>(held.Count, StringComparer.Ordinal);
+        foreach ((string run, int devices) in held)
+        {
+            RunClaim claim = Claims.TryGetValue(run, out RunClaim? c) ? c
+                : new RunClaim { Ask = new DeviceAsk { RunKey = run, Preemptible = false }, GrantedUtc = DateTime.UtcNow };
+            running[run] = claim.Devices == devices ? claim : claim with { Devices = devices };
+        }
+        return running;
+    }
 
     private SchedulingInput Input(DateTime now) => new(S.Devices, Running(), _queue.Asks, scheduling.Current, now) { WaitingByUser = _queue.ByUser, WaitingDemand = _queue.Demand };
 

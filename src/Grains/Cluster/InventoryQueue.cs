@@ -2,12 +2,20 @@ using FlatLora.Abstractions.Scheduling;
 
 namespace FlatLora.Grains.Cluster;
 
-/// <summary>Persisted copy of the inventory's queue (a record of its own, written lazily; see <see cref="InventoryQueue"/>).</summary>
+/// <summary>
+/// Persisted copy of the inventory's queue and of the claims of the runs holding devices: a record of its own, written
+/// lazily (at most once a second, see <see cref="InventoryQueue"/>). Claims were written with every grant once, and that
+/// write was the larger half of a grant's cost. A claim lost with the last second (the inventory moved) leaves its run
+/// counted as the default project's, normal and not preemptible, until it ends: never preempted by mistake.
+/// </summary>
 [GenerateSerializer]
 public sealed class InventoryQueueState
 {
     // Id 0 held the queue as first-come-first-served requests: runs stored there ask again within QueueRequestInterval.
     [Id(1)] public List<DeviceAsk> Asks { get; set; } = [];
+
+    /// <summary>What each run holding devices was granted on (its project and priority), and whether it is being preempted.</summary>
+    [Id(2)] public Dictionary<string, RunClaim> Claims { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -80,7 +88,8 @@ internal sealed class InventoryQueue
         Dirty = true;
     }
 
-    public void Remove(string runKey)
+    /// <summary>Takes the run out of the queue; returns whether it was there.</summary>
+    public bool Remove(string runKey)
     {
         if (_runs.Remove(runKey, out DeviceAsk? ask))
         {
@@ -91,7 +100,9 @@ internal sealed class InventoryQueue
                 _byUser.Remove((ask.Project, ask.User));
             Tally(ask, -1);
             Dirty = true;
+            return true;
         }
+        return false;
     }
 
     public List<DeviceAsk> TakeSnapshot()

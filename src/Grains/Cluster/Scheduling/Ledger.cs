@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Scheduling;
 
@@ -61,10 +62,11 @@ internal sealed class Ledger
 
     public void Charge(DeviceAsk ask, int devices) => Add(ask, devices);
 
+    // One lookup per table: the ledger charges every running run on every decision.
     private void Add(DeviceAsk ask, int devices)
     {
-        _projectUsage[ask.Project] = Usage(ask.Project) + devices;
-        _userUsage[(ask.Project, ask.User)] = UserUsage(ask) + devices;
+        CollectionsMarshal.GetValueRefOrAddDefault(_projectUsage, ask.Project, out _) += devices;
+        CollectionsMarshal.GetValueRefOrAddDefault(_userUsage, (ask.Project, ask.User), out _) += devices;
     }
 
     /// <summary>
@@ -100,6 +102,8 @@ internal sealed class Ledger
     public List<Preemption> OverMax()
     {
         var preemptions = new List<Preemption>();
+        if (_input.Settings.Projects.Values.All(q => q.Max is null))
+            return preemptions;   // the usual case, and a pass over every running run saved
         foreach (var project in _input.Running.GroupBy(r => r.Value.Ask.Project))
         {
             if (_input.Settings.QuotaOf(project.Key).Max is not int max)
