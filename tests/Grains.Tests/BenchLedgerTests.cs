@@ -96,7 +96,7 @@ public class BenchLedgerTests
     {
         var ledger = new BenchLedger();
         using var killed = new CancellationTokenSource();
-        var runner = new SimulatedShardJobRunner(ledger, "s", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), seed: 1, killed.Token);
+        var runner = new SimulatedShardJobRunner(ledger, "s", new ClusterBenchmarkOptions { ShortestJob = TimeSpan.FromSeconds(30), LongestJob = TimeSpan.FromSeconds(30) }, killed.Token);
         var job = new ShardJob { RunKey = "e/1", ExperimentId = "e", Spec = new TrainSpec(), Peers = ["s/cpu:0"], Lease = 1 };
         ledger.Forget("s");   // the kill: the ledger forgets the silo first, then its jobs stop
         killed.Cancel();
@@ -108,6 +108,65 @@ public class BenchLedgerTests
         Assert.Empty(ledger.Placements);
         Assert.Empty(ledger.RunTwice);
         Assert.Equal(1, ledger.Executions);
+    }
+
+    [Fact]
+    public async Task A_preempted_job_checkpoints_its_last_step_and_resumes_there_while_a_killed_one_redoes_the_steps_since_its_checkpoint()
+    {
+        var ledger = new BenchLedger();
+        // With projects, jobs checkpoint every 5 of their 10 steps and when cancelled. 10 steps of 100 ms.
+        var options = new ClusterBenchmarkOptions { Projects = 3, ShortestJob = TimeSpan.FromSeconds(1), LongestJob = TimeSpan.FromSeconds(1), CheckpointTime = TimeSpan.FromMilliseconds(10) };
+        var job = new ShardJob { RunKey = "a-00000/1", ExperimentId = "a-00000", Spec = new TrainSpec(), Peers = ["s/cpu:0"], Lease = 1 };
+
+        // A preemption after two steps or more: the job saves its last complete step and says where.
+        using var alive = new CancellationTokenSource();
+        using var preempt = new CancellationTokenSource();
+        Task<ShardOutcome> first = Task.Run(() => new SimulatedShardJobRunner(ledger, "s", options, alive.Token).Run(job, "cpu:0", new SilentReporter(), preempt.Token));
+        SpinWait.SpinUntil(() => ledger.HighestStep(job.RunKey) >= 2, TimeSpan.FromSeconds(30));
+        preempt.Cancel();
+        ShardOutcome preempted = await first;
+        int done = ledger.HighestStep(job.RunKey);
+        Assert.Equal(ShardResult.Cancelled, preempted.Result);
+        Assert.Equal($"sim://a-00000/1/checkpoint-{done:D6}", preempted.LastCheckpoint);
+
+        // The next execution resumes at that step, redoing nothing; its silo dies after step 6, past the checkpoint at 5.
+        using var dies = new CancellationTokenSource();
+        Task<ShardOutcome> second = Task.Run(() => new SimulatedShardJobRunner(ledger, "s", options, dies.Token).Run(job, "cpu:0", new SilentReporter(), CancellationToken.None));
+        SpinWait.SpinUntil(() => ledger.HighestStep(job.RunKey) >= 6, TimeSpan.FromSeconds(30));
+        dies.Cancel();
+        Assert.Null((await second).LastCheckpoint);   // a dead process says nothing
+        Assert.Equal(0, ledger.StepsRedoneAfterPreemption);
+        int reached = ledger.HighestStep(job.RunKey);
+
+        // The third starts from step 5: what the dead one did beyond it is done again, and counted against the kill.
+        ShardOutcome third = new SimulatedShardJobRunner(ledger, "s", options, CancellationToken.None).Run(job, "cpu:0", new SilentReporter(), CancellationToken.None);
+        Assert.Equal(ShardResult.Completed, third.Result);
+        Assert.Equal(reached - 5, ledger.StepsRedoneAfterKill);
+        Assert.Equal(0, ledger.StepsRedoneAfterPreemption);
+        Assert.Equal(3, ledger.Executions);
+    }
+
+    [Fact]
+    public void Steps_lost_to_a_kill_are_counted_once_even_when_the_next_execution_is_preempted_before_it_gets_that_far()
+    {
+        var ledger = new BenchLedger();
+        Assert.Equal(0, ledger.Resume("r"));
+        ledger.Started("r");
+        for (int step = 1; step <= 7; step++)
+            ledger.StepDone("r", step);
+        ledger.Checkpoint("r", 5);
+        ledger.Killed("r");   // steps 6 and 7 are lost
+        ledger.Ended("r", "s/cpu:0", deviceFree: false);
+
+        Assert.Equal(5, ledger.Resume("r"));
+        ledger.Started("r");
+        ledger.StepDone("r", 6);
+        ledger.Checkpoint("r", 6);   // preempted after step 6: it saves it
+        ledger.Ended("r", "s/cpu:0");
+
+        Assert.Equal(6, ledger.Resume("r"));
+        Assert.Equal(2, ledger.StepsRedoneAfterKill);
+        Assert.Equal(0, ledger.StepsRedoneAfterPreemption);
     }
 
     private sealed class SilentReporter : IShardReporter

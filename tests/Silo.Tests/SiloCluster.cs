@@ -8,6 +8,8 @@ internal sealed class SiloCluster : IDisposable
 {
     private readonly List<(string Name, ChildProcess Process, int HttpPort, int SiloPort, int GatewayPort, int GrpcPort, int DataPort, int ApiPort, string Ip)> _silos = [];
     private readonly List<ChildProcess> _restarted = [];
+    // Each silo's command line, so a killed one comes back exactly as it was (TLS, proxies, settings).
+    private readonly Dictionary<string, (string[] Args, string? Namespace, IReadOnlyDictionary<string, string>? Environment)> _launches = [];
     private readonly Dictionary<string, (RecordingTcpProxy Silo, RecordingTcpProxy Gateway, RecordingTcpProxy Control, RecordingTcpProxy Data, RecordingTcpProxy Api)> _traffic = [];
 
     /// <summary>What reached a silo started with recordTraffic, per port.</summary>
@@ -76,7 +78,7 @@ internal sealed class SiloCluster : IDisposable
             $"--FlatLora:Silo:Tls:KeyPath={Path.Combine(tlsDirectory, "silo.key")}",
             $"--FlatLora:Silo:Tls:CaPath={Path.Combine(tlsDirectory, "ca.crt")}",
         ];
-        ChildProcess process = ChildProcess.Start("Silo", "flatlora-silo.dll",
+        string[] args =
         [
             .. tls,
             .. onHost,
@@ -102,10 +104,29 @@ internal sealed class SiloCluster : IDisposable
             "--FlatLora:Cluster:ReconcileInterval=00:00:03",
             $"--FlatLora:Cluster:CollectiveTimeout={collectiveTimeout}",
             .. settings ?? [],
-        ], host?.Namespace, environment);
+        ];
+        _launches[name] = (args, host?.Namespace, environment);
+        ChildProcess process = ChildProcess.Start("Silo", "flatlora-silo.dll", args, host?.Namespace, environment);
         _silos.Add((name, process, http, silo, gateway, grpc, data, api, ip));
-        if (!waitHealthy)
-            return;
+        if (waitHealthy)
+            await WaitHealthyAsync(name, process, ip, http);
+    }
+
+    /// <summary>SIGKILL of a silo (no shutdown, no handover), then the same silo started again with the same command line.</summary>
+    public async Task KillAndRestartSiloAsync(string name)
+    {
+        var old = _silos.Single(s => s.Name == name);
+        old.Process.KillHard();
+        _silos.Remove(old);
+        _restarted.Add(old.Process);
+        (string[] args, string? ns, IReadOnlyDictionary<string, string>? environment) = _launches[name];
+        ChildProcess process = ChildProcess.Start("Silo", "flatlora-silo.dll", args, ns, environment);
+        _silos.Add(old with { Process = process });
+        await WaitHealthyAsync(name, process, old.Ip, old.HttpPort);
+    }
+
+    private static async Task WaitHealthyAsync(string name, ChildProcess process, string ip, int http)
+    {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)

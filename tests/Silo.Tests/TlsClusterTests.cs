@@ -212,6 +212,62 @@ public sealed class TlsClusterTests(TlsCluster tls) : IClassFixture<TlsCluster>
         Assert.Contains("preempting", Cluster.Logs("silo-a") + Cluster.Logs("silo-b"));
     }
 
+    [Fact]
+    public async Task A_silo_killed_while_a_preempted_run_checkpoints_loses_nothing_and_the_run_ends_byte_identical()
+    {
+        // Alice (nlp) holds both slots with two long runs; bob (vision) asks for one, and after PreemptAfter one of
+        // alice's runs is told to checkpoint and let go. The silo its device is on is killed with SIGKILL right then.
+        string dir = Path.Combine(tls.Work, $"kill-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        string spec = Path.Combine(dir, "long.yaml");
+        File.WriteAllText(spec, """
+            model: { builtin: tiny }
+            data: { builtin: tiny-shift, max_seq_len: 64 }
+            lora: { rank: 4, alpha: 8, dropout: 0 }
+            optimizer: { lr: 0.005 }
+            training: { batch_size: 8, micro_batch_size: 8, max_steps: 150, log_every: 1 }
+            checkpoint: { interval: 5 }
+            experiment: { seeds: [1] }
+            output_dir: runs/kill
+            """);
+        string[] rates = ["0.0071", "0.0072"];
+        var alices = new List<string>();
+        foreach (string rate in rates)
+        {
+            (int made, string text) = await tls.RunAsync("alice", "submit", spec, "--set", $"optimizer.lr={rate}");
+            Assert.True(made == 0, text);
+            alices.Add(text.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("exp-", StringComparison.Ordinal)));
+        }
+        foreach (string id in alices)
+            await UntilAsync(async () => (await SeedAsync("alice", id)).GetProperty("state").GetString() == "running", $"{id} to run");
+
+        (int code, string output) = await tls.RunAsync("bob", "submit", Spec("bob-kill", "training: { max_steps: 3, batch_size: 4, micro_batch_size: 4 }"));
+        Assert.True(code == 0, output);
+        string bobs = output.Split('\n').First(l => l.StartsWith("exp-", StringComparison.Ordinal)).Trim();
+        string? victim = await UntilAsync(
+            () => Task.FromResult(alices.FirstOrDefault(id => (Cluster.Logs("silo-a") + Cluster.Logs("silo-b")).Contains($"Inventory: preempting {id}/", StringComparison.Ordinal))),
+            "the scheduler to preempt one of alice's runs", id => id is not null);
+        JsonElement before = await SeedAsync("alice", victim!);
+        string silo = before.GetProperty("devices")[0].GetString()!.Split('/')[0];
+        await Cluster.KillAndRestartSiloAsync(silo);
+        Console.WriteLine($"killed {silo} while {victim} checkpointed for bob (at step {before.GetProperty("step")}, last checkpoint {before.GetProperty("last_checkpoint")})");
+
+        // Bob's run and the victim both end well; the victim's adapter is the one an uninterrupted run makes.
+        (code, output) = await tls.RunAsync("bob", "watch", bobs);
+        Assert.True(code == 0, output);
+        (code, output) = await tls.RunAsync("alice", "watch", victim!);
+        Assert.True(code == 0, output);
+        JsonElement after = await SeedAsync("alice", victim!);
+        Assert.Equal("completed", after.GetProperty("state").GetString());
+        (code, output) = await tls.RunAsync("alice", "cancel", alices.Single(id => id != victim));
+        Assert.True(code == 0, output);
+        (code, output) = await tls.RunAsync("alice", "submit", spec, "--set", $"optimizer.lr={rates[alices.IndexOf(victim!)]}", "--watch", "--format", "json");
+        Assert.True(code == 0, output);
+        string reference = output.Split('\n').First(l => l.StartsWith("Submitted ", StringComparison.Ordinal)).Split(' ')[1];
+        JsonElement uninterrupted = await SeedAsync("alice", reference);
+        Assert.Equal(File.ReadAllBytes(ClusterRuns.AdapterFile(uninterrupted)), File.ReadAllBytes(ClusterRuns.AdapterFile(after)));
+    }
+
     private async Task<JsonElement> QueueAsync(string who)
     {
         (int code, string output) = await tls.RunAsync(who, "queue", "--format", "json");

@@ -52,6 +52,10 @@ internal static class OptionRules
         ["--longest-job-ms"] = AtLeastOne,
         ["--warmup"] = NotNegative,
         ["--kill-silos"] = NotNegative,
+        ["--projects"] = NotNegative,
+        ["--small-runs"] = AtLeastOne,
+        ["--preempt-after-s"] = NotNegative,
+        ["--checkpoint-ms"] = NotNegative,
         ["--max-examples"] = NotNegative,
     };
 

@@ -1,6 +1,7 @@
 using System.Net;
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Abstractions.Experiments;
+using FlatLora.Abstractions.Scheduling;
 using FlatLora.Grains.Execution;
 using FlatLora.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,7 +38,7 @@ internal sealed class BenchSilo(string name, ClusterBenchmarkOptions options, Sh
         builder.Logging.ClearProviders();
         if (options.SiloLogs)
             builder.Logging.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff ").SetMinimumLevel(LogLevel.Warning).AddFilter("Orleans", LogLevel.Error);
-        var runner = new SimulatedShardJobRunner(ledger, Name, options.ShortestJob, options.LongestJob, options.Seed, _life.Token);
+        var runner = new SimulatedShardJobRunner(ledger, Name, options, _life.Token);
         builder.UseOrleans(silo =>
         {
             silo.Configure<SiloOptions>(o => o.SiloName = Name);
@@ -52,6 +53,15 @@ internal sealed class BenchSilo(string name, ClusterBenchmarkOptions options, Sh
             foreach (string storage in new[] { StorageNames.Default, ProgressStreams.PubSubStorage })
                 silo.Services.AddKeyedSingleton<IGrainStorage>(storage, (sp, _) => new SharedGrainStorage(records, sp.GetRequiredService<Serializer>()));
             silo.Services.AddSingleton<IShardJobRunner>(runner);
+            if (options.Projects > 0)
+            {
+                silo.Services.Configure<SchedulingSettings>(s =>
+                {
+                    s.PreemptAfter = options.PreemptAfter;
+                    foreach (string project in ProjectsScenario.Names.Take(options.Projects))
+                        s.Projects[project] = new ProjectQuota { Weight = 1, MaxPriority = "high" };
+                });
+            }
             // Killed: the silo answers nothing (a call fails as one to a dead process does) and reports nothing.
             CancellationToken killed = _life.Token;
             silo.AddIncomingGrainCallFilter(context =>

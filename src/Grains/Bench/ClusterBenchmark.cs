@@ -36,14 +36,26 @@ public static class ClusterBenchmark
             TimeSpan gcAtStart = GC.GetTotalPauseDuration();
             int[] collectionsAtStart = [.. Enumerable.Range(0, 3).Select(GC.CollectionCount)];
             long allocatedAtStart = GC.GetTotalAllocatedBytes();
-            List<string> experiments = await SubmitAsync(client, o, progress, cancellationToken);
-            DateTime startUtc = DateTime.UtcNow - watch.Elapsed;
-            DateTime submittedUtc = DateTime.UtcNow;
-            double submitSeconds = watch.Elapsed.TotalSeconds;
+            DateTime startUtc = DateTime.UtcNow;
             using var chaos = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task<List<double>> kills = SiloChaos.KillAndRestartAsync(silos, o, progress, submitSeconds, chaos.Token);
-
-            int completed = await TrialWatch.WaitForTrialsAsync(client, experiments, o, progress, cancellationToken);
+            int completed, lost;
+            double submitSeconds;
+            Task<List<double>> kills;
+            ProjectsReport? projects = null;
+            if (o.Projects > 0)
+            {
+                ProjectsScenario.Outcome shared = await ProjectsScenario.RunAsync(client, silos, ledger, o, progress, chaos.Token, cancellationToken);
+                (projects, completed, lost, submitSeconds, kills) = (shared.Report, shared.Completed, shared.Lost, shared.SubmitSeconds, shared.Kills);
+            }
+            else
+            {
+                List<string> experiments = await SubmitAsync(client, o, progress, cancellationToken);
+                submitSeconds = watch.Elapsed.TotalSeconds;
+                kills = SiloChaos.KillAndRestartAsync(silos, o, progress, submitSeconds, chaos.Token);
+                completed = await TrialWatch.WaitForTrialsAsync(client, experiments, o.Trials, o, progress, cancellationToken);
+                lost = o.Trials - completed;
+            }
+            DateTime submittedUtc = startUtc + TimeSpan.FromSeconds(submitSeconds);
             double total = watch.Elapsed.TotalSeconds;
             double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalMilliseconds;
             double gcPauseMs = (GC.GetTotalPauseDuration() - gcAtStart).TotalMilliseconds;
@@ -65,10 +77,10 @@ public static class ClusterBenchmark
             {
                 Silos = o.Silos,
                 DevicesPerSilo = o.DevicesPerSilo,
-                Trials = o.Trials,
+                Trials = projects is null ? o.Trials : projects.ATrials + projects.BRuns + projects.CRuns,
                 Kills = o.KillSilos,
                 TrialsCompleted = completed,
-                TrialsLost = o.Trials - completed,
+                TrialsLost = lost,
                 TrialsRunTwice = ledger.RunTwice.Count,
                 RunTwice = [.. ledger.RunTwice.Take(20)],
                 Executions = ledger.Executions,
@@ -109,6 +121,7 @@ public static class ClusterBenchmark
                 SlowestPlacements = [.. ledger.SlowPlacements.OrderByDescending(p => p.Milliseconds).Take(10)
                     .Select(p => new SlowPlacementReport(p.Device, (p.GrantedUtc - startUtc).TotalSeconds, p.Milliseconds, p.SentMs, p.HeardMs))],
                 KillsAtSeconds = [.. kills.Result],
+                Projects = projects,
             };
         }
         finally
@@ -131,6 +144,10 @@ public static class ClusterBenchmark
             throw new ArgumentException($"--trials must be in [1, 1000000] (got {o.Trials})");
         if (o.KillSilos < 0 || (o.KillSilos > 0 && o.Silos < 2))
             throw new ArgumentException($"--kill-silos must be 0 or positive, and needs 2 silos or more: the primary is never killed (got {o.KillSilos})");
+        if (o.Projects is not (0 or 3))
+            throw new ArgumentException($"--projects must be 0 (one project) or 3 (a floods, b runs small jobs, c high-priority ones) (got {o.Projects})");
+        if (o.PreemptAfter < TimeSpan.Zero || o.CheckpointTime < TimeSpan.Zero)
+            throw new ArgumentException("--preempt-after-s and --checkpoint-ms must not be negative");
         if (o.ShortestJob <= TimeSpan.Zero || o.LongestJob < o.ShortestJob || o.LongestJob > TimeSpan.FromMinutes(10))
             throw new ArgumentException($"--shortest-job-ms must be positive and at most --longest-job-ms, which is at most 600000 (got {o.ShortestJob.TotalMilliseconds} and {o.LongestJob.TotalMilliseconds})");
     }

@@ -59,6 +59,9 @@ public sealed record ClusterBenchmarkReport
     public IReadOnlyDictionary<string, InventoryTurns> InventoryTurns { get; init; } = new Dictionary<string, InventoryTurns>();
 
     public required double SchedulingMsP50 { get; init; }
+
+    /// <summary>The three-project scenario's figures (null without --projects).</summary>
+    public ProjectsReport? Projects { get; init; }
     public required double SchedulingMsP99 { get; init; }
     public required double SchedulingMsMax { get; init; }
     public required double ShortestJobMs { get; init; }

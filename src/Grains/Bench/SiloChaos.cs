@@ -9,14 +9,15 @@ namespace FlatLora.Grains.Bench;
 internal static class SiloChaos
 {
     /// <summary>Kills K silos (never the primary) at seeded random times within the expected drain, each restarted after the downtime.</summary>
+    /// <param name="horizonSeconds">How long the load lasts from now (null: the trials' expected drain); kills fall within 10-70 % of it.</param>
     /// <returns>When each kill happened, in seconds from the first submission.</returns>
     public static async Task<List<double>> KillAndRestartAsync(List<BenchSilo> silos, ClusterBenchmarkOptions o, Action<string> progress, double startedAt,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, double? horizonSeconds = null)
     {
         var killedAt = new List<double>();
         var random = new SplitMix64(Seeding.Derive(o.Seed, "bench-kills"));
         double meanJob = (o.ShortestJob + o.LongestJob).TotalSeconds / 2;
-        double expected = o.Trials * meanJob / (o.Silos * o.DevicesPerSilo);
+        double expected = horizonSeconds ?? o.Trials * meanJob / (o.Silos * o.DevicesPerSilo);
         var at = Enumerable.Range(0, o.KillSilos).Select(_ => expected * (0.1 + 0.6 * random.NextDouble())).Order().ToList();
         var watch = Stopwatch.StartNew();
         var restarts = new List<Task>();

@@ -8,29 +8,38 @@ namespace FlatLora.Grains.Bench;
 
 /// <summary>
 /// A device that trains nothing: it holds the device for a seeded random time (a function of the trial and attempt),
-/// reports a few steps, and completes. When its silo is killed the job stops at once; the silo's reporter then says
+/// reports its steps, and completes. When its silo is killed the job stops at once; the silo's reporter then says
 /// nothing (see <see cref="BenchSilo"/>), like a process that died.
+///
+/// With projects (<see cref="ClusterBenchmarkOptions.Projects"/>) a job also checkpoints, into the ledger, which
+/// stands in for the disk: every <see cref="ClusterBenchmarkOptions.CheckpointEvery"/> steps, and, when it is cancelled
+/// (a preemption), its last complete step after <see cref="ClusterBenchmarkOptions.CheckpointTime"/>, as the trainer
+/// does. A job resumes from the newest checkpoint of its trial, as a single rank does.
 /// </summary>
-public sealed class SimulatedShardJobRunner(BenchLedger ledger, string silo, TimeSpan shortest, TimeSpan longest, long seed, CancellationToken killed)
+public sealed class SimulatedShardJobRunner(BenchLedger ledger, string silo, ClusterBenchmarkOptions options, CancellationToken killed)
     : IShardJobRunner
 {
-    private const int Steps = 3;
-
     public ShardOutcome Run(ShardJob job, string device, IShardReporter reporter, CancellationToken cancellationToken)
     {
+        int steps = options.StepsPerJob;
+        bool checkpoints = options.Projects > 0;
+        int done = checkpoints ? ledger.Resume(job.RunKey) : 0;
         ledger.Started(job.RunKey);
         try
         {
-            var random = new SplitMix64(Seeding.Derive(seed, "bench-job", $"{job.RunKey}#{job.Attempt}"));
+            var random = new SplitMix64(Seeding.Derive(options.Seed, "bench-job", $"{job.RunKey}#{job.Attempt}"));
+            (TimeSpan shortest, TimeSpan longest) = options.JobLength(job.ExperimentId);
             TimeSpan hold = shortest + (longest - shortest) * random.NextDouble();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, killed);
             DateTime lastReport = DateTime.MinValue;
-            for (int step = 1; step <= Steps; step++)
+            for (int step = done + 1; step <= steps; step++)
             {
-                if (stop.Token.WaitHandle.WaitOne(hold / Steps))
-                    return Outcome(job, device, ShardResult.Cancelled);   // nobody hears it if the silo was killed
-                // Reported as a real run reports (ShardProgressObserver): when logging is due, or a second since the last.
-                if (!StepLogging.IsDue(step - 1, Steps, job.Spec.Training.LogEvery) && DateTime.UtcNow - lastReport < TimeSpan.FromSeconds(1))
+                if (stop.Token.WaitHandle.WaitOne(hold / steps))
+                    return Stopped(job, device, step - 1, checkpoints);
+                ledger.StepDone(job.RunKey, step);
+                string? checkpoint = checkpoints && step % options.CheckpointEvery == 0 ? ledger.Checkpoint(job.RunKey, step) : null;
+                // Reported as a real run reports (ShardProgressObserver): when logging is due, a second since the last, or a checkpoint.
+                if (checkpoint is null && !StepLogging.IsDue(step - 1, steps, job.Spec.Training.LogEvery) && DateTime.UtcNow - lastReport < TimeSpan.FromSeconds(1))
                     continue;
                 lastReport = DateTime.UtcNow;
                 reporter.Progress(job, new ProgressEvent
@@ -40,18 +49,41 @@ public sealed class SimulatedShardJobRunner(BenchLedger ledger, string silo, Tim
                     Rank = job.Rank,
                     Kind = ProgressKind.Step,
                     Step = step,
-                    TotalSteps = Steps,
-                    Figures = new StepFigures { Step = step - 1, TotalSteps = Steps, Loss = 1.0 / step },
+                    TotalSteps = steps,
+                    Figures = new StepFigures { Step = step - 1, TotalSteps = steps, Loss = 1.0 / step },
                     State = RunState.Running,
-                }, lastCheckpoint: null);
+                }, checkpoint ?? ledger.LastCheckpoint(job.RunKey));
             }
-            return Outcome(job, device, ShardResult.Completed) with { Metrics = new RunMetrics { Steps = Steps, FinalLoss = 1.0 / Steps } };
+            return Outcome(job, device, ShardResult.Completed) with { Metrics = new RunMetrics { Steps = steps, FinalLoss = 1.0 / steps } };
         }
         finally
         {
             // A job stopped by its silo's death leaves no free device behind: the device is gone until the silo is back.
             ledger.Ended(job.RunKey, $"{silo}/{device}", deviceFree: !killed.IsCancellationRequested);
         }
+    }
+
+    /// <summary>
+    /// Cancelled (a preemption or a cancel) or killed with its silo. A killed job saves nothing and nobody hears of it;
+    /// a cancelled one saves its last complete step, which takes the checkpoint time, and says where.
+    /// </summary>
+    private ShardOutcome Stopped(ShardJob job, string device, int complete, bool checkpoints)
+    {
+        if (killed.IsCancellationRequested)
+        {
+            ledger.Killed(job.RunKey);
+            return Outcome(job, device, ShardResult.Cancelled);
+        }
+        if (!checkpoints || complete == 0)
+            return Outcome(job, device, ShardResult.Cancelled) with { LastCheckpoint = checkpoints ? ledger.LastCheckpoint(job.RunKey) : null };
+        killed.WaitHandle.WaitOne(options.CheckpointTime);
+        if (killed.IsCancellationRequested)
+        {
+            ledger.Killed(job.RunKey);   // died while saving: the checkpoint never completed
+            return Outcome(job, device, ShardResult.Cancelled);
+        }
+        string checkpoint = ledger.Checkpoint(job.RunKey, complete);
+        return Outcome(job, device, ShardResult.Cancelled) with { LastCheckpoint = checkpoint };
     }
 
     private static ShardOutcome Outcome(ShardJob job, string device, ShardResult result) =>

@@ -7,7 +7,8 @@ namespace FlatLora.Grains.Bench;
 /// </summary>
 internal static class TrialWatch
 {
-    public static async Task<int> WaitForTrialsAsync(IClusterClient client, List<string> experiments, ClusterBenchmarkOptions o, Action<string> progress,
+    /// <returns>How many completed (the rest ended otherwise, or had not ended by the timeout).</returns>
+    public static async Task<int> WaitForTrialsAsync(IClusterClient client, List<string> experiments, int trials, ClusterBenchmarkOptions o, Action<string> progress,
         CancellationToken cancellationToken)
     {
         DateTime deadline = DateTime.UtcNow + o.Timeout;
@@ -26,11 +27,11 @@ internal static class TrialWatch
             }
             int completed = last.Values.Sum(s => s.Seeds.Count(x => x.State == RunState.Completed));
             int final = last.Values.Sum(s => s.Seeds.Count(x => x.State.IsFinal()));
-            if (final == o.Trials || DateTime.UtcNow > deadline)
+            if (final == trials || DateTime.UtcNow > deadline)
                 return completed;
             if (DateTime.UtcNow >= nextReport)
             {
-                progress($"{final}/{o.Trials} trials finished");
+                progress($"{final}/{trials} trials finished");
                 nextReport = DateTime.UtcNow + TimeSpan.FromSeconds(5);
             }
             await Task.Delay(1000, cancellationToken);
