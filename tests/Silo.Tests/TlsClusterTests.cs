@@ -225,7 +225,7 @@ public sealed class TlsClusterTests(TlsCluster tls) : IClassFixture<TlsCluster>
             data: { builtin: tiny-shift, max_seq_len: 64 }
             lora: { rank: 4, alpha: 8, dropout: 0 }
             optimizer: { lr: 0.005 }
-            training: { batch_size: 8, micro_batch_size: 8, max_steps: 150, log_every: 1 }
+            training: { batch_size: 8, micro_batch_size: 8, max_steps: 300, log_every: 1 }
             checkpoint: { interval: 5 }
             experiment: { seeds: [1] }
             output_dir: runs/kill
@@ -238,8 +238,12 @@ public sealed class TlsClusterTests(TlsCluster tls) : IClassFixture<TlsCluster>
             Assert.True(made == 0, text);
             alices.Add(text.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("exp-", StringComparison.Ordinal)));
         }
+        var siloOf = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string id in alices)
-            await UntilAsync(async () => (await SeedAsync("alice", id)).GetProperty("state").GetString() == "running", $"{id} to run");
+        {
+            JsonElement running = await UntilAsync(() => SeedAsync("alice", id), $"{id} to run", seed => seed.GetProperty("state").GetString() == "running");
+            siloOf[id] = running.GetProperty("devices")[0].GetString()!.Split('/')[0];
+        }
 
         (int code, string output) = await tls.RunAsync("bob", "submit", Spec("bob-kill", "training: { max_steps: 3, batch_size: 4, micro_batch_size: 4 }"));
         Assert.True(code == 0, output);
@@ -247,10 +251,11 @@ public sealed class TlsClusterTests(TlsCluster tls) : IClassFixture<TlsCluster>
         string? victim = await UntilAsync(
             () => Task.FromResult(alices.FirstOrDefault(id => (Cluster.Logs("silo-a") + Cluster.Logs("silo-b")).Contains($"Inventory: preempting {id}/", StringComparison.Ordinal))),
             "the scheduler to preempt one of alice's runs", id => id is not null);
+        // Killed at once (the logs are read every 250 ms): the victim is stopping at its step boundary, or writing its checkpoint.
+        await Cluster.KillAndRestartSiloAsync(siloOf[victim!]);
         JsonElement before = await SeedAsync("alice", victim!);
-        string silo = before.GetProperty("devices")[0].GetString()!.Split('/')[0];
-        await Cluster.KillAndRestartSiloAsync(silo);
-        Console.WriteLine($"killed {silo} while {victim} checkpointed for bob (at step {before.GetProperty("step")}, last checkpoint {before.GetProperty("last_checkpoint")})");
+        Console.WriteLine($"killed {siloOf[victim!]} while {victim} checkpointed for bob; after the restart it is {before.GetProperty("state")} at step {before.GetProperty("step")}, " +
+            $"last checkpoint {before.GetProperty("last_checkpoint")}");
 
         // Bob's run and the victim both end well; the victim's adapter is the one an uninterrupted run makes.
         (code, output) = await tls.RunAsync("bob", "watch", bobs);
