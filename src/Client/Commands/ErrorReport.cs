@@ -1,11 +1,7 @@
 using System.Reflection;
 using FlatLora.Abstractions;
 using FlatLora.Client.Cluster;
-using FlatLora.Spec;
-using FlatLora.Trainer.Data;
-using FlatLora.Trainer.IO;
-using FlatLora.Trainer.Tokenization;
-using FlatLora.Trainer.Training;
+using FlatLora.Trainer.Errors;
 
 namespace FlatLora.Client.Commands;
 
@@ -24,20 +20,19 @@ internal static class ErrorReport
             OperationCanceledException => (ExitCodes.Cancelled, "cancelled."),
             Grpc.Core.RpcException rpc => ApiErrorReport.Describe(rpc),
             ClusterUnavailableException => (ExitCodes.Unavailable, $"error: {e.Message}"),
-            _ when IsBadInput(e) => (ExitCodes.InvalidInput, $"error: {e.Message}"),
-            IOException io when IsDiskFull(io) => (ExitCodes.Failure, $"error: disk full: {e.Message} (the last complete checkpoint is kept)"),
-            NonFiniteLossException or InvalidOperationException or IOException or TimeoutException => (ExitCodes.Failure, $"error: {e.Message}"),
-            _ => (ExitCodes.Failure, $"error: unexpected failure: {e.Message} (rerun with --verbose for the details)"),
+            SpecRejectedException => (ExitCodes.InvalidInput, $"error: {e.Message}"),
+            // The same classes the cluster uses to decide whether to retry (Failures).
+            _ => Failures.Classify(e) switch
+            {
+                FailureKind.BadInput => (ExitCodes.InvalidInput, $"error: {e.Message}"),
+                FailureKind.DiskFull => (ExitCodes.Failure, $"error: disk full: {e.Message} (the last complete checkpoint is kept)"),
+                // An InvalidOperationException's message is written for the user: one of ours, reporting a failed run.
+                FailureKind.Unexpected when e is not InvalidOperationException =>
+                    (ExitCodes.Failure, $"error: unexpected failure: {e.Message} (rerun with --verbose for the details)"),
+                _ => (ExitCodes.Failure, $"error: {e.Message}"),
+            },
         };
     }
-
-    private static bool IsBadInput(Exception e) => e is SpecException or SpecRejectedException or DataFormatException or SafeTensorsFormatException
-        or TokenizerFormatException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException
-        or InvalidDataException or KeyNotFoundException or DllNotFoundException or UnauthorizedAccessException or PathTooLongException;
-
-    // ENOSPC is errno 28 on Linux; .NET keeps the errno as the HResult of the IOException it raises.
-    private static bool IsDiskFull(IOException e) =>
-        e.HResult == 28 || e.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase);
 
     private static Exception Unwrap(Exception e)
     {

@@ -1,11 +1,9 @@
 using FlatLora.Abstractions.Cluster;
 using FlatLora.Spec;
 using FlatLora.Grains.Hosting;
-using FlatLora.Trainer.Data;
 using FlatLora.Collectives;
-using FlatLora.Trainer.IO;
-using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Training;
+using FlatLora.Trainer.Errors;
 using Microsoft.Extensions.Options;
 using FlatLora.Spec.Reporting;
 
@@ -46,36 +44,14 @@ public sealed class TrainingJobRunner(GradientInbox inbox, IOptions<FlatLoraClus
         {
             return Outcome(ShardResult.Cancelled);
         }
-        catch (FingerprintMismatchException e)
-        {
-            // The ranks perturbed differently: a retry would only repeat it (different code or data on a node).
-            return Outcome(ShardResult.Failed, e.Message);
-        }
         catch (PeerUnavailableException e)
         {
             return Outcome(ShardResult.FailedRetryable, e.Message) with { UnreachableRank = e.PeerRank };
         }
-        catch (Exception e) when (e is CollectiveTimeoutException or RingRejectedException)
+        catch (Exception e) when (Failures.Classify(e) is var kind && kind != FailureKind.Unexpected)
         {
-            return Outcome(ShardResult.FailedRetryable, e.Message);
-        }
-        catch (DirectoryNotFoundException e)
-        {
-            return Outcome(ShardResult.Failed, e.Message);   // a missing output folder does not come back on a retry
-        }
-        catch (NonFiniteLossException e)
-        {
-            return Outcome(ShardResult.Failed, e.Message) with { NonFiniteLoss = true };   // diverged: a retry would diverge again
-        }
-        catch (Exception e) when (e is SpecException or DataFormatException or SafeTensorsFormatException or TokenizerFormatException
-                                       or ArgumentException or NotSupportedException or InvalidDataException)
-        {
-            // Retrying cannot fix bad input or a diverged run.
-            return Outcome(ShardResult.Failed, e.Message);
-        }
-        catch (Exception e) when (e is IOException or TimeoutException or UnauthorizedAccessException)
-        {
-            return Outcome(ShardResult.FailedRetryable, e.Message);
+            // Bad input, a diverged run or ranks that disagree fail at once: a retry would only repeat them.
+            return Outcome(Failures.IsRetryable(kind) ? ShardResult.FailedRetryable : ShardResult.Failed, e.Message) with { NonFiniteLoss = kind == FailureKind.Diverged };
         }
     }
 
