@@ -16,7 +16,7 @@ import math
 import sys
 import time
 
-# Mirrors src/Trainer/Bench/BenchShapes.cs (a test compares the two).
+# Mirrors src/Benchmarks/Training/BenchShapes.cs (a test compares the two).
 # shapes:begin
 SHAPES = {
     "tiny": {"hidden": 96, "intermediate": 256, "layers": 2, "heads": 4, "kv_heads": 2, "vocab": 264, "tie": False, "theta": 10000},

@@ -1,6 +1,6 @@
 using FlatLora.Abstractions;
 using FlatLora.Abstractions.Experiments;
-using FlatLora.Grains.Bench;
+using FlatLora.Benchmarks.Cluster;
 using FlatLora.Grains.Execution;
 using FlatLora.Grains.Hosting;
 using FlatLora.Spec;

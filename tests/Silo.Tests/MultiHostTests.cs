@@ -1,5 +1,5 @@
 using System.Text.Json;
-using FlatLora.Client.Bench;
+using FlatLora.Benchmarks.Network;
 using FlatLora.Tests.Shared;
 using FlatLora.Trainer.Tasks;
 using FlatLora.Trainer.Training;

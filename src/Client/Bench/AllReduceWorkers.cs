@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using FlatLora.Trainer.Bench;
+using FlatLora.Benchmarks.Network;
+using FlatLora.Benchmarks.Training;
 
 namespace FlatLora.Client.Bench;
 

@@ -6,7 +6,8 @@ using FlatLora.Client.Rendering;
 using FlatLora.Collectives;
 using FlatLora.Collectives.Tcp;
 using FlatLora.Spec;
-using FlatLora.Trainer.Bench;
+using FlatLora.Benchmarks.Network;
+using FlatLora.Benchmarks.Training;
 using Spectre.Console;
 
 namespace FlatLora.Client.Commands;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using FlatLora.Trainer.Bench;
+using FlatLora.Benchmarks.Training;
 using FlatLora.Collectives.Tcp;
 
 namespace FlatLora.Client.Commands;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using FlatLora.Client.Rendering;
-using FlatLora.Grains.Bench;
+using FlatLora.Benchmarks.Cluster;
 using Spectre.Console;
 
 namespace FlatLora.Client.Commands;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using FlatLora.Client.Rendering;
 using FlatLora.Spec;
-using FlatLora.Trainer.Bench;
+using FlatLora.Benchmarks.Training;
 using Spectre.Console;
 
 namespace FlatLora.Client.Commands;
