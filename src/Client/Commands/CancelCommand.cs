@@ -4,7 +4,7 @@ using FlatLora.Client.Cluster;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora cancel ID`: stop an experiment or sweep; runs stop at their next micro-batch, checkpoints kept.</summary>
-internal sealed class CancelCommand : ClusterCommandBase
+internal sealed class CancelCommand : ClusterCommand
 {
     private static readonly Argument<string> IdArgument = new("id") { Description = "Experiment or sweep id" };
 

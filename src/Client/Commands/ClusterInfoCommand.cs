@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora cluster`: silos, their devices, what runs where, and the queue.</summary>
-internal sealed class ClusterInfoCommand : ClusterCommandBase
+internal sealed class ClusterInfoCommand : ClusterCommand
 {
     public ClusterInfoCommand() : base("cluster", "Show silos, devices and the queue")
     {

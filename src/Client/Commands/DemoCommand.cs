@@ -78,7 +78,7 @@ internal sealed class DemoCommand : FlatloraCommand
         RunState final = await Watching.FollowAsync(cluster, id, console, cancellationToken).ConfigureAwait(false);
         // The table ends with the flatness verdict: whether Flat-LoRA is flatter than LoRA at p < 0.05, whatever the answer.
         ResultsView.Write(await cluster.SweepResultsAsync(id, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
-        return ClusterCommandBase.ExitCodeFor(final);
+        return ClusterCommand.ExitCodeFor(final);
     }
 
     private sealed class ConsoleObserver(IAnsiConsole console) : ITrainingObserver

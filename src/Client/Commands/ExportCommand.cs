@@ -16,7 +16,7 @@ namespace FlatLora.Client.Commands;
 /// or merge them here into the base model as plain Hugging Face folders (the base model must be reachable here: the
 /// built-in one, or the same folder or hub id).
 /// </summary>
-internal sealed class ExportCommand : ClusterCommandBase
+internal sealed class ExportCommand : ClusterCommand
 {
     private static readonly Argument<string> IdArgument = new("id") { Description = "Experiment id" };
     private static readonly Option<string> OutOption = new Option<string>("--out", "-o") { Description = "Output folder", Required = true }.OutputFolder();

@@ -10,7 +10,7 @@ using Spectre.Console;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora queue`: every waiting run in the order the scheduler serves them, whose it is, and why it waits.</summary>
-internal sealed class QueueCommand : ClusterCommandBase
+internal sealed class QueueCommand : ClusterCommand
 {
     private static readonly Option<string> FormatOption = new("--format") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
 

@@ -5,7 +5,7 @@ using FlatLora.Client.Rendering;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora results ID`: per-seed and aggregated results (sweeps: mean ± std per configuration and t-tests).</summary>
-internal sealed class ResultsCommand : ClusterCommandBase
+internal sealed class ResultsCommand : ClusterCommand
 {
     private static readonly Argument<string> IdArgument = new("id") { Description = "Experiment or sweep id" };
     private static readonly Option<string> FormatOption = new("--format") { Description = "table, json or csv", DefaultValueFactory = _ => "table" };

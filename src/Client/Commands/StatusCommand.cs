@@ -10,7 +10,7 @@ using Spectre.Console;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora status [ID]`: the caller's experiments and sweeps (with --all, every one it may see), or one in detail.</summary>
-internal sealed class StatusCommand : ClusterCommandBase
+internal sealed class StatusCommand : ClusterCommand
 {
     private static readonly Argument<string?> IdArgument = new("id") { Description = "Experiment or sweep id (all when left out)", Arity = ArgumentArity.ZeroOrOne };
     private static readonly Option<bool> AllOption = new("--all") { Description = "Every run you may see (your project's, or with admin rights everyone's), not only yours" };

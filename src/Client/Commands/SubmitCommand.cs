@@ -12,7 +12,7 @@ namespace FlatLora.Client.Commands;
 /// `flatlora submit FILE`: check a spec's values here, then send its text to the cluster's API as an experiment (one
 /// run per seed), owned by the caller.
 /// </summary>
-internal sealed class SubmitCommand : ClusterCommandBase<SubmitCommand.Submission>
+internal sealed class SubmitCommand : InputFirstClusterCommand<SubmitCommand.Submission>
 {
     private static readonly Argument<FileInfo> FileArgument = new("file") { Description = "Spec file (YAML or JSON); experiment.seeds picks the seeds" };
     private static readonly Option<string[]> SetOption = new("--set") { Description = "Override a spec field (repeatable)" };
@@ -62,6 +62,6 @@ internal sealed class SubmitCommand : ClusterCommandBase<SubmitCommand.Submissio
                 parseResult.InvocationConfiguration.Error).ConfigureAwait(false) is not RunState final)
             return ExitCodes.Cancelled;
         ResultsView.Write(await cluster.ExperimentResultsAsync(id, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, output);
-        return ClusterCommandBase.ExitCodeFor(final);
+        return ClusterCommand.ExitCodeFor(final);
     }
 }

@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora sweep FILE`: expand and check a sweep here, then send it, with its base spec inline, to the cluster's API.</summary>
-internal sealed class SweepCommand : ClusterCommandBase<SweepCommand.Submission>
+internal sealed class SweepCommand : InputFirstClusterCommand<SweepCommand.Submission>
 {
     private static readonly Argument<FileInfo> FileArgument = new("file") { Description = "Sweep file (YAML or JSON)" };
     private static readonly Option<bool> WatchOption = new("--watch", "-w") { Description = "Follow progress until the sweep ends (always on with --local)" };
@@ -49,6 +49,6 @@ internal sealed class SweepCommand : ClusterCommandBase<SweepCommand.Submission>
                 parseResult.InvocationConfiguration.Error).ConfigureAwait(false) is not RunState final)
             return ExitCodes.Cancelled;
         ResultsView.Write(await cluster.SweepResultsAsync(id, cancellationToken).ConfigureAwait(false), parseResult.GetValue(FormatOption)!, parseResult.InvocationConfiguration.Output);
-        return ClusterCommandBase.ExitCodeFor(final);
+        return ClusterCommand.ExitCodeFor(final);
     }
 }

@@ -6,7 +6,7 @@ using FlatLora.Client.Rendering;
 namespace FlatLora.Client.Commands;
 
 /// <summary>`flatlora watch ID`: live progress of an experiment or sweep until it ends.</summary>
-internal sealed class WatchCommand : ClusterCommandBase
+internal sealed class WatchCommand : ClusterCommand
 {
     private static readonly Argument<string> IdArgument = new("id") { Description = "Experiment or sweep id" };
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using FlatLora.Abstractions.Experiments;
 using FlatLora.Client.Cluster;
 
 namespace FlatLora.Client.Commands;
@@ -9,7 +8,7 @@ namespace FlatLora.Client.Commands;
 /// then connects (or starts --local), runs on the cluster with that input, and disconnects. The input is passed
 /// along, never kept in a field: a command object is parsed and invoked many times.
 /// </summary>
-internal abstract class ClusterCommandBase<TInput>(string name, string description) : FlatloraCommand(name, description)
+internal abstract class InputFirstClusterCommand<TInput>(string name, string description) : FlatloraCommand(name, description)
 {
     protected sealed override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
@@ -22,24 +21,4 @@ internal abstract class ClusterCommandBase<TInput>(string name, string descripti
     protected abstract TInput Prepare(ParseResult parseResult);
 
     protected abstract Task<int> ExecuteAsync(ParseResult parseResult, TInput input, ApiSession cluster, CancellationToken cancellationToken);
-}
-
-/// <summary>A command that talks to a cluster and reads no input of its own before connecting.</summary>
-internal abstract class ClusterCommandBase(string name, string description) : ClusterCommandBase<ClusterCommandBase.NoInput>(name, description)
-{
-    internal readonly record struct NoInput;
-
-    protected sealed override NoInput Prepare(ParseResult parseResult) => default;
-
-    protected sealed override Task<int> ExecuteAsync(ParseResult parseResult, NoInput input, ApiSession cluster, CancellationToken cancellationToken) =>
-        ExecuteAsync(parseResult, cluster, cancellationToken);
-
-    protected abstract Task<int> ExecuteAsync(ParseResult parseResult, ApiSession cluster, CancellationToken cancellationToken);
-
-    public static int ExitCodeFor(RunState state) => state switch
-    {
-        RunState.Completed or RunState.Stopped => ExitCodes.Success,
-        RunState.Cancelled => ExitCodes.Cancelled,
-        _ => ExitCodes.Failure,
-    };
 }
