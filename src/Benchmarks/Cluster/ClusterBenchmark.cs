@@ -15,6 +15,12 @@ public static class ClusterBenchmark
     public static async Task<ClusterBenchmarkReport> RunAsync(ClusterBenchmarkOptions o, Action<string> progress, CancellationToken cancellationToken)
     {
         Validate(o);
+        // Exceptions are costly on a hot path: which ones the cluster threw, by type and where, is part of the report.
+        var thrown = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        void Count(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e) =>
+            thrown.AddOrUpdate($"{e.Exception.GetType().Name} at {e.Exception.TargetSite?.DeclaringType?.Name}.{e.Exception.TargetSite?.Name}", 1, (_, n) => n + 1);
+        AppDomain.CurrentDomain.FirstChanceException += Count;
+        using var stopCounting = new Unsubscribe(() => AppDomain.CurrentDomain.FirstChanceException -= Count);
         var ledger = new BenchLedger();
         var records = new SharedRecords();
         var primary = new BenchSilo("bench-00", o, records, ledger, primary: null);
@@ -122,6 +128,7 @@ public static class ClusterBenchmark
                     .Select(p => new SlowPlacementReport(p.Device, (p.GrantedUtc - startUtc).TotalSeconds, p.Milliseconds, p.SentMs, p.HeardMs))],
                 KillsAtSeconds = [.. kills.Result],
                 Projects = projects,
+                Exceptions = thrown.OrderByDescending(t => t.Value).Take(15).ToDictionary(t => t.Key, t => t.Value),
             };
         }
         finally
@@ -217,4 +224,10 @@ public static class ClusterBenchmark
             await Task.Delay(200, cancellationToken);
         }
     }
+}
+
+/// <summary>Runs an action when disposed.</summary>
+internal sealed class Unsubscribe(Action action) : IDisposable
+{
+    public void Dispose() => action();
 }

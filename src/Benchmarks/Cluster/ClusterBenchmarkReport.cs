@@ -60,6 +60,9 @@ public sealed record ClusterBenchmarkReport
 
     public required double SchedulingMsP50 { get; init; }
 
+    /// <summary>The exceptions thrown in the process during the run, the most frequent first (type at method: count).</summary>
+    public IReadOnlyDictionary<string, int> Exceptions { get; init; } = new Dictionary<string, int>();
+
     /// <summary>The three-project scenario's figures (null without --projects).</summary>
     public ProjectsReport? Projects { get; init; }
     public required double SchedulingMsP99 { get; init; }
