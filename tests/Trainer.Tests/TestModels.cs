@@ -4,7 +4,6 @@ using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using static TorchSharp.torch;
 
 namespace FlatLora.Trainer.Tests;

@@ -6,7 +6,6 @@ using FlatLora.Spec;
 using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Distributed;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using FlatLora.Trainer.Training;
 
 namespace FlatLora.Benchmarks.Training;

@@ -3,7 +3,6 @@ using FlatLora.Spec;
 using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using FlatLora.Trainer.Training;
 using static TorchSharp.torch;
 using FlatLora.Trainer.Tokenization;

@@ -6,7 +6,7 @@ using FlatLora.Client.Cluster;
 using FlatLora.Spec;
 using FlatLora.Trainer.Hardware;
 using FlatLora.Trainer.IO;
-using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Training;
 
 namespace FlatLora.Client.Commands;

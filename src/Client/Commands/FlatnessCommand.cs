@@ -7,7 +7,6 @@ using FlatLora.Trainer.Hardware;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using FlatLora.Trainer.Tasks;
 using FlatLora.Trainer.Training;
 using Spectre.Console;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using FlatLora.Trainer.Generation;
 using FlatLora.Trainer.Hardware;
-using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Training;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using FlatLora.Trainer.Hardware;
 using FlatLora.Trainer.IO;
-using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Training;
 
 namespace FlatLora.Client.Commands;

@@ -4,7 +4,6 @@ using FlatLora.Client.Rendering;
 using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Hardware;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using FlatLora.Trainer.Robustness.Evaluation;
 using FlatLora.Trainer.Robustness.Perturbations;
 using FlatLora.Trainer.Tasks;

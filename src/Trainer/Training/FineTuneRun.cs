@@ -7,7 +7,6 @@ using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Methods;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -4,7 +4,6 @@ using FlatLora.Trainer.Hardware;
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Methods;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using FlatLora.Trainer.Robustness;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

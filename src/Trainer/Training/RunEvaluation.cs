@@ -2,7 +2,6 @@ using FlatLora.Spec;
 using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Flatness;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using FlatLora.Trainer.Robustness;
 
 namespace FlatLora.Trainer.Training;

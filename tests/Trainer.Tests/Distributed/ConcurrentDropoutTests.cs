@@ -1,5 +1,5 @@
 using FlatLora.Spec;
-using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Model;
 using static TorchSharp.torch;
 
 namespace FlatLora.Trainer.Tests.Distributed;

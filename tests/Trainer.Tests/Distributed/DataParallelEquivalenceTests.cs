@@ -3,7 +3,7 @@ using FlatLora.Collectives;
 using FlatLora.Collectives.Tcp;
 using FlatLora.Spec;
 using FlatLora.Trainer.Distributed;
-using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Training;
 using static TorchSharp.torch;
 

@@ -1,7 +1,6 @@
 using FlatLora.Trainer.Generation;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
-using FlatLora.Trainer.Tests.Models;
+using FlatLora.Trainer.Tests.Model;
 using FlatLora.Trainer.Tokenization;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using FlatLora.Trainer.Lora;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using static TorchSharp.torch;
 
 namespace FlatLora.Trainer.Tests.Lora;

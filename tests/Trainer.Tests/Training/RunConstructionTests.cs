@@ -1,6 +1,6 @@
 using FlatLora.Spec;
 using FlatLora.Trainer.IO;
-using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Training;
 using TorchSharp;
 

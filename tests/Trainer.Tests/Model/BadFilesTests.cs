@@ -3,12 +3,11 @@ using FlatLora.Trainer.Data;
 using FlatLora.Trainer.Generation;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Training;
 using static TorchSharp.torch;
 
-namespace FlatLora.Trainer.Tests.Models;
+namespace FlatLora.Trainer.Tests.Model;
 
 /// <summary>Files that are wrong in ways users' files are: each gives an error that names the file and what is wrong.</summary>
 public class BadFilesTests

@@ -3,7 +3,7 @@ using FlatLora.Trainer.Tasks;
 using FlatLora.Trainer.Tokenization;
 using FlatLora.Trainer.Training;
 
-namespace FlatLora.Trainer.Models;
+namespace FlatLora.Trainer.Model;
 
 /// <summary>Resolves a <see cref="ModelSpec"/> to a <see cref="BaseModel"/>: a Hugging Face folder or a built-in model.</summary>
 public static class BaseModelCatalog

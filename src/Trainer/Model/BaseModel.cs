@@ -1,7 +1,6 @@
-using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Tokenization;
 
-namespace FlatLora.Trainer.Models;
+namespace FlatLora.Trainer.Model;
 
 /// <summary>
 /// A frozen base model ready to build: its architecture, tokenizer and weight files. <see cref="RandomInitSeed"/>

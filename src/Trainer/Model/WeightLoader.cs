@@ -1,9 +1,8 @@
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Lora;
-using FlatLora.Trainer.Model;
 using TorchSharp.Modules;
 
-namespace FlatLora.Trainer.Models;
+namespace FlatLora.Trainer.Model;
 
 /// <summary>
 /// Loads base weights by name from one or more safetensors files, tensor by tensor. Strict: every base parameter

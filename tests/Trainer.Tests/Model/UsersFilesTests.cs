@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Lora;
-using FlatLora.Trainer.Models;
+using FlatLora.Trainer.Model;
 using static TorchSharp.torch;
 
-namespace FlatLora.Trainer.Tests.Models;
+namespace FlatLora.Trainer.Tests.Model;
 
 /// <summary>Model folders as users have them: symlinked into a cache, configs with every field transformers writes.</summary>
 public class UsersFilesTests

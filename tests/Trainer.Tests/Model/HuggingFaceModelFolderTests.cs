@@ -1,10 +1,9 @@
 using System.Text.Json.Nodes;
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Model;
-using FlatLora.Trainer.Models;
 using static TorchSharp.torch;
 
-namespace FlatLora.Trainer.Tests.Models;
+namespace FlatLora.Trainer.Tests.Model;
 
 public class HuggingFaceModelFolderTests
 {

@@ -1,9 +1,8 @@
 using FlatLora.Trainer.IO;
 using FlatLora.Trainer.Lora;
-using FlatLora.Trainer.Model;
 using static TorchSharp.torch;
 
-namespace FlatLora.Trainer.Models;
+namespace FlatLora.Trainer.Model;
 
 /// <summary>Builds a base model, optionally with a PEFT LoRA adapter on top, ready for inference or export.</summary>
 public static class ModelLoader

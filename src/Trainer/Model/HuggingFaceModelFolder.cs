@@ -1,9 +1,8 @@
 using System.Text.Json;
 using FlatLora.Trainer.IO;
-using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Tokenization;
 
-namespace FlatLora.Trainer.Models;
+namespace FlatLora.Trainer.Model;
 
 /// <summary>
 /// A Hugging Face model folder: <c>config.json</c>, weights as one <c>model.safetensors</c> or shards listed in

@@ -4,7 +4,7 @@ using FlatLora.Trainer.Model;
 using FlatLora.Trainer.Tests.Fixtures;
 using static TorchSharp.torch;
 
-namespace FlatLora.Trainer.Tests.Models;
+namespace FlatLora.Trainer.Tests.Model;
 
 /// <summary>Tiny random Llama models written as Hugging Face folders, with the real Llama-2-format tokenizer files.</summary>
 internal static class HuggingFaceFixture
