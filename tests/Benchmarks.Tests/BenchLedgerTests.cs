@@ -97,7 +97,7 @@ public class BenchLedgerTests
         var ledger = new BenchLedger();
         using var killed = new CancellationTokenSource();
         var runner = new SimulatedShardJobRunner(ledger, "s", new ClusterBenchmarkOptions { ShortestJob = TimeSpan.FromSeconds(30), LongestJob = TimeSpan.FromSeconds(30) }, killed.Token);
-        var job = new ShardJob { RunKey = "e/1", ExperimentId = "e", Spec = new TrainSpec(), Peers = ["s/cpu:0"], Lease = 1 };
+        var job = new ShardJob { RunKey = "e/1", ExperimentId = "e", Spec = new TrainSpec(), Peers = ["s/cpu:0"], Grant = 1 };
         ledger.Forget("s");   // the kill: the ledger forgets the silo first, then its jobs stop
         killed.Cancel();
 
@@ -116,7 +116,7 @@ public class BenchLedgerTests
         var ledger = new BenchLedger();
         // With projects, jobs checkpoint every 5 of their 10 steps and when cancelled. 10 steps of 100 ms.
         var options = new ClusterBenchmarkOptions { Projects = 3, ShortestJob = TimeSpan.FromSeconds(1), LongestJob = TimeSpan.FromSeconds(1), CheckpointTime = TimeSpan.FromMilliseconds(10) };
-        var job = new ShardJob { RunKey = "a-00000/1", ExperimentId = "a-00000", Spec = new TrainSpec(), Peers = ["s/cpu:0"], Lease = 1 };
+        var job = new ShardJob { RunKey = "a-00000/1", ExperimentId = "a-00000", Spec = new TrainSpec(), Peers = ["s/cpu:0"], Grant = 1 };
 
         // A preemption after two steps or more: the job saves its last complete step and says where.
         using var alive = new CancellationTokenSource();

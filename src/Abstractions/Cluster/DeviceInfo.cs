@@ -31,7 +31,7 @@ public sealed record DeviceInfo
     /// The number of the grant that made it busy, unique in the inventory: the device's job names it when it ends, so
     /// a late "freed" from an earlier grant never frees a device that was granted again (0: no grant, or unknown).
     /// </summary>
-    [Id(6)] public long Lease { get; init; }
+    [Id(6)] public long Grant { get; init; }
 
     /// <summary>The shard grain key that drives it: "{silo}/{device}".</summary>
     public string ShardKey => Key.ToString();

@@ -68,7 +68,7 @@ public interface IClusterInventoryGrain : IGrainWithIntegerKey
     /// run's <see cref="ReleaseAsync"/> follows and remains what guarantees the release.
     /// </summary>
     [OneWay]
-    Task DeviceFreedAsync(string shardKey, long lease);
+    Task DeviceFreedAsync(string shardKey, long grant);
 
     [ReadOnly]
     Task<ClusterSnapshot> GetSnapshotAsync();

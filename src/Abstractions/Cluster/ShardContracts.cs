@@ -31,8 +31,8 @@ public sealed record ShardJob
     /// </summary>
     [Id(10)] public string? ResumeCheckpoint { get; init; }
 
-    /// <summary>The inventory's grant of this rank's device (<see cref="DeviceInfo.Lease"/>), handed back when the job ends.</summary>
-    [Id(11)] public long Lease { get; init; }
+    /// <summary>The inventory's grant of this rank's device (<see cref="DeviceInfo.Grant"/>), handed back when the job ends.</summary>
+    [Id(11)] public long Grant { get; init; }
 }
 
 /// <summary>A progress event from one rank, tagged with the attempt it belongs to (stale attempts are ignored).</summary>

@@ -22,8 +22,8 @@ public sealed partial class ClusterInventoryGrain
         var grants = new List<(DeviceAsk Ask, List<DeviceInfo> Devices)>();
         foreach (Grant grant in decision.Grants)
         {
-            long lease = S.LastLease = DeviceLeases.Next(S.LastLease, now);
-            var granted = grant.Devices.Select(d => d with { State = DeviceState.Busy, RunKey = grant.Ask.RunKey, Lease = lease }).ToList();
+            long number = S.LastGrant = GrantNumbers.Next(S.LastGrant, now);
+            var granted = grant.Devices.Select(d => d with { State = DeviceState.Busy, RunKey = grant.Ask.RunKey, Grant = number }).ToList();
             foreach (DeviceInfo device in granted)
                 S.Devices[S.Devices.FindIndex(d => d.ShardKey == device.ShardKey)] = device;
             _queue.Remove(grant.Ask.RunKey);

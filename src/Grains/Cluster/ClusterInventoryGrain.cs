@@ -169,7 +169,7 @@ public sealed partial class ClusterInventoryGrain(
         {
             if (S.Devices[i].RunKey == runKey)
             {
-                S.Devices[i] = S.Devices[i] with { RunKey = null, Lease = 0, State = S.Devices[i].State == DeviceState.Down ? DeviceState.Down : DeviceState.Free };
+                S.Devices[i] = S.Devices[i] with { RunKey = null, Grant = 0, State = S.Devices[i].State == DeviceState.Down ? DeviceState.Down : DeviceState.Free };
                 freed = true;
             }
         }
@@ -181,9 +181,9 @@ public sealed partial class ClusterInventoryGrain(
             await GrantAsync();
     }
 
-    public async Task DeviceFreedAsync(string shardKey, long lease)
+    public async Task DeviceFreedAsync(string shardKey, long grant)
     {
-        if (DeviceLeases.Free(S.Devices, shardKey, lease))
+        if (GrantNumbers.Free(S.Devices, shardKey, grant))
             await GrantAsync();
     }
 

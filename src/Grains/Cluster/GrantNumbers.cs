@@ -6,7 +6,7 @@ namespace FlatLora.Grains.Cluster;
 /// Grant numbers on the inventory's devices. A device's job hands its grant's number back when it ends; only a device
 /// still holding that grant is freed, so a late report from an earlier grant never frees a device granted again since.
 /// </summary>
-internal static class DeviceLeases
+internal static class GrantNumbers
 {
     /// <summary>
     /// The next grant's number: at least the clock's ticks, so numbers stay unique even after the inventory's stored
@@ -14,13 +14,13 @@ internal static class DeviceLeases
     /// </summary>
     public static long Next(long last, DateTime utcNow) => Math.Max(last + 1, utcNow.Ticks);
 
-    /// <summary>Frees the device if it is busy under <paramref name="lease"/>; returns whether it did.</summary>
-    public static bool Free(List<DeviceInfo> devices, string shardKey, long lease)
+    /// <summary>Frees the device if it is busy under <paramref name="grant"/>; returns whether it did.</summary>
+    public static bool Free(List<DeviceInfo> devices, string shardKey, long grant)
     {
         int index = devices.FindIndex(d => d.ShardKey == shardKey);
-        if (lease == 0 || index < 0 || devices[index] is not { State: DeviceState.Busy } device || device.Lease != lease)
+        if (grant == 0 || index < 0 || devices[index] is not { State: DeviceState.Busy } device || device.Grant != grant)
             return false;
-        devices[index] = device with { RunKey = null, State = DeviceState.Free, Lease = 0 };
+        devices[index] = device with { RunKey = null, State = DeviceState.Free, Grant = 0 };
         return true;
     }
 }

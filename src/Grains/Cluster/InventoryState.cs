@@ -12,6 +12,6 @@ public sealed class InventoryState
 {
     [Id(0)] public List<DeviceInfo> Devices { get; set; } = [];
 
-    /// <summary>The last grant's number (<see cref="DeviceInfo.Lease"/>).</summary>
-    [Id(1)] public long LastLease { get; set; }
+    /// <summary>The last grant's number (<see cref="DeviceInfo.Grant"/>).</summary>
+    [Id(1)] public long LastGrant { get; set; }
 }

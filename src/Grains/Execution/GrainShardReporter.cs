@@ -69,11 +69,11 @@ public sealed partial class GrainShardReporter : IShardReporter, IAsyncDisposabl
     // Straight to the inventory, ahead of the run's queued reports: the device is idle from now on.
     private void FreeDevice(ShardJob job)
     {
-        if (job.Lease == 0 || job.Rank >= job.Peers.Count)
+        if (job.Grant == 0 || job.Rank >= job.Peers.Count)
             return;
         try
         {
-            _ = _grains.GetGrain<IClusterInventoryGrain>(0).DeviceFreedAsync(job.Peers[job.Rank], job.Lease);
+            _ = _grains.GetGrain<IClusterInventoryGrain>(0).DeviceFreedAsync(job.Peers[job.Rank], job.Grant);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -6,11 +6,11 @@ using Microsoft.Extensions.Logging;
 namespace FlatLora.Grains.Experiments;
 
 /// <summary>
-/// A seed run's side of its lease on devices: asking the inventory for them, giving them back, and naming the ones
+/// A seed run's calls to the inventory: asking it for devices, giving them back, and naming the ones
 /// that went silent. The inventory may be unreachable for a while (its silo just died): a failure is logged and the
 /// seed run's queue keeper asks again. Every call is idempotent.
 /// </summary>
-internal sealed partial class DeviceLease(IClusterInventoryGrain inventory, string runKey, ILogger logger)
+internal sealed partial class InventoryClient(IClusterInventoryGrain inventory, string runKey, ILogger logger)
 {
     /// <summary>Frees the last attempt's devices (once) and queues for new ones; returns whether the state changed.</summary>
     public async Task<bool> RequestAsync(SeedRunGrainState state)

@@ -18,7 +18,7 @@ public sealed partial class SeedRunGrain
         {
             S.LastCheckpoint = progress.LastCheckpoint;
             await PersistAsync();
-            Lease.Checkpointed();   // the scheduler prefers to preempt runs with the least work since their checkpoint
+            Inventory.Checkpointed();   // the scheduler prefers to preempt runs with the least work since their checkpoint
         }
         if (progress.Event.Rank != 0 || S.Plan is null)
             return;   // ranks agree on the math; rank 0 speaks for the run

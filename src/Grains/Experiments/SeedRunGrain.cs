@@ -34,9 +34,13 @@ public sealed partial class SeedRunGrain(
     private readonly ActiveState<SeedRunGrainState> _state = new(state);
     private SeedRunGrainState S => _state.State;
     private FlatLoraClusterOptions O => options.Value;
-    private DeviceLease Lease => new(GrainFactory.GetGrain<IClusterInventoryGrain>(0), Key, logger);
-    private AttemptShards Shards => new(GrainFactory, Key, logger);
-    private SeedRunReports Reports => new(GrainFactory, this.GetStreamProvider(ProgressStreams.Provider), Key, logger);
+    // Made once per activation, on first use (they hold no state of their own).
+    private InventoryClient? _inventory;
+    private AttemptShards? _shards;
+    private SeedRunReports? _reports;
+    private InventoryClient Inventory => _inventory ??= new(GrainFactory.GetGrain<IClusterInventoryGrain>(0), Key, logger);
+    private AttemptShards Shards => _shards ??= new(GrainFactory, Key, logger);
+    private SeedRunReports Reports => _reports ??= new(GrainFactory, this.GetStreamProvider(ProgressStreams.Provider), Key, logger);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -86,7 +90,7 @@ public sealed partial class SeedRunGrain(
         if (S.Plan is null || !S.State.IsWaiting() || S.CancelRequested)
         {
             if (S.State.IsFinal() || S.CancelRequested)
-                await Lease.ReleaseAsync();   // ended while the grant was in flight
+                await Inventory.ReleaseAsync();   // ended while the grant was in flight
             return;
         }
         _queueKeeper.Stop();
@@ -173,14 +177,14 @@ public sealed partial class SeedRunGrain(
         SeedRunTransitions.Requeue(S, error, DateTime.UtcNow);
         await PersistAsync();
         NotifyExperiment();
-        await Lease.ReportLostAsync(lost ?? [], O.LostDeviceQuarantine);
+        await Inventory.ReportLostAsync(lost ?? [], O.LostDeviceQuarantine);
         StartQueueKeeper();
         await RequestDevicesAsync(CancellationToken.None);
     }
 
     private async Task RequestDevicesAsync(CancellationToken cancellationToken)
     {
-        if (S.State.IsWaiting() && S.Plan is not null && !S.CancelRequested && await Lease.RequestAsync(S))
+        if (S.State.IsWaiting() && S.Plan is not null && !S.CancelRequested && await Inventory.RequestAsync(S))
             await PersistAsync();
     }
 
@@ -202,7 +206,7 @@ public sealed partial class SeedRunGrain(
     {
         if (!S.EndPending && !always)
             return;
-        if (await Lease.ReleaseAsync() && await Reports.ReportEndAsync(S))
+        if (await Inventory.ReleaseAsync() && await Reports.ReportEndAsync(S))
         {
             _endKeeper.Stop();
             if (S.EndPending)

@@ -23,7 +23,7 @@ internal static class ShardJobs
             PeerEndpoints = endpoints,
             Secret = secret,
             ResumeCheckpoint = state.LastCheckpoint,
-            Lease = state.Devices[rank].Lease,
+            Grant = state.Devices[rank].Grant,
         }).ToList();
     }
 }
