@@ -43,7 +43,9 @@ public sealed class TlsCluster : IAsyncLifetime, IDisposable
         string[] policy = ["--FlatLora:Silo:Auth:Projects:nlp:Admins:0=carol", "--FlatLora:Silo:Auth:Projects:vision:Members:0=bob",
             "--FlatLora:Silo:Auth:Projects:astro:Members:0=erin",
             "--FlatLora:Cluster:Scheduling:Projects:nlp:MaxPriority=normal", "--FlatLora:Cluster:Scheduling:Projects:vision:Weight=2",
-            $"--FlatLora:Cluster:Scheduling:PreemptAfter={PreemptAfter}"];
+            $"--FlatLora:Cluster:Scheduling:PreemptAfter={PreemptAfter}",
+            // A silo killed by a test comes back with its devices quarantined: short, so the tests after it get both slots.
+            "--FlatLora:Cluster:LostDeviceQuarantine=00:00:05"];
         // Each silo's silo, gateway, gradient (control and data) and API ports sit behind recording proxies: every byte between silos and from
         // clients is seen.
         await Cluster.StartSiloAsync("silo-a", tlsDirectory: Certs, recordTraffic: true, settings: policy);
@@ -271,6 +273,10 @@ public sealed class TlsClusterTests(TlsCluster tls) : IClassFixture<TlsCluster>
         string reference = output.Split('\n').First(l => l.StartsWith("Submitted ", StringComparison.Ordinal)).Split(' ')[1];
         JsonElement uninterrupted = await SeedAsync("alice", reference);
         Assert.Equal(File.ReadAllBytes(ClusterRuns.AdapterFile(uninterrupted)), File.ReadAllBytes(ClusterRuns.AdapterFile(after)));
+
+        // The cluster is whole again for the tests that follow: both slots free, none quarantined.
+        await UntilAsync(async () => (await tls.RunAsync("admin", "cluster")).Output.Contains(", 2 free / 0 busy / 0 down device(s)", StringComparison.Ordinal),
+            "both slots to be free again after the kill");
     }
 
     private async Task<JsonElement> QueueAsync(string who)
