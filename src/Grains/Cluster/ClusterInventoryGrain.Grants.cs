@@ -72,6 +72,9 @@ public sealed partial class ClusterInventoryGrain
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Inventory: granted {Devices} to {RunKey}")]
+    private static partial void LogGranted(ILogger logger, string runKey, string devices);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Inventory: preempting {RunKey}: {Why}")]
     private static partial void LogPreempting(ILogger logger, string runKey, string why);
 
