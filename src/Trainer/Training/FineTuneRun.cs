@@ -27,7 +27,7 @@ public sealed class FineTuneRun : IDisposable
     private readonly RunComponents _parts;
     private readonly DataOrder _order;
     private readonly CheckpointStore _checkpoints;
-    private readonly ShareStep _shareStep;
+    private readonly RankGradientPass _shareStep;
     private readonly RunTally _tally;
 
     public FineTuneRun(ValidTrainSpec spec, BaseModel baseModel, TrainingData data, RunOptions? options = null)
@@ -46,7 +46,7 @@ public sealed class FineTuneRun : IDisposable
         _checkpoints = new CheckpointStore(_options.CheckpointRoot ?? Path.Combine(_spec.OutputDir, "checkpoints"), _spec.Checkpoint.Keep);
         _tally = new RunTally(Plan.TotalSteps);
         _parts = RunComponents.Build(_spec, baseModel, Plan, _device, _options);
-        _shareStep = new ShareStep(_parts, data, baseModel.Tokenizer.PadId, _device, Plan);
+        _shareStep = new RankGradientPass(_parts, data, baseModel.Tokenizer.PadId, _device, Plan);
     }
 
     /// <summary>Resolves the base model and data the spec names, and builds the run.</summary>
@@ -145,7 +145,7 @@ public sealed class FineTuneRun : IDisposable
         long targetTokens = batch.Sum(i => (long)Data.Train[i].TargetCount);
         int[] share = DataOrder.RankShare(batch, Plan.Rank, Plan.WorldSize);
         var exchange = new StepExchange(_options.Exchange, LoraParameters, _parts.LoraLayers);
-        ShareStep.Result local = _shareStep.Run(step, share, targetTokens, batch.Length, cancellationToken, exchange.Begin(step, cancellationToken));
+        RankGradientPass.Result local = _shareStep.Run(step, share, targetTokens, batch.Length, cancellationToken, exchange.Begin(step, cancellationToken));
         double[] exchanged = local.Sums.ToArray();
         exchange.Complete(step, local, exchanged, cancellationToken);
         StepSums sums = StepSums.FromArray(exchanged);

@@ -13,7 +13,7 @@ namespace FlatLora.Trainer.Training;
 /// batch's target tokens; with S2R2, a perturbed copy of each micro-batch adds the drift penalty (normalised by the
 /// global batch's examples), and the first micro-batch of rank 0 adds the adapter-norm term once per step.
 /// </summary>
-internal sealed class ShareStep(RunComponents parts, TrainingData data, int padId, Device device, RunPlan plan)
+internal sealed class RankGradientPass(RunComponents parts, TrainingData data, int padId, Device device, RunPlan plan)
 {
     /// <param name="Exchange">The step's exchange, already under way (overlapped with the last backward); null when it runs after.</param>
     public readonly record struct Result(StepSums Sums, long Tokens, double Sigma, ulong ConsistencyHash, IOverlappedExchange? Exchange);

@@ -11,12 +11,12 @@ namespace FlatLora.Trainer.Training;
 /// </summary>
 internal sealed class StepExchange(IGradientExchange exchange, IReadOnlyList<Parameter> parameters, IReadOnlyList<int> layers)
 {
-    /// <summary>For <see cref="ShareStep.Run"/>: starts the step's exchange once the step's consistency hash is known.</summary>
+    /// <summary>For <see cref="RankGradientPass.Run"/>: starts the step's exchange once the step's consistency hash is known.</summary>
     public Func<ulong, IOverlappedExchange?> Begin(long step, CancellationToken cancellationToken) =>
         hash => exchange.BeginOverlapped(step, parameters, layers, hash, cancellationToken);
 
     /// <summary>Sums the gradients and <paramref name="sums"/> (in place) over ranks.</summary>
-    public void Complete(long step, ShareStep.Result local, double[] sums, CancellationToken cancellationToken)
+    public void Complete(long step, RankGradientPass.Result local, double[] sums, CancellationToken cancellationToken)
     {
         if (local.Exchange is { } overlapped)
         {
