@@ -45,6 +45,9 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.QueueRequestInterval = TimeSpan.FromSeconds(1);
                 o.ReconcileInterval = TimeSpan.FromSeconds(2);
                 o.TorchThreads = 1;
+                // A device a test's run loses (a rank that falls silent on a busy CI machine) is back in seconds, not
+                // the default 2 min: the tests after it in this shared cluster need both devices.
+                o.LostDeviceQuarantine = TimeSpan.FromSeconds(5);
             });
         }
     }
